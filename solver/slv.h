@@ -160,6 +160,7 @@ double slv_instance_dist(const slv_instance *inst, int from, int to);
 /* One route per vehicle (possibly empty) and the requests left unserved. */
 typedef struct slv_solution {
     int n_vehicles;
+    int n_requests;  /* of the instance it was made for */
     int *route_len;  /* [n_vehicles] */
     int **route;     /* [n_vehicles][route_len[v]] stop codes, fixed prefix included */
     int n_unassigned;
