@@ -82,9 +82,10 @@ enum ck_kind {
 /* Constraint x_b - x_a <= w over nodes 0 = Z, k + 1 = B_k. */
 typedef struct ck_edge {
     int a, b;
-    double w;
+    double w;   /* including tol */
+    double tol; /* SLV_EPS on limits, 0 on lower bounds */
     int kind;
-    int pos;   /* route position of the stop concerned, -1 for a depot */
+    int pos;    /* route position of the stop concerned, -1 for a depot */
     double lim; /* the limit as stated, for messages */
 } ck_edge;
 
@@ -108,7 +109,8 @@ static int finite_bound(double x)
 #if defined(__GNUC__)
 __attribute__((format(printf, 4, 5)))
 #endif
-static void violation(ck_state *st, int v, int pos, const char *fmt, ...)
+static void
+violation(ck_state *st, int v, int pos, const char *fmt, ...)
 {
     va_list ap;
     size_t used = 0;
@@ -180,9 +182,10 @@ static int longest(const ck_edge *e, int n_edges, int n_nodes, int from_origin, 
 
 /*
  * Shortest distances from src over e[0..n_edges), which must hold no negative
- * cycle.  d[i] = HUGE_VAL when i is unreachable.
+ * cycle; with exact, the limits are taken without their tolerance (for the
+ * numbers in a message).  d[i] = HUGE_VAL when i is unreachable.
  */
-static void shortest_from(const ck_edge *e, int n_edges, int n_nodes, int src, double *d)
+static void shortest_from(const ck_edge *e, int n_edges, int n_nodes, int src, int exact, double *d)
 {
     for (int i = 0; i < n_nodes; i++)
         d[i] = HUGE_VAL;
@@ -192,8 +195,9 @@ static void shortest_from(const ck_edge *e, int n_edges, int n_nodes, int src, d
         for (int k = 0; k < n_edges; k++) {
             if (d[e[k].a] == HUGE_VAL)
                 continue;
-            if (d[e[k].a] + e[k].w < d[e[k].b]) {
-                d[e[k].b] = d[e[k].a] + e[k].w;
+            double w = exact ? e[k].w - e[k].tol : e[k].w;
+            if (d[e[k].a] + w < d[e[k].b]) {
+                d[e[k].b] = d[e[k].a] + w;
                 changed = 1;
             }
         }
@@ -206,7 +210,8 @@ static void add_edge(ck_edge *e, int *n, int a, int b, double w, int kind, int p
 {
     e[*n].a = a;
     e[*n].b = b;
-    e[*n].w = w;
+    e[*n].tol = kind >= CK_CLOSE ? SLV_EPS : 0;
+    e[*n].w = w + e[*n].tol;
     e[*n].kind = kind;
     e[*n].pos = pos;
     e[*n].lim = lim;
@@ -240,9 +245,10 @@ static void diagnose(ck_state *st, int v, const int *stops, const ck_edge *e, in
         int s = c->pos >= 0 ? stops[c->pos] : 0;
         int r = SLV_REQ(s);
 
-        shortest_from(e, m, n_nodes, c->b, d);
+        shortest_from(e, m, n_nodes, c->b, 0, d);
         if (d[c->a] == HUGE_VAL || d[c->a] + c->w >= 0)
             continue;
+        shortest_from(e, m, n_nodes, c->b, 1, d);
         best = -d[c->a]; /* least x_b - x_a the other constraints allow */
         switch (c->kind) {
         case CK_CLOSE:
@@ -260,8 +266,8 @@ static void diagnose(ck_state *st, int v, const int *stops, const ck_edge *e, in
             violation(st, v, c->pos,
                       "ride time of request %d (id %lld), on board since %.10g, is at least "
                       "%.10g > max ride %.10g",
-                      r, req_id(st, r), in->req[r].pickup_done_at,
-                      best - in->req[r].pickup_done_at, c->lim);
+                      r, req_id(st, r), in->req[r].pickup_done_at, best - in->req[r].pickup_done_at,
+                      c->lim);
             break;
         case CK_SHIFT_END:
             violation(st, v, -1,
@@ -332,22 +338,20 @@ static int check_schedule(ck_state *st, int v, const int *stops, int n, double *
         double close = slv_stop_close(in, s);
 
         if (finite_bound(close))
-            add_edge(e, &n_edges, 0, k + 2, close + SLV_EPS, CK_CLOSE, k, close);
+            add_edge(e, &n_edges, 0, k + 2, close, CK_CLOSE, k, close);
         if (!SLV_IS_DROP(s) || !finite_bound(rq->max_ride))
             continue;
         if (rq->onboard_vehicle >= 0)
-            add_edge(e, &n_edges, 0, k + 2, rq->pickup_done_at + rq->max_ride + SLV_EPS,
-                     CK_ONBOARD_RIDE, k, rq->max_ride);
+            add_edge(e, &n_edges, 0, k + 2, rq->pickup_done_at + rq->max_ride, CK_ONBOARD_RIDE, k,
+                     rq->max_ride);
         else
-            add_edge(e, &n_edges, pick_pos[r] + 2, k + 2,
-                     rq->pickup_service + rq->max_ride + SLV_EPS, CK_RIDE, k, rq->max_ride);
+            add_edge(e, &n_edges, pick_pos[r] + 2, k + 2, rq->pickup_service + rq->max_ride,
+                     CK_RIDE, k, rq->max_ride);
     }
     if (finite_bound(veh->shift_end))
-        add_edge(e, &n_edges, 0, n + 2, veh->shift_end + SLV_EPS, CK_SHIFT_END, -1,
-                 veh->shift_end);
+        add_edge(e, &n_edges, 0, n + 2, veh->shift_end, CK_SHIFT_END, -1, veh->shift_end);
     if (finite_bound(veh->max_duration))
-        add_edge(e, &n_edges, 1, n + 2, veh->max_duration + SLV_EPS, CK_DURATION, -1,
-                 veh->max_duration);
+        add_edge(e, &n_edges, 1, n + 2, veh->max_duration, CK_DURATION, -1, veh->max_duration);
 
     ok = longest(e, n_edges, n_nodes, 0, x) && longest(e, n_edges, n_nodes, 1, x);
     if (!ok) {
@@ -430,8 +434,10 @@ static int check_capacity(ck_state *st, int v)
                 load[d] += in->req[r].load[d];
     if (!slv_load_fits(in, v, load)) {
         format_load(buf, sizeof(buf), load, in->n_dims);
-        violation(st, v, -1, "riders on board at the start, load (%s), fit no capacity "
-                             "configuration", buf);
+        violation(st, v, -1,
+                  "riders on board at the start, load (%s), fit no capacity "
+                  "configuration",
+                  buf);
         return 0;
     }
     for (int k = 0; k < st->sol->route_len[v]; k++) {
@@ -487,8 +493,8 @@ static void schedule_terms(const slv_instance *in, int v, const int *stops, int 
     }
 }
 
-int slv_check_solution(const slv_instance *in, const slv_solution *sol, char *msg,
-                       size_t msg_len, double *cost, int *vehicles)
+int slv_check_solution(const slv_instance *in, const slv_solution *sol, char *msg, size_t msg_len,
+                       double *cost, int *vehicles)
 {
     ck_state st = {in, sol, msg, msg_len, 0};
     int n_req, n_veh, rc = 0, used = 0, max_len = 0;
@@ -574,8 +580,10 @@ int slv_check_solution(const slv_instance *in, const slv_solution *sol, char *ms
 
         if (u >= 0) {
             if (drop_veh[r] < 0) {
-                violation(&st, u, -1, "rider of request %d (id %lld) is on board but never "
-                                      "dropped off", r, req_id(&st, r));
+                violation(&st, u, -1,
+                          "rider of request %d (id %lld) is on board but never "
+                          "dropped off",
+                          r, req_id(&st, r));
                 route_bad[u] |= 1;
             } else if (drop_veh[r] != u) {
                 violation(&st, drop_veh[r], drop_pos[r],
@@ -595,13 +603,11 @@ int slv_check_solution(const slv_instance *in, const slv_solution *sol, char *ms
                 total += rq->unserved_penalty;
         } else if (drop_veh[r] < 0) {
             violation(&st, pick_veh[r], pick_pos[r],
-                      "request %d (id %lld) is picked up but never dropped off", r,
-                      req_id(&st, r));
+                      "request %d (id %lld) is picked up but never dropped off", r, req_id(&st, r));
             route_bad[pick_veh[r]] |= 1;
         } else if (pick_veh[r] < 0) {
             violation(&st, drop_veh[r], drop_pos[r],
-                      "request %d (id %lld) is dropped off but never picked up", r,
-                      req_id(&st, r));
+                      "request %d (id %lld) is dropped off but never picked up", r, req_id(&st, r));
             route_bad[drop_veh[r]] |= 1;
         } else if (pick_veh[r] != drop_veh[r]) {
             violation(&st, pick_veh[r], pick_pos[r],
