@@ -44,7 +44,7 @@ static int parse_header(io_text *t, long long *k, long long *n, double *dur_t, l
 
     if (nf != 5)
         return io_err(err, err_len, IO_EPARSE,
-                      "%s:%d: header: expected 5 fields \"K n T Q L\", found %d%s", path, ln,
+                      "%s:%d: header: expected 5 fields \"K n T Q L\" (Cordeau DARP), found %d%s", path, ln,
                       nf > 7 ? 8 : nf, nf > 7 ? " or more" : "");
     if (io_parse_int(f[0], 1, (long long)t->len, k) < 0)
         return io_err(err, err_len, IO_EPARSE,

@@ -137,7 +137,7 @@ int io_read_lilim(io_instance *in, io_text *t, char *err, size_t err_len)
     nf = io_fields(t->line[0], f, 7);
     if (nf != 3) {
         rc = io_err(err, err_len, IO_EPARSE,
-                    "%s:%d: header: expected 3 fields \"K Q speed\", found %d%s", path,
+                    "%s:%d: header: expected 3 fields \"K Q speed\" (Li & Lim), found %d%s", path,
                     t->line_no[0], nf > 7 ? 8 : nf, nf > 7 ? " or more" : "");
         goto out;
     }
