@@ -203,8 +203,9 @@ static int print_vehicle(const io_instance *in, const slv_solution *sol, int v, 
             for (int d = 0; d < in->n_dims; d++)
                 load[d] += req->load[d];
     }
-    fprintf(f, "vehicle %s: %d stops, distance %.2f, duration %.2f%s\n", in->vehicle_id[v].text,
-            n, ev.distance, ev.end - ev.start, ev.feasible ? "" : "  ** INFEASIBLE **");
+    fmt_time(in, ev.end - ev.start, t, sizeof(t));
+    fprintf(f, "vehicle %s: %d stops, distance %.2f, duration %s%s\n", in->vehicle_id[v].text, n,
+            ev.distance, t, ev.feasible ? "" : "  ** INFEASIBLE **");
     fprintf(f, "  %-9s %-20s %-12s %-8s %-16s %s\n", "time", "node", "request", "stop",
             "location", "load");
     fmt_time(in, ev.start, t, sizeof(t));
