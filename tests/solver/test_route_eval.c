@@ -191,6 +191,9 @@ static void gen_route(gen_case *c)
         if (c->req[r].onboard_vehicle == c->v) {
             if (!chance(0.03))
                 avail[n_avail++] = SLV_DROP(r);
+        } else if (c->req[r].onboard_vehicle >= 0) {
+            if (chance(0.1))
+                avail[n_avail++] = SLV_DROP(r); /* on board the other vehicle */
         } else if (!chance(0.15)) {
             avail[n_avail++] = SLV_PICKUP(r);
         }
@@ -298,6 +301,28 @@ static void gen_tight(gen_case *c)
         w->max_duration = fmax(0, ceil(dur) + rint_in(-2, 40));
 }
 
+static void shift_by(double *t, double by)
+{
+    if (fabs(*t) < SLV_INF / 2)
+        *t += by;
+}
+
+/* Moves every absolute time by the same amount; feasibility must not change. */
+static void shift_times(gen_case *c, double by)
+{
+    for (int r = 0; r < c->n_req; r++) {
+        shift_by(&c->req[r].pickup_open, by);
+        shift_by(&c->req[r].pickup_close, by);
+        shift_by(&c->req[r].drop_open, by);
+        shift_by(&c->req[r].drop_close, by);
+        shift_by(&c->req[r].pickup_done_at, by);
+    }
+    for (int u = 0; u < c->n_veh; u++) {
+        shift_by(&c->veh[u].shift_start, by);
+        shift_by(&c->veh[u].shift_end, by);
+    }
+}
+
 static void gen_case_all(gen_case *c)
 {
     int n_on = 0;
@@ -320,12 +345,27 @@ static void gen_case_all(gen_case *c)
             q->load[0] = n_on == 0 ? 1 : 0;
             q->load[1] = 0;
             n_on++;
+        } else if (c->n_veh == 2 && chance(0.1)) {
+            /* On board the other vehicle, which just drops it off: that
+             * vehicle's route is feasible whatever happens. */
+            slv_request *q = &c->req[r];
+            slv_vehicle *w = &c->veh[1 - c->v];
+            q->onboard_vehicle = 1 - c->v;
+            q->pickup_done_at = 0;
+            q->drop_open = q->pickup_open = 0;
+            q->drop_close = q->pickup_close = SLV_INF;
+            q->max_ride = SLV_INF;
+            q->load[0] = 1;
+            q->load[1] = 0;
+            w->shift_end = w->max_duration = SLV_INF;
         }
     }
     gen_route(c);
     gen_fixed(c);
     if (chance(0.6))
         gen_tight(c);
+    if (chance(0.3))
+        shift_times(c, 28800.5); /* 08:00 and a half second: larger, inexact values */
     c->obj.per_distance = rint_in(0, 2);
     c->obj.per_drive_time = 0.5 * rint_in(0, 1);
     if (chance(0.5)) {
@@ -674,7 +714,8 @@ static void run_case(tally *t, gen_case *c)
     slv_route_eval ev;
     double sched[MAX_STOPS], B[MAX_STOPS + 2], chk_cost = 0;
     char msg[256], why[512];
-    int rc, ev_ok, chk_ok, brute_ok, structure, chk_vehicles = 0;
+    int rc, ev_ok, chk_ok, brute_ok, structure, chk_vehicles = 0, other[MAX_REQ], n_other = 0;
+    slv_route_eval ev_other = {0};
     const char *bad;
 
     if (build_instance(c, &in) < 0) {
@@ -695,6 +736,14 @@ static void run_case(tally *t, gen_case *c)
 
     assert_int_equal(slv_solution_create(&sol, in), 0);
     assert_int_equal(slv_solution_set_route(sol, c->v, c->stops, c->n), 0);
+    if (c->n_veh == 2) {
+        for (int r = 0; r < c->n_req; r++)
+            if (c->req[r].onboard_vehicle == 1 - c->v)
+                other[n_other++] = SLV_DROP(r);
+        assert_int_equal(slv_solution_set_route(sol, 1 - c->v, other, n_other), 0);
+        assert_int_equal(slv_route_evaluate(in, 1 - c->v, other, n_other, &ev_other, NULL), 0);
+        assert_true(ev_other.feasible);
+    }
     assert_int_equal(slv_solution_fill_unassigned(sol, in), 0);
     rc = slv_check_solution(in, sol, msg, sizeof(msg), &chk_cost, &chk_vehicles);
     assert_true(rc == 0 || rc == SLV_EINFEASIBLE);
@@ -744,14 +793,15 @@ static void run_case(tally *t, gen_case *c)
         for (int r = 0; r < c->n_req; r++)
             if (c->req[r].onboard_vehicle < 0 && !pos_of(c, SLV_PICKUP(r)))
                 penalty += c->req[r].unserved_penalty;
-        if (fabs(chk_cost - (ev.cost + penalty)) > TOL) {
-            snprintf(why, sizeof(why), "checker cost %.10g, route_evaluate %.10g + penalties %g",
-                     chk_cost, ev.cost, penalty);
+        if (fabs(chk_cost - (ev.cost + ev_other.cost + penalty)) > TOL) {
+            snprintf(why, sizeof(why),
+                     "checker cost %.10g, route_evaluate %.10g + %.10g + penalties %g", chk_cost,
+                     ev.cost, ev_other.cost, penalty);
             report(t, c, why);
             t->bad_schedule++;
         }
     }
-    assert_int_equal(chk_vehicles, c->n > 0);
+    assert_int_equal(chk_vehicles, (c->n > 0) + (n_other > 0));
 out:
     slv_solution_destroy(sol);
     slv_instance_destroy(in);
