@@ -18,6 +18,10 @@
 #include "solver/search.h"
 
 #include <math.h>
+#ifdef SLV_DEBUG_INCREMENTAL
+#include <assert.h>
+#include <stdio.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +37,7 @@ static void rs_free(slv_rstate *R)
     free(R->E);
     free(R->L);
     free(R->D);
+    free(R->D2);
     free(R->load);
     free(R->riders);
     memset(R, 0, sizeof(*R));
@@ -69,6 +74,7 @@ static int rs_reserve(slv_rstate *R, int n)
     RS_GROW(E, m);
     RS_GROW(L, m);
     RS_GROW(D, dn);
+    RS_GROW(D2, dn);
     RS_GROW(load, m * SLV_MAX_DIMS);
     RS_GROW(riders, m);
 #undef RS_GROW
@@ -107,20 +113,31 @@ static int schedule_in_objective(const slv_instance *in)
     return in->obj.per_excess_ride != 0 || in->obj.per_wait != 0;
 }
 
-int slv_rstate_rebuild(slv_search *s, slv_rstate *R)
+/*
+ * The parts of a route state that are linear in its length: locations,
+ * loads, riders, the driving chain and its sums.  With fill_graph, also the
+ * difference-constraint graph's edges into D (before Floyd-Warshall).
+ */
+static void rs_linear(slv_search *s, slv_rstate *R, int fill_graph)
 {
     const slv_instance *in = s->in;
     const slv_vehicle *veh = &in->veh[R->v];
-    int n = R->n, N = n + 3, rc;
-    double *D;
+    int n = R->n, N = n + 3;
+    double *D = R->D;
 
-    if ((rc = rs_reserve(R, n)) < 0)
-        return rc;
-    D = R->D;
-    for (int a = 0; a < N * N; a++)
-        D[a] = SLV_INF;
-    for (int a = 0; a < N; a++)
-        D[a * N + a] = 0;
+    if (fill_graph) {
+        for (int a = 0; a < N * N; a++)
+            D[a] = SLV_INF;
+        for (int a = 0; a < N; a++)
+            D[a * N + a] = 0;
+        /* Windows of the depots (the shift) and the route duration. */
+        D[0 * N + 1] = veh->shift_end;
+        D[1 * N + 0] = -veh->shift_start;
+        D[0 * N + n + 2] = veh->shift_end;
+        D[(n + 2) * N + 0] = -veh->shift_start;
+        if (veh->max_duration < SLV_INF)
+            D[1 * N + n + 2] = veh->max_duration;
+    }
     R->loc[0] = veh->start_loc;
     R->serv[0] = 0;
     R->loc[n + 1] = veh->end_loc;
@@ -135,30 +152,16 @@ int slv_rstate_rebuild(slv_search *s, slv_rstate *R)
         R->riders[0]++;
     }
     R->feasible = slv_load_fits(in, R->v, R->load);
-    /* Windows of the depots (the shift) and the route duration. */
-    D[0 * N + 1] = veh->shift_end;
-    D[1 * N + 0] = -veh->shift_start;
-    D[0 * N + n + 2] = veh->shift_end;
-    D[(n + 2) * N + 0] = -veh->shift_start;
-    if (veh->max_duration < SLV_INF)
-        D[1 * N + n + 2] = veh->max_duration;
     for (int k = 1; k <= n; k++) {
         int st = R->stops[k - 1], r = SLV_REQ(st);
         const slv_request *q = &in->req[r];
         int *ld = R->load + (size_t)k * SLV_MAX_DIMS, *prev = ld - SLV_MAX_DIMS;
-        double close = slv_stop_close(in, st);
         R->loc[k] = slv_stop_loc(in, st);
         R->serv[k] = slv_stop_service(in, st);
-        s->pos_scratch[st] = k;
         if (SLV_IS_DROP(st)) {
             for (int d = 0; d < SLV_MAX_DIMS; d++)
                 ld[d] = prev[d] - (d < in->n_dims ? q->load[d] : 0);
             R->riders[k] = R->riders[k - 1] - 1;
-            int pk = s->pos_scratch[SLV_PICKUP(r)];
-            if (pk > 0 && pk < k && q->max_ride < SLV_INF)
-                D[(pk + 1) * N + k + 1] = q->max_ride + q->pickup_service;
-            if (q->onboard_vehicle >= 0 && q->max_ride < SLV_INF)
-                close = fmin(close, q->pickup_done_at + q->max_ride);
         } else {
             for (int d = 0; d < SLV_MAX_DIMS; d++)
                 ld[d] = prev[d] + (d < in->n_dims ? q->load[d] : 0);
@@ -166,14 +169,26 @@ int slv_rstate_rebuild(slv_search *s, slv_rstate *R)
         }
         if (R->feasible && !slv_load_fits(in, R->v, ld))
             R->feasible = 0;
+        if (!fill_graph)
+            continue;
+        double close = slv_stop_close(in, st);
+        s->pos_scratch[st] = k;
+        if (SLV_IS_DROP(st)) {
+            int pk = s->pos_scratch[SLV_PICKUP(r)];
+            if (pk > 0 && pk < k && q->max_ride < SLV_INF)
+                D[(pk + 1) * N + k + 1] = q->max_ride + q->pickup_service;
+            if (q->onboard_vehicle >= 0 && q->max_ride < SLV_INF)
+                close = fmin(close, q->pickup_done_at + q->max_ride);
+        }
         D[0 * N + k + 1] = fmin(D[0 * N + k + 1], close);
         D[(k + 1) * N + 0] = fmin(D[(k + 1) * N + 0], -slv_stop_open(in, st));
     }
     memcpy(R->load + (size_t)(n + 1) * SLV_MAX_DIMS, R->load + (size_t)n * SLV_MAX_DIMS,
            SLV_MAX_DIMS * sizeof(int));
     R->riders[n + 1] = R->riders[n];
-    for (int k = 1; k <= n; k++)
-        s->pos_scratch[R->stops[k - 1]] = -1;
+    if (fill_graph)
+        for (int k = 1; k <= n; k++)
+            s->pos_scratch[R->stops[k - 1]] = -1;
     R->dist = 0;
     R->time = 0;
     R->cum[0] = 0;
@@ -184,9 +199,16 @@ int slv_rstate_rebuild(slv_search *s, slv_rstate *R)
         R->dist += slv_d(in, R->loc[k], R->loc[k + 1]);
         R->time += t;
         /* B_{k+1} - B_k >= c_k  is the edge (k+1) -> k of weight -c_k. */
-        D[(k + 2) * N + k + 1] = fmin(D[(k + 2) * N + k + 1], -R->c[k]);
+        if (fill_graph)
+            D[(k + 2) * N + k + 1] = fmin(D[(k + 2) * N + k + 1], -R->c[k]);
     }
-    /* Floyd-Warshall. */
+}
+
+static void rs_floyd(slv_rstate *R)
+{
+    int N = R->n + 3;
+    double *D = R->D;
+
     for (int k = 0; k < N; k++) {
         const double *Dk = D + (size_t)k * N;
         for (int a = 0; a < N; a++) {
@@ -206,9 +228,17 @@ int slv_rstate_rebuild(slv_search *s, slv_rstate *R)
     for (int a = 0; a < N && R->feasible; a++)
         if (D[(size_t)a * N + a] < -SLV_EPS)
             R->feasible = 0;
+}
+
+/* Least and greatest schedules from D, then the route's cost. */
+static int rs_finish(slv_search *s, slv_rstate *R)
+{
+    const slv_instance *in = s->in;
+    int n = R->n, N = n + 3, rc;
+
     for (int k = 0; k <= n + 1; k++) {
-        R->E[k] = -D[(size_t)(k + 1) * N];
-        R->L[k] = D[k + 1];
+        R->E[k] = -R->D[(size_t)(k + 1) * N];
+        R->L[k] = R->D[k + 1];
     }
     if (n == 0 && R->riders[0] == 0) {
         R->cost = 0;
@@ -222,9 +252,161 @@ int slv_rstate_rebuild(slv_search *s, slv_rstate *R)
             R->feasible = 0;
     } else {
         R->cost = in->obj.per_distance * R->dist + in->obj.per_drive_time * R->time +
-                  in->obj.per_vehicle + veh->fixed_cost;
+                  in->obj.per_vehicle + in->veh[R->v].fixed_cost;
     }
     return 0;
+}
+
+int slv_rstate_rebuild(slv_search *s, slv_rstate *R)
+{
+    int rc;
+
+    if ((rc = rs_reserve(R, R->n)) < 0)
+        return rc;
+    rs_linear(s, R, 1);
+    rs_floyd(R);
+    return rs_finish(s, R);
+}
+
+/* One new node of an insertion: its edges to the old graph (node indices of D). */
+typedef struct rs_new {
+    int n_out, n_in;
+    int out[2], in[3];
+    double w_out[2], w_in[3];
+} rs_new;
+
+static void rs_new_edges(const slv_search *s, const slv_rstate *R, int st, int before, int after,
+                         rs_new *x)
+{
+    const slv_instance *in = s->in;
+    int loc = slv_stop_loc(in, st);
+    double close = slv_stop_close(in, st);
+    const slv_request *q = &in->req[SLV_REQ(st)];
+
+    if (SLV_IS_DROP(st) && q->onboard_vehicle >= 0 && q->max_ride < SLV_INF)
+        close = fmin(close, q->pickup_done_at + q->max_ride);
+    x->n_out = x->n_in = 0;
+    x->out[x->n_out] = 0; /* to z */
+    x->w_out[x->n_out++] = -slv_stop_open(in, st);
+    x->in[x->n_in] = 0; /* from z */
+    x->w_in[x->n_in++] = close;
+    if (before >= 0) {
+        x->out[x->n_out] = before + 1;
+        x->w_out[x->n_out++] = -(R->serv[before] + slv_t(in, R->loc[before], loc));
+    }
+    if (after >= 0) {
+        x->in[x->n_in] = after + 1;
+        x->w_in[x->n_in++] = -(slv_stop_service(in, st) + slv_t(in, loc, R->loc[after]));
+    }
+}
+
+/*
+ * Exact O(n^2) update of D for an insertion that passed slv_best_insertion:
+ * the new shortest paths are the old ones or pass through the new nodes, so
+ * D'(a,b) = min(D(a,b), D'(a,p) + D'(p,b), D'(a,d) + D'(d,b)), where the
+ * distances to and from p and d follow from their few edges (see rs_new).
+ * Leaves the result in R->D2 laid out for the new route (n_new stops).
+ * The old chain edge i+1 -> i stays in the graph; under the triangle
+ * inequality the path through the new stop implies it, so D' is exact.
+ */
+static void rs_insert_apsp(const slv_search *s, const slv_rstate *R, int r, const slv_ins *ins,
+                           int drop_only)
+{
+    const slv_request *q = &s->in->req[r];
+    int N = R->n + 3, add = drop_only ? 1 : 2, N2 = N + add;
+    double *pout = s->rbuf, *pin = pout + N, *dout = pin + N, *din = dout + N;
+    double ride = q->max_ride < SLV_INF ? q->max_ride + q->pickup_service : SLV_INF;
+    double p2d = SLV_INF, d2p = SLV_INF;
+    rs_new P, Dn;
+    const double *D = R->D;
+    double *M = R->D2;
+    int i = ins->i, j = ins->j, newp = -1, newd;
+
+    if (drop_only) {
+        rs_new_edges(s, R, SLV_DROP(r), j, j + 1, &Dn);
+        for (int k = 0; k < R->n; k++)
+            if (R->stops[k] == SLV_PICKUP(r) && ride < SLV_INF) {
+                Dn.in[Dn.n_in] = k + 2;
+                Dn.w_in[Dn.n_in++] = ride;
+            }
+    } else if (j == i) {
+        rs_new_edges(s, R, SLV_PICKUP(r), i, -1, &P);
+        rs_new_edges(s, R, SLV_DROP(r), -1, i + 1, &Dn);
+        p2d = ride;
+        d2p = -(q->pickup_service + slv_t(s->in, q->pickup_loc, q->drop_loc));
+    } else {
+        rs_new_edges(s, R, SLV_PICKUP(r), i, i + 1, &P);
+        rs_new_edges(s, R, SLV_DROP(r), j, j + 1, &Dn);
+        p2d = ride;
+    }
+    for (int b = 0; b < N; b++) {
+        double v = SLV_INF;
+        for (int e = 0; e < Dn.n_out; e++)
+            v = fmin(v, Dn.w_out[e] + D[(size_t)Dn.out[e] * N + b]);
+        dout[b] = v;
+        v = SLV_INF;
+        for (int e = 0; e < Dn.n_in; e++)
+            v = fmin(v, D[(size_t)b * N + Dn.in[e]] + Dn.w_in[e]);
+        din[b] = v;
+    }
+    if (!drop_only) {
+        for (int b = 0; b < N; b++) {
+            double v = SLV_INF;
+            for (int e = 0; e < P.n_out; e++)
+                v = fmin(v, P.w_out[e] + D[(size_t)P.out[e] * N + b]);
+            pout[b] = v;
+            v = SLV_INF;
+            for (int e = 0; e < P.n_in; e++)
+                v = fmin(v, D[(size_t)b * N + P.in[e]] + P.w_in[e]);
+            pin[b] = v;
+        }
+        for (int e = 0; e < Dn.n_in; e++)
+            p2d = fmin(p2d, pout[Dn.in[e]] + Dn.w_in[e]);
+        for (int e = 0; e < P.n_in; e++)
+            d2p = fmin(d2p, dout[P.in[e]] + P.w_in[e]);
+        /* Through the other new node. */
+        for (int b = 0; b < N; b++) {
+            double po = fmin(pout[b], p2d + dout[b]);
+            double dO = fmin(dout[b], d2p + pout[b]);
+            double pi_ = fmin(pin[b], din[b] + d2p);
+            double di = fmin(din[b], pin[b] + p2d);
+            pout[b] = po;
+            dout[b] = dO;
+            pin[b] = pi_;
+            din[b] = di;
+        }
+        newp = i + 2; /* node index of p: position i+1 */
+        newd = j + 3; /* position j+2 */
+    } else {
+        newd = j + 2; /* position j+1 */
+    }
+    /* New index of old node x. */
+    for (int a = 0; a < N; a++) {
+        int na = a == 0 ? 0 : a + (drop_only ? (a - 1 >= j + 1) : (a - 1 >= i + 1) + (a - 1 >= j + 1));
+        double *Ma = M + (size_t)na * N2;
+        const double *Da = D + (size_t)a * N;
+        for (int b = 0; b < N; b++) {
+            int nb = b == 0 ? 0
+                            : b + (drop_only ? (b - 1 >= j + 1) : (b - 1 >= i + 1) + (b - 1 >= j + 1));
+            double v = Da[b];
+            if (!drop_only)
+                v = fmin(v, pin[a] + pout[b]);
+            v = fmin(v, din[a] + dout[b]);
+            Ma[nb] = v;
+        }
+        Ma[newd] = din[a];
+        M[(size_t)newd * N2 + na] = dout[a];
+        if (!drop_only) {
+            Ma[newp] = pin[a];
+            M[(size_t)newp * N2 + na] = pout[a];
+        }
+    }
+    M[(size_t)newd * N2 + newd] = 0;
+    if (!drop_only) {
+        M[(size_t)newp * N2 + newp] = 0;
+        M[(size_t)newp * N2 + newd] = p2d;
+        M[(size_t)newd * N2 + newp] = d2p;
+    }
 }
 
 int slv_search_init(slv_search *s, const slv_instance *in, const slv_params *par)
@@ -250,7 +432,7 @@ int slv_search_init(slv_search *s, const slv_instance *in, const slv_params *par
     s->unassigned = malloc(nr * sizeof(int));
     s->pos_scratch = malloc(2 * nr * sizeof(int));
     s->removed = malloc(nr * sizeof(int));
-    s->rbuf = malloc((nr + nv) * sizeof(double));
+    s->rbuf = malloc((nr + nv + 4 * (2 * nr + 8)) * sizeof(double));
     s->ibuf = malloc((nr + nv) * 2 * sizeof(int));
     s->obuf = malloc(nr * sizeof(int));
     s->ins_best = malloc(nr * nv * sizeof(slv_ins));
@@ -446,14 +628,42 @@ int slv_search_remove(slv_search *s, const int *reqs, int n)
     return 0;
 }
 
+#ifdef SLV_DEBUG_INCREMENTAL
+/* Debug builds: the incremental matrix equals a full Floyd-Warshall. */
+static int rs_check_apsp(slv_search *s, slv_rstate *R)
+{
+    int N = R->n + 3, ok = 1;
+    double *inc = malloc((size_t)N * N * sizeof(double));
+
+    memcpy(inc, R->D, (size_t)N * N * sizeof(double));
+    rs_linear(s, R, 1);
+    rs_floyd(R);
+    for (int a = 0; a < N * N; a++) {
+        double x = inc[a], y = R->D[a];
+        if (!(fabs(x - y) <= 1e-6 * (1 + fabs(y)) || (x >= SLV_INF / 2 && y >= SLV_INF / 2))) {
+            fprintf(stderr, "apsp mismatch at %d,%d: %g vs %g (n=%d)\n", a / N, a % N, x, y, R->n);
+            ok = 0;
+            break;
+        }
+    }
+    free(inc);
+    return ok && R->feasible;
+}
+#endif
+
 int slv_search_insert(slv_search *s, int r, const slv_ins *ins)
 {
     slv_rstate *R = &s->route[ins->v];
     int rc, n = R->n, add = s->drop_only[r] ? 1 : 2;
+    double *tmp;
 
     slv_search_touch(s, ins->v);
     if ((rc = rs_reserve(R, n + 2)) < 0)
         return rc;
+    rs_insert_apsp(s, R, r, ins, add == 1);
+    tmp = R->D;
+    R->D = R->D2;
+    R->D2 = tmp;
     if (add == 1) {
         memmove(R->stops + ins->j + 1, R->stops + ins->j, (size_t)(n - ins->j) * sizeof(int));
         R->stops[ins->j] = SLV_DROP(r);
@@ -464,8 +674,12 @@ int slv_search_insert(slv_search *s, int r, const slv_ins *ins)
         R->stops[ins->i] = SLV_PICKUP(r);
     }
     R->n = n + add;
-    if ((rc = slv_rstate_rebuild(s, R)) < 0)
+    rs_linear(s, R, 0);
+    if ((rc = rs_finish(s, R)) < 0)
         return rc;
+#ifdef SLV_DEBUG_INCREMENTAL
+    assert(rs_check_apsp(s, R));
+#endif
     s->veh_of[r] = ins->v;
     for (int k = 0; k < s->n_unassigned; k++) {
         if (s->unassigned[k] == r) {

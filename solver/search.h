@@ -53,6 +53,7 @@ typedef struct slv_rstate {
     double *cum;   /* [cap+2] cum[k] = c[0] + ... + c[k-1] */
     double *E, *L; /* [cap+2] */
     double *D;     /* [(cap+3)^2] */
+    double *D2;    /* [(cap+3)^2] spare for the incremental update */
     int *load;     /* [(cap+2) * SLV_MAX_DIMS] load after position k */
     int *riders;   /* [cap+2] requests on board on the arc k -> k+1 */
     double dist, time;
