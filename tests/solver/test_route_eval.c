@@ -279,6 +279,8 @@ static void gen_tight(gen_case *c)
         int s = c->stops[k], r = SLV_REQ(s);
         slv_request *q = &c->req[r];
         double open = floor(t[k + 1]) + rint_in(-5, 30), close = open + rint_in(0, 20);
+        if (q->onboard_vehicle >= 0 && q->onboard_vehicle != c->v)
+            continue; /* the other vehicle's route must stay feasible */
         if (chance(0.4)) {
             if (SLV_IS_DROP(s)) {
                 q->drop_open = open;
