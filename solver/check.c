@@ -107,10 +107,13 @@ static int finite_bound(double x)
  * pos < 0: no stop position.
  */
 #if defined(__GNUC__)
-__attribute__((format(printf, 4, 5)))
+#define CK_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CK_PRINTF(f, a)
 #endif
-static void
-violation(ck_state *st, int v, int pos, const char *fmt, ...)
+static void violation(ck_state *st, int v, int pos, const char *fmt, ...) CK_PRINTF(4, 5);
+
+static void violation(ck_state *st, int v, int pos, const char *fmt, ...)
 {
     va_list ap;
     size_t used = 0;
