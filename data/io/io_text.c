@@ -278,7 +278,8 @@ double io_bench_penalty(const double *dist, int n_locs, int n_requests, int n_ve
     /*
      * A route set drives at most 2n + 2K arcs, each at most `big` long; the
      * solver's vehicles-first term is of the same order times 4.  A hundred
-     * times that bound keeps leaving a request out always the worse choice.
+     * times that bound, and at least a million, keeps leaving a request out
+     * always the worse choice.
      */
-    return 100.0 * (big + 1.0) * (2.0 * n_requests + 2.0 * n_vehicles + 2.0);
+    return fmax(1e6, 100.0 * (big + 1.0) * (2.0 * n_requests + 2.0 * n_vehicles + 2.0));
 }
