@@ -1,0 +1,354 @@
+/*
+ * test_cli.c - the `noriai` executable end to end.
+ *
+ * Runs the built binary ($NORIAI_BIN, else build/noriai; tests run from the
+ * repository root) with posix_spawn, its output captured in temporary files,
+ * and checks exit statuses and what a user would read: `check` on a best
+ * known solution (OK and the published cost), on an infeasible plan (exit 1),
+ * on a missing file (exit 2); `solve` on a tiny instance with an iteration
+ * budget, whose JSON must parse and pass `check`; usage errors (exit 2).
+ * Benchmark files come from $NORIAI_SHARED or ../shared; without them the
+ * tests fail.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static char tmp_dir[256];
+static char shared[1024];
+static const char *bin;
+
+typedef struct run_result {
+    int status; /* exit status, or -1 if killed */
+    char *out, *err;
+} run_result;
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+
+    if (f == NULL)
+        return strdup("");
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    n = (long)fread(buf, 1, (size_t)n, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* Runs bin with args (NULL-terminated, without argv[0]). */
+static run_result run(const char *arg, ...)
+{
+    char *argv[32], out_path[300], err_path[300];
+    posix_spawn_file_actions_t fa;
+    run_result res;
+    va_list ap;
+    pid_t pid;
+    int n = 0, st;
+
+    argv[n++] = (char *)bin;
+    va_start(ap, arg);
+    for (const char *a = arg; a != NULL && n < 31; a = va_arg(ap, const char *))
+        argv[n++] = (char *)a;
+    va_end(ap);
+    argv[n] = NULL;
+    snprintf(out_path, sizeof(out_path), "%s/stdout", tmp_dir);
+    snprintf(err_path, sizeof(err_path), "%s/stderr", tmp_dir);
+    assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (posix_spawn(&pid, bin, &fa, NULL, argv, environ) != 0)
+        fail_msg("cannot run %s", bin);
+    posix_spawn_file_actions_destroy(&fa);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    res.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    res.out = slurp(out_path);
+    res.err = slurp(err_path);
+    return res;
+}
+
+static void run_free(run_result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+static const char *write_tmp(const char *name, const char *content)
+{
+    static char path[512];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", tmp_dir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(content, f);
+    assert_int_equal(fclose(f), 0);
+    return path;
+}
+
+static void bench(char *buf, size_t len, const char *rel)
+{
+    snprintf(buf, len, "%s/bench/%s", shared, rel);
+}
+
+static int setup(void **state)
+{
+    const char *env = getenv("NORIAI_SHARED");
+    char probe[1200];
+    struct stat st;
+
+    (void)state;
+    bin = getenv("NORIAI_BIN");
+    if (bin == NULL || *bin == '\0')
+        bin = "build/noriai";
+    if (access(bin, X_OK) != 0) {
+        fprintf(stderr, "test_cli: %s is not an executable (build it, or set NORIAI_BIN)\n", bin);
+        return -1;
+    }
+    snprintf(shared, sizeof(shared), "%s", env && *env ? env : "../shared");
+    snprintf(probe, sizeof(probe), "%s/bench/darp/README.md", shared);
+    if (stat(probe, &st) != 0) {
+        fprintf(stderr, "test_cli: shared benchmark folder not found (%s); set NORIAI_SHARED\n",
+                probe);
+        return -1;
+    }
+    snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/noriai-test-cli-XXXXXX");
+    return mkdtemp(tmp_dir) == NULL ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+    DIR *d = opendir(tmp_dir);
+    struct dirent *e;
+    char p[600];
+
+    (void)state;
+    if (d != NULL) {
+        while ((e = readdir(d)) != NULL) {
+            if (e->d_name[0] == '.')
+                continue;
+            snprintf(p, sizeof(p), "%s/%s", tmp_dir, e->d_name);
+            unlink(p);
+        }
+        closedir(d);
+    }
+    rmdir(tmp_dir);
+    return 0;
+}
+
+static void test_version_and_help(void **state)
+{
+    run_result r;
+
+    (void)state;
+    r = run("--version", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "noriai "));
+    run_free(&r);
+    r = run("help", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "solve"));
+    run_free(&r);
+    r = run("help", "solve", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "--time-limit"));
+    run_free(&r);
+}
+
+static void test_usage_errors(void **state)
+{
+    run_result r;
+
+    (void)state;
+    r = run(NULL);
+    assert_int_equal(r.status, 2);
+    run_free(&r);
+    r = run("frobnicate", NULL);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "unknown command"));
+    run_free(&r);
+    r = run("solve", "examples/small-town.json", "--bogus", NULL);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "unknown option \"--bogus\""));
+    run_free(&r);
+    r = run("solve", "examples/small-town.json", "--iterations", "many", NULL);
+    assert_int_equal(r.status, 2);
+    run_free(&r);
+    r = run("solve", "examples/small-town.json", "--time-limit", NULL);
+    assert_int_equal(r.status, 2);
+    run_free(&r);
+    r = run("solve", NULL);
+    assert_int_equal(r.status, 2);
+    run_free(&r);
+    r = run("check", "examples/small-town.json", NULL);
+    assert_int_equal(r.status, 2);
+    run_free(&r);
+}
+
+static void test_check_bks(void **state)
+{
+    char inst[1200], sol[1200];
+    run_result r;
+
+    (void)state;
+    bench(inst, sizeof(inst), "darp/cordeau2006/a2-16.txt");
+    bench(sol, sizeof(sol), "darp/bks_solutions/a2-16.json");
+    r = run("check", inst, sol, NULL);
+    if (r.status != 0)
+        fail_msg("check a2-16: exit %d, %s%s", r.status, r.out, r.err);
+    assert_string_equal(r.out, "OK 294.2480 2\n");
+    run_free(&r);
+    bench(inst, sizeof(inst), "pdptw/li_lim_100/lc101.txt");
+    bench(sol, sizeof(sol), "pdptw/bks_solutions/lc101.10_828.9369.txt");
+    r = run("check", inst, sol, NULL);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "OK 828.9369 10\n");
+    run_free(&r);
+}
+
+static void test_check_infeasible(void **state)
+{
+    char inst[1200];
+    run_result r;
+
+    (void)state;
+    bench(inst, sizeof(inst), "darp/cordeau2006/a2-16.txt");
+    /* a2-16's optimal routes with the second one run backwards: drop-offs first */
+    r = run("check", inst,
+            write_tmp("bad.json", "{\"routes\": [[10, 5, 26, 21, 14, 30, 15, 31, 7, 16, 23, 32],"
+                                  " [17, 1, 18, 2, 24, 25, 8, 9, 29, 13, 19, 3, 20, 27, 11, 4,"
+                                  " 22, 28, 6, 12]]}"),
+            NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "INFEASIBLE"));
+    run_free(&r);
+    /* everything in one vehicle: capacity 3 and the time windows cannot hold */
+    r = run("check", inst,
+            write_tmp("one.json", "{\"routes\": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,"
+                                  " 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29,"
+                                  " 30, 31, 32]]}"),
+            NULL);
+    assert_int_equal(r.status, 1);
+    run_free(&r);
+    /* an id that is no stop of the instance */
+    r = run("check", inst, write_tmp("unknown.json", "{\"routes\": [[1, 17, 99]]}"), NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "\"99\""));
+    run_free(&r);
+}
+
+static void test_check_missing_file(void **state)
+{
+    char inst[1200];
+    run_result r;
+
+    (void)state;
+    bench(inst, sizeof(inst), "darp/cordeau2006/a2-16.txt");
+    r = run("check", inst, "/nonexistent/solution.json", NULL);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "/nonexistent/solution.json"));
+    run_free(&r);
+    r = run("check", "/nonexistent/instance.txt", inst, NULL);
+    assert_int_equal(r.status, 2);
+    run_free(&r);
+    r = run("check", inst, write_tmp("garbage.json", "{\"routes\": [[1, 17"), NULL);
+    assert_int_equal(r.status, 2);
+    run_free(&r);
+}
+
+static void test_solve_tiny(void **state)
+{
+    char inst_path[600], out_path[600];
+    json_t *root;
+    json_error_t jerr;
+    run_result r;
+
+    (void)state;
+    snprintf(inst_path, sizeof(inst_path), "%s",
+             write_tmp("tiny.txt", "2 3 480 3 30\n"
+                                   "0 0.0 0.0 0 0 0 480\n"
+                                   "1 1.0 0.0 3 1 0 1440\n"
+                                   "2 2.0 0.0 3 1 0 1440\n"
+                                   "3 0.0 3.0 3 1 0 1440\n"
+                                   "4 1.0 1.0 3 -1 0 1440\n"
+                                   "5 2.0 1.0 3 -1 0 1440\n"
+                                   "6 0.0 4.0 3 -1 0 1440\n"
+                                   "7 0.0 0.0 0 0 0 480\n"));
+    snprintf(out_path, sizeof(out_path), "%s/tiny.sol.json", tmp_dir);
+    r = run("solve", inst_path, "--iterations", "50", "--time-limit", "5", "--seed", "3", "--out",
+            out_path, NULL);
+    if (r.status != 0)
+        fail_msg("solve: exit %d: %s", r.status, r.err);
+    run_free(&r);
+    root = json_load_file(out_path, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL)
+        fail_msg("solve wrote invalid JSON: %s:%d: %s", out_path, jerr.line, jerr.text);
+    assert_string_equal(json_string_value(json_object_get(root, "instance")), "tiny");
+    assert_true(json_is_number(json_object_get(root, "cost")));
+    assert_true(json_is_number(json_object_get(root, "distance")));
+    assert_true(json_is_array(json_object_get(root, "routes")));
+    assert_int_equal(json_array_size(json_object_get(root, "unassigned")), 0);
+    json_decref(root);
+    r = run("check", inst_path, out_path, NULL);
+    if (r.status != 0)
+        fail_msg("check of solve's output: exit %d: %s%s", r.status, r.out, r.err);
+    assert_true(strncmp(r.out, "OK ", 3) == 0);
+    run_free(&r);
+    /* the same on stdout */
+    r = run("solve", inst_path, "--iterations=20", "--no-glpk", NULL);
+    assert_int_equal(r.status, 0);
+    root = json_loads(r.out, 0, &jerr);
+    assert_non_null(root);
+    json_decref(root);
+    run_free(&r);
+}
+
+static void test_solve_routes(void **state)
+{
+    run_result r;
+
+    (void)state;
+    r = run("solve", "examples/small-town.json", "--iterations", "200", "--seed", "1", "--routes",
+            "--verbose", NULL);
+    if (r.status != 0)
+        fail_msg("solve --routes: exit %d: %s", r.status, r.err);
+    assert_non_null(strstr(r.out, "vehicle van-"));
+    assert_non_null(strstr(r.out, "R02:pickup"));
+    assert_non_null(strstr(r.out, "cost "));
+    assert_non_null(strstr(r.err, "iterations"));
+    run_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_version_and_help), cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_check_bks),        cmocka_unit_test(test_check_infeasible),
+        cmocka_unit_test(test_check_missing_file), cmocka_unit_test(test_solve_tiny),
+        cmocka_unit_test(test_solve_routes),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
