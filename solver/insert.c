@@ -81,7 +81,7 @@ static int best_drop_only(const ins_ctx *x, int r, int first, slv_ins *best)
             continue;
         if (pk > 0 && x->ride < SLV_INF) {
             /* The only new cycle besides d's own: the ride edge p -> d, back d -> old -> p. */
-            double d2p = fmin(-a + SLV_RS_D(R, j, pk), -x->open_d + R->L[pk]);
+            double d2p = slv_min(-a + SLV_RS_D(R, j, pk), -x->open_d + R->L[pk]);
             if (x->ride + d2p < -TOL)
                 continue;
         }
@@ -130,7 +130,7 @@ int slv_best_insertion(const slv_search *s, const slv_rstate *R, int r, slv_ins 
     x.q = req->load;
     if (s->drop_only[r]) {
         if (req->onboard_vehicle >= 0 && req->max_ride < SLV_INF)
-            x.close_d = fmin(x.close_d, req->pickup_done_at + req->max_ride);
+            x.close_d = slv_min(x.close_d, req->pickup_done_at + req->max_ride);
         return best_drop_only(&x, r, first, best);
     }
     double empty_cost = 0;
@@ -157,11 +157,11 @@ int slv_best_insertion(const slv_search *s, const slv_rstate *R, int r, slv_ins 
             /* p-alone cycles were checked above; d alone, then through both. */
             int ok = x.open_d + b_d <= R->L[i + 1] + TOL;
             double p2d = x.ride;
-            p2d = fmin(p2d, -a_p + SLV_RS_D(R, i, i + 1) - b_d);
-            p2d = fmin(p2d, -a_p - ei + x.close_d);
-            p2d = fmin(p2d, -x.open_p + R->L[i + 1] - b_d);
-            p2d = fmin(p2d, -x.open_p + x.close_d);
-            double d2p = fmin(-m, -x.open_d + x.close_p);
+            p2d = slv_min(p2d, -a_p + SLV_RS_D(R, i, i + 1) - b_d);
+            p2d = slv_min(p2d, -a_p - ei + x.close_d);
+            p2d = slv_min(p2d, -x.open_p + R->L[i + 1] - b_d);
+            p2d = slv_min(p2d, -x.open_p + x.close_d);
+            double d2p = slv_min(-m, -x.open_d + x.close_p);
             ok = ok && p2d + d2p >= -TOL;
             if (ok) {
                 double dd = dp + slv_d(in, x.loc_p, x.loc_d) + slv_d(in, x.loc_d, li1) - base_d;
@@ -193,14 +193,14 @@ int slv_best_insertion(const slv_search *s, const slv_rstate *R, int r, slv_ins 
                 continue;
             /* Cycles through both p and d. */
             double p2d = x.ride;
-            p2d = fmin(p2d, -a_p + SLV_RS_D(R, i, j + 1) - b_d);
-            p2d = fmin(p2d, -a_p - ei + x.close_d);
-            p2d = fmin(p2d, -x.open_p + R->L[j + 1] - b_d);
-            p2d = fmin(p2d, -x.open_p + x.close_d);
+            p2d = slv_min(p2d, -a_p + SLV_RS_D(R, i, j + 1) - b_d);
+            p2d = slv_min(p2d, -a_p - ei + x.close_d);
+            p2d = slv_min(p2d, -x.open_p + R->L[j + 1] - b_d);
+            p2d = slv_min(p2d, -x.open_p + x.close_d);
             double d2p = -a_d + SLV_RS_D(R, j, i + 1) - b_p;
-            d2p = fmin(d2p, -a_d - R->E[j] + x.close_p);
-            d2p = fmin(d2p, -x.open_d + R->L[i + 1] - b_p);
-            d2p = fmin(d2p, -x.open_d + x.close_p);
+            d2p = slv_min(d2p, -a_d - R->E[j] + x.close_p);
+            d2p = slv_min(d2p, -x.open_d + R->L[i + 1] - b_p);
+            d2p = slv_min(d2p, -x.open_d + x.close_p);
             if (p2d + d2p < -TOL)
                 continue;
             double dd = dd_p + slv_d(in, lj, x.loc_d) + slv_d(in, x.loc_d, lj1) - slv_d(in, lj, lj1);
@@ -241,7 +241,7 @@ static int eval_column(slv_search *s, int v, const int *todo, int n_todo)
         if (b->i >= 0) {
             b->cost += open_cost(s, &s->route[v]);
             if (s->noise > 0)
-                b->cost = fmax(0, b->cost + s->noise * (2 * slv_rng_unit(&s->rng) - 1));
+                b->cost = slv_max(0, b->cost + s->noise * (2 * slv_rng_unit(&s->rng) - 1));
         }
     }
     return 0;

@@ -15,9 +15,11 @@
  * the temperature falling geometrically from 1% to 0.02% of the initial cost
  * over the budget (iterations, or time when only a time limit is given).
  *
- * Every candidate's routes go into the pool.  At a quarter, half and three
- * quarters of the budget and at the end, GLPK recombines the pool (refine.c);
- * a better combination becomes the current and best solution.
+ * The routes of every candidate within 2% of the best go into the pool.  At
+ * a quarter, half and three quarters of the LNS budget and at the end, GLPK
+ * recombines the pool (refine.c), each time with a quarter of the
+ * refinement's share of the time; a better combination becomes the current
+ * and best solution.
  *
  * The clock is read only through params->clock; with no clock (or no time
  * limit) the run depends on the seed and the iteration budget alone.
@@ -39,7 +41,7 @@ void slv_params_init(slv_params *p)
     p->max_iterations = 0;
     p->time_limit_s = 0;
     p->use_glpk = 1;
-    p->glpk_time_share = 0.15;
+    p->glpk_time_share = 0.25;
     p->pool_max_routes = 30000;
 }
 
@@ -130,8 +132,10 @@ static int run_refine(slv_search *s, slv_solution *best, double *best_cost, doub
     if ((rc = slv_search_load(s, best)) < 0)
         return rc;
     st->glpk_runs++;
+    double before = slv_search_cost(s);
     if ((rc = slv_refine(s, limit, &improved)) < 0)
         return rc;
+    logf_(s->par, "refine: pool %.0f routes, %.4f -> %.4f", s->pool.n, before, slv_search_cost(s));
     slv_search_commit(s);
     if (improved && slv_search_cost(s) < *best_cost - 1e-9) {
         st->glpk_improved++;
@@ -186,6 +190,7 @@ int slv_solve(const slv_instance *in, const slv_params *par, const slv_solution 
     t_start = 0.01 * fmax(slv_search_plain_cost(&s), 1e-9);
     t_end = 0.0002 * fmax(slv_search_plain_cost(&s), 1e-9);
     temp = t_start;
+    double plain_ref = slv_max(slv_search_plain_cost(&s), 1e-9);
     int n_assignable = 0;
     for (int r = 0; r < s.n_req; r++)
         if (!s.locked[r])
@@ -203,7 +208,7 @@ int slv_solve(const slv_instance *in, const slv_params *par, const slv_solution 
         if (f >= 1.0 || (par->cancel && *par->cancel))
             break;
         if (par->use_glpk && next_refine < 3 && f >= refine_at[next_refine]) {
-            double lim = par->time_limit_s > 0 ? par->time_limit_s * par->glpk_time_share / 6 : 2;
+            double lim = par->time_limit_s > 0 ? par->time_limit_s * par->glpk_time_share / 4 : 2;
             if ((rc = run_refine(&s, best, &best_cost, lim, &st)) < 0)
                 goto out;
             cur_cost = slv_search_cost(&s);
@@ -242,7 +247,9 @@ int slv_solve(const slv_instance *in, const slv_params *par, const slv_solution 
             accept = 1;
             score = 13;
         }
-        pool_routes(&s, 0);
+        /* Routes of near-best candidates feed the refinement. */
+        if (cand - best_cost <= 0.02 * plain_ref)
+            pool_routes(&s, 0);
         rem[ri].score += score;
         rem[ri].uses++;
         rep[pi].score += score;

@@ -178,10 +178,10 @@ static void rs_linear(slv_search *s, slv_rstate *R, int fill_graph)
             if (pk > 0 && pk < k && q->max_ride < SLV_INF)
                 D[(pk + 1) * N + k + 1] = q->max_ride + q->pickup_service;
             if (q->onboard_vehicle >= 0 && q->max_ride < SLV_INF)
-                close = fmin(close, q->pickup_done_at + q->max_ride);
+                close = slv_min(close, q->pickup_done_at + q->max_ride);
         }
-        D[0 * N + k + 1] = fmin(D[0 * N + k + 1], close);
-        D[(k + 1) * N + 0] = fmin(D[(k + 1) * N + 0], -slv_stop_open(in, st));
+        D[0 * N + k + 1] = slv_min(D[0 * N + k + 1], close);
+        D[(k + 1) * N + 0] = slv_min(D[(k + 1) * N + 0], -slv_stop_open(in, st));
     }
     memcpy(R->load + (size_t)(n + 1) * SLV_MAX_DIMS, R->load + (size_t)n * SLV_MAX_DIMS,
            SLV_MAX_DIMS * sizeof(int));
@@ -200,7 +200,7 @@ static void rs_linear(slv_search *s, slv_rstate *R, int fill_graph)
         R->time += t;
         /* B_{k+1} - B_k >= c_k  is the edge (k+1) -> k of weight -c_k. */
         if (fill_graph)
-            D[(k + 2) * N + k + 1] = fmin(D[(k + 2) * N + k + 1], -R->c[k]);
+            D[(k + 2) * N + k + 1] = slv_min(D[(k + 2) * N + k + 1], -R->c[k]);
     }
 }
 
@@ -284,7 +284,7 @@ static void rs_new_edges(const slv_search *s, const slv_rstate *R, int st, int b
     const slv_request *q = &in->req[SLV_REQ(st)];
 
     if (SLV_IS_DROP(st) && q->onboard_vehicle >= 0 && q->max_ride < SLV_INF)
-        close = fmin(close, q->pickup_done_at + q->max_ride);
+        close = slv_min(close, q->pickup_done_at + q->max_ride);
     x->n_out = x->n_in = 0;
     x->out[x->n_out] = 0; /* to z */
     x->w_out[x->n_out++] = -slv_stop_open(in, st);
@@ -342,34 +342,34 @@ static void rs_insert_apsp(const slv_search *s, const slv_rstate *R, int r, cons
     for (int b = 0; b < N; b++) {
         double v = SLV_INF;
         for (int e = 0; e < Dn.n_out; e++)
-            v = fmin(v, Dn.w_out[e] + D[(size_t)Dn.out[e] * N + b]);
+            v = slv_min(v, Dn.w_out[e] + D[(size_t)Dn.out[e] * N + b]);
         dout[b] = v;
         v = SLV_INF;
         for (int e = 0; e < Dn.n_in; e++)
-            v = fmin(v, D[(size_t)b * N + Dn.in[e]] + Dn.w_in[e]);
+            v = slv_min(v, D[(size_t)b * N + Dn.in[e]] + Dn.w_in[e]);
         din[b] = v;
     }
     if (!drop_only) {
         for (int b = 0; b < N; b++) {
             double v = SLV_INF;
             for (int e = 0; e < P.n_out; e++)
-                v = fmin(v, P.w_out[e] + D[(size_t)P.out[e] * N + b]);
+                v = slv_min(v, P.w_out[e] + D[(size_t)P.out[e] * N + b]);
             pout[b] = v;
             v = SLV_INF;
             for (int e = 0; e < P.n_in; e++)
-                v = fmin(v, D[(size_t)b * N + P.in[e]] + P.w_in[e]);
+                v = slv_min(v, D[(size_t)b * N + P.in[e]] + P.w_in[e]);
             pin[b] = v;
         }
         for (int e = 0; e < Dn.n_in; e++)
-            p2d = fmin(p2d, pout[Dn.in[e]] + Dn.w_in[e]);
+            p2d = slv_min(p2d, pout[Dn.in[e]] + Dn.w_in[e]);
         for (int e = 0; e < P.n_in; e++)
-            d2p = fmin(d2p, dout[P.in[e]] + P.w_in[e]);
+            d2p = slv_min(d2p, dout[P.in[e]] + P.w_in[e]);
         /* Through the other new node. */
         for (int b = 0; b < N; b++) {
-            double po = fmin(pout[b], p2d + dout[b]);
-            double dO = fmin(dout[b], d2p + pout[b]);
-            double pi_ = fmin(pin[b], din[b] + d2p);
-            double di = fmin(din[b], pin[b] + p2d);
+            double po = slv_min(pout[b], p2d + dout[b]);
+            double dO = slv_min(dout[b], d2p + pout[b]);
+            double pi_ = slv_min(pin[b], din[b] + d2p);
+            double di = slv_min(din[b], pin[b] + p2d);
             pout[b] = po;
             dout[b] = dO;
             pin[b] = pi_;
@@ -390,8 +390,8 @@ static void rs_insert_apsp(const slv_search *s, const slv_rstate *R, int r, cons
                             : b + (drop_only ? (b - 1 >= j + 1) : (b - 1 >= i + 1) + (b - 1 >= j + 1));
             double v = Da[b];
             if (!drop_only)
-                v = fmin(v, pin[a] + pout[b]);
-            v = fmin(v, din[a] + dout[b]);
+                v = slv_min(v, pin[a] + pout[b]);
+            v = slv_min(v, din[a] + dout[b]);
             Ma[nb] = v;
         }
         Ma[newd] = din[a];

@@ -26,6 +26,17 @@ struct slv_instance {
     double vehicle_weight; /* per_vehicle, or the big weight of vehicles_first */
 };
 
+/* min/max without libm's NaN handling (inputs here are never NaN), so they inline. */
+static inline double slv_min(double a, double b)
+{
+    return a < b ? a : b;
+}
+
+static inline double slv_max(double a, double b)
+{
+    return a > b ? a : b;
+}
+
 static inline double slv_t(const slv_instance *in, int a, int b)
 {
     return in->time[(size_t)a * (size_t)in->n_locs + (size_t)b];
