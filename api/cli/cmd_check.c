@@ -18,12 +18,13 @@
 
 void cli_usage_check(FILE *f)
 {
-    fprintf(f, "usage: noriai check INSTANCE SOLUTION [--format cordeau|lilim|json]\n"
-               "\n"
-               "Verifies SOLUTION (noriai JSON, {\"obj\",\"routes\"} JSON, or SINTEF \"Route k :\"\n"
-               "text) against INSTANCE with the independent checker.  Prints\n"
-               "\"OK <cost> <vehicles>\" and exits 0, or prints the first violation and exits 1;\n"
-               "exits 2 if a file cannot be read.\n");
+    fprintf(f,
+            "usage: noriai check INSTANCE SOLUTION [--format cordeau|lilim|json]\n"
+            "\n"
+            "Verifies SOLUTION (noriai JSON, {\"obj\",\"routes\"} JSON, or SINTEF \"Route k :\"\n"
+            "text) against INSTANCE with the independent checker.  Prints\n"
+            "\"OK <cost> <vehicles>\" and exits 0, or prints the first violation and exits 1;\n"
+            "exits 2 if a file cannot be read.\n");
 }
 
 int cli_check(int argc, char **argv)

@@ -206,8 +206,8 @@ static int print_vehicle(const io_instance *in, const slv_solution *sol, int v, 
     fmt_time(in, ev.end - ev.start, t, sizeof(t));
     fprintf(f, "vehicle %s: %d stops, distance %.2f, duration %s%s\n", in->vehicle_id[v].text, n,
             ev.distance, t, ev.feasible ? "" : "  ** INFEASIBLE **");
-    fprintf(f, "  %-9s %-20s %-12s %-8s %-16s %s\n", "time", "node", "request", "stop",
-            "location", "load");
+    fprintf(f, "  %-9s %-20s %-12s %-8s %-16s %s\n", "time", "node", "request", "stop", "location",
+            "load");
     fmt_time(in, ev.start, t, sizeof(t));
     fmt_load(in, load, l, sizeof(l));
     fprintf(f, "  %-9s %-20s %-12s %-8s %-16s %s\n", t, "-", "-", "start",
@@ -221,8 +221,8 @@ static int print_vehicle(const io_instance *in, const slv_solution *sol, int v, 
         fmt_time(in, sched[k], t, sizeof(t));
         fmt_load(in, load, l, sizeof(l));
         fprintf(f, "  %-9s %-20s %-12s %-8s %-16s %s\n", t, in->stop_id[s].text,
-                in->request_id[r].text, SLV_IS_DROP(s) ? "dropoff" : "pickup",
-                in->loc_id[loc].text, l);
+                in->request_id[r].text, SLV_IS_DROP(s) ? "dropoff" : "pickup", in->loc_id[loc].text,
+                l);
     }
     fmt_time(in, ev.end, t, sizeof(t));
     fmt_load(in, load, l, sizeof(l));

@@ -77,16 +77,16 @@ typedef struct io_id {
 typedef struct io_instance {
     slv_instance *inst; /* finalized */
     io_format format;
-    int layout;         /* Cordeau: 2006 (a/b, 2n+2 nodes) or 2003 (pr, 2n+1); else 0 */
-    char *name;         /* file basename without extension, or the JSON "name" */
-    char *path;         /* as given to io_read_instance */
+    int layout; /* Cordeau: 2006 (a/b, 2n+2 nodes) or 2003 (pr, 2n+1); else 0 */
+    char *name; /* file basename without extension, or the JSON "name" */
+    char *path; /* as given to io_read_instance */
     int n_requests, n_vehicles, n_locs, n_dims;
-    io_id *stop_id;     /* [2*n_requests] node id of each stop code */
-    io_id *request_id;  /* [n_requests] */
-    io_id *vehicle_id;  /* [n_vehicles] */
-    io_id *loc_id;      /* [n_locs] */
-    char **dim_name;    /* [n_dims] "seats", "wheelchairs", ...; "load" for benchmarks */
-    int clock_times;    /* 1: times are seconds of a day, shown as HH:MM:SS */
+    io_id *stop_id;    /* [2*n_requests] node id of each stop code */
+    io_id *request_id; /* [n_requests] */
+    io_id *vehicle_id; /* [n_vehicles] */
+    io_id *loc_id;     /* [n_locs] */
+    char **dim_name;   /* [n_dims] "seats", "wheelchairs", ...; "load" for benchmarks */
+    int clock_times;   /* 1: times are seconds of a day, shown as HH:MM:SS */
     /* lookups, sorted by id text: */
     int *stop_order, *vehicle_order;
 } io_instance;

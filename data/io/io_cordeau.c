@@ -44,8 +44,8 @@ static int parse_header(io_text *t, long long *k, long long *n, double *dur_t, l
 
     if (nf != 5)
         return io_err(err, err_len, IO_EPARSE,
-                      "%s:%d: header: expected 5 fields \"K n T Q L\" (Cordeau DARP), found %d%s", path, ln,
-                      nf > 7 ? 8 : nf, nf > 7 ? " or more" : "");
+                      "%s:%d: header: expected 5 fields \"K n T Q L\" (Cordeau DARP), found %d%s",
+                      path, ln, nf > 7 ? 8 : nf, nf > 7 ? " or more" : "");
     if (io_parse_int(f[0], 1, (long long)t->len, k) < 0)
         return io_err(err, err_len, IO_EPARSE,
                       "%s:%d: header field 1 (vehicles K): \"%s\" is not a count from 1 to %zu",
@@ -73,8 +73,7 @@ static int parse_header(io_text *t, long long *k, long long *n, double *dur_t, l
 
 static int parse_node(io_text *t, int i, node *nd, char *err, size_t err_len)
 {
-    static const char *names[7] = {"id", "x", "y", "service time d", "load q", "open e",
-                                   "close l"};
+    static const char *names[7] = {"id", "x", "y", "service time d", "load q", "open e", "close l"};
     char *f[8];
     int nf = io_fields(t->line[i + 1], f, 7);
     int ln = t->line_no[i + 1];
@@ -83,8 +82,8 @@ static int parse_node(io_text *t, int i, node *nd, char *err, size_t err_len)
 
     if (nf != 7)
         return io_err(err, err_len, IO_EPARSE,
-                      "%s:%d: node line: expected 7 fields \"id x y d q e l\", found %d%s",
-                      t->path, ln, nf > 7 ? 8 : nf, nf > 7 ? " or more" : "");
+                      "%s:%d: node line: expected 7 fields \"id x y d q e l\", found %d%s", t->path,
+                      ln, nf > 7 ? 8 : nf, nf > 7 ? " or more" : "");
     if (io_parse_int(f[0], 0, INT_MAX, &id) < 0 || id != i)
         return io_err(err, err_len, IO_EPARSE, "%s:%d: node id \"%s\": expected %d", t->path, ln,
                       f[0], i);
@@ -96,12 +95,12 @@ static int parse_node(io_text *t, int i, node *nd, char *err, size_t err_len)
         return io_err(err, err_len, IO_EPARSE, "%s:%d: node %d: load q \"%s\" is not an integer",
                       t->path, ln, i, f[4]);
     if (v[3] < 0)
-        return io_err(err, err_len, IO_EPARSE, "%s:%d: node %d: negative service time", t->path,
-                      ln, i);
+        return io_err(err, err_len, IO_EPARSE, "%s:%d: node %d: negative service time", t->path, ln,
+                      i);
     if (v[5] > v[6])
         return io_err(err, err_len, IO_EPARSE,
-                      "%s:%d: node %d: time window [%g, %g] closes before it opens", t->path, ln,
-                      i, v[5], v[6]);
+                      "%s:%d: node %d: time window [%g, %g] closes before it opens", t->path, ln, i,
+                      v[5], v[6]);
     nd->x = v[1];
     nd->y = v[2];
     nd->d = v[3];
@@ -157,16 +156,16 @@ int io_read_cordeau(io_instance *in, io_text *t, char *err, size_t err_len)
         int ln = t->line_no[i + 1];
         if (i == 0 || i == end_depot) {
             if (nd[i].q != 0 || nd[i].d != 0) {
-                rc = io_err(err, err_len, IO_EPARSE,
-                            "%s:%d: depot node %d must have load 0 and service time 0", path, ln,
-                            i);
+                rc =
+                    io_err(err, err_len, IO_EPARSE,
+                           "%s:%d: depot node %d must have load 0 and service time 0", path, ln, i);
                 goto out;
             }
         } else if (i <= n_req) {
             if (nd[i].q < 0 || nd[i].q > cap) {
                 rc = io_err(err, err_len, IO_EPARSE,
-                            "%s:%d: pickup node %d: load %lld outside [0, capacity %lld]", path,
-                            ln, i, nd[i].q, cap);
+                            "%s:%d: pickup node %d: load %lld outside [0, capacity %lld]", path, ln,
+                            i, nd[i].q, cap);
                 goto out;
             }
         } else if (nd[i].q != -nd[i - n_req].q) {
@@ -180,8 +179,7 @@ int io_read_cordeau(io_instance *in, io_text *t, char *err, size_t err_len)
 
     rc = io_instance_alloc(in, n_req, (int)k_veh, n_locs, 1);
     if (rc < 0) {
-        rc = io_err(err, err_len, rc, "%s: cannot create the instance: %s", path,
-                    io_strerror(rc));
+        rc = io_err(err, err_len, rc, "%s: cannot create the instance: %s", path, io_strerror(rc));
         goto out;
     }
     rc = io_euclid_matrix(x, y, n_locs, &mat);

@@ -125,7 +125,8 @@ int io_ids_index(const io_id *ids, int n, int **order, int *dup_a, int *dup_b)
     qsort(o, (size_t)n, sizeof(*o), cmp_index);
     sort_ids = NULL;
     for (int k = 1; k < n; k++) {
-        if (ids[o[k - 1]].text && ids[o[k]].text && strcmp(ids[o[k - 1]].text, ids[o[k]].text) == 0) {
+        if (ids[o[k - 1]].text && ids[o[k]].text &&
+            strcmp(ids[o[k - 1]].text, ids[o[k]].text) == 0) {
             *dup_a = o[k - 1];
             *dup_b = o[k];
             break;
@@ -234,8 +235,8 @@ static io_format guess_format(const char *path, const io_text *t)
 
     if (ends_with(path, ".json") || ends_with(path, ".JSON"))
         return IO_FORMAT_JSON;
-    while (k < t->len && (t->buf[k] == ' ' || t->buf[k] == '\t' || t->buf[k] == '\n' ||
-                          t->buf[k] == '\r'))
+    while (k < t->len &&
+           (t->buf[k] == ' ' || t->buf[k] == '\t' || t->buf[k] == '\n' || t->buf[k] == '\r'))
         k++;
     if (k < t->len && t->buf[k] == '{')
         return IO_FORMAT_JSON;

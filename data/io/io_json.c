@@ -123,8 +123,8 @@ static int check_keys(jctx *c, json_t *obj, const char *where, const char *const
             char list[256] = "";
             size_t used = 0;
             for (int k = 0; allowed[k] != NULL && used < sizeof(list); k++)
-                used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
-                                         k ? ", " : "", allowed[k]);
+                used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", k ? ", " : "",
+                                         allowed[k]);
             return jfail(c, where, "unknown field \"%s\" (known: %s, comment)", key, list);
         }
     }
@@ -151,8 +151,7 @@ static int id_text(jctx *c, json_t *v, const char *where, char *buf, size_t len,
     if (json_is_string(v)) {
         const char *s = json_string_value(v);
         if (*s == '\0' || strlen(s) >= len)
-            return jfail(c, where, "an id must be a non-empty string shorter than %zu bytes",
-                         len);
+            return jfail(c, where, "an id must be a non-empty string shorter than %zu bytes", len);
         if (strlen(s) != json_string_length(v))
             return jfail(c, where, "an id must not contain NUL characters");
         snprintf(buf, len, "%s", s);
@@ -290,8 +289,7 @@ static int get_load(jctx *c, json_t *v, const char *where, int *load)
             while (d < c->n_dims && strcmp(c->in->dim_name[d], key) != 0)
                 d++;
             if (d == c->n_dims)
-                return jfail(c, where, "\"%s\" is not a load dimension (see \"dimensions\")",
-                             key);
+                return jfail(c, where, "\"%s\" is not a load dimension (see \"dimensions\")", key);
             wpath(w, sizeof(w), "%s.%s", where, key);
             if ((rc = get_int(c, val, w, 0, INT_MAX / 4, &load[d])) < 0)
                 return rc;
@@ -363,8 +361,8 @@ static int parse_dimensions(jctx *c, json_t *root, char ***names, int *n)
         if ((rc = want_array(c, v, "dimensions")) < 0)
             return rc;
         if (count < 1 || count > SLV_MAX_DIMS)
-            return jfail(c, "dimensions", "between 1 and %d names expected, found %d",
-                         SLV_MAX_DIMS, count);
+            return jfail(c, "dimensions", "between 1 and %d names expected, found %d", SLV_MAX_DIMS,
+                         count);
     }
     dn = calloc((size_t)count, sizeof(*dn));
     if (dn == NULL)
@@ -585,13 +583,17 @@ out:
 
 static int parse_objective(jctx *c, json_t *root)
 {
-    static const char *const keys[] = {"per_distance", "per_drive_time", "per_excess_ride",
-                                       "per_wait",     "per_vehicle",    "vehicles_first",
+    static const char *const keys[] = {"per_distance",
+                                       "per_drive_time",
+                                       "per_excess_ride",
+                                       "per_wait",
+                                       "per_vehicle",
+                                       "vehicles_first",
                                        NULL};
     json_t *o = json_object_get(root, "objective");
     slv_objective obj;
-    double *field[5] = {&obj.per_distance, &obj.per_drive_time, &obj.per_excess_ride,
-                        &obj.per_wait, &obj.per_vehicle};
+    double *field[5] = {&obj.per_distance, &obj.per_drive_time, &obj.per_excess_ride, &obj.per_wait,
+                        &obj.per_vehicle};
     char w[64];
     int rc;
 
@@ -710,14 +712,14 @@ static int parse_ids(jctx *c, json_t *reqs, json_t *vehs)
         return nomem(c);
     if (a >= 0) {
         wpath(w, sizeof(w), "requests[%d]", (a > b ? a : b) / 2);
-        return jfail(c, w, "stop id \"%s\" is already used by requests[%d]",
-                     in->stop_id[a].text, (a < b ? a : b) / 2);
+        return jfail(c, w, "stop id \"%s\" is already used by requests[%d]", in->stop_id[a].text,
+                     (a < b ? a : b) / 2);
     }
     return 0;
 }
 
-static int parse_stop(jctx *c, json_t *st, const char *where, int required, int *loc,
-                      double *open, double *close, double *service)
+static int parse_stop(jctx *c, json_t *st, const char *where, int required, int *loc, double *open,
+                      double *close, double *service)
 {
     static const char *const keys[] = {"location", "window", "service", "stop_id", NULL};
     char w[256];
@@ -749,9 +751,10 @@ static int parse_stop(jctx *c, json_t *st, const char *where, int required, int 
 
 static int parse_request(jctx *c, json_t *e, int r)
 {
-    static const char *const keys[] = {"id",      "name",     "pickup",           "dropoff",
-                                       "load",    "max_ride", "promised",         "unserved_penalty",
-                                       "onboard_vehicle", "pickup_done_at", NULL};
+    static const char *const keys[] = {
+        "id",       "name",     "pickup",           "dropoff",         "load",
+        "max_ride", "promised", "unserved_penalty", "onboard_vehicle", "pickup_done_at",
+        NULL};
     io_instance *in = c->in;
     char base[300], w[400];
     slv_request req;
@@ -923,7 +926,7 @@ fail:
 
 static int parse_vehicle(jctx *c, json_t *e, int v)
 {
-    static const char *const keys[] = {"id",       "name",       "start", "end",  "shift",
+    static const char *const keys[] = {"id",           "name",     "start",      "end",   "shift",
                                        "max_duration", "capacity", "fixed_cost", "fixed", NULL};
     io_instance *in = c->in;
     char base[300], w[400];
@@ -949,8 +952,7 @@ static int parse_vehicle(jctx *c, json_t *e, int v)
     if (x != NULL && (rc = get_loc(c, x, w, &veh.end_loc)) < 0)
         return rc;
     wpath(w, sizeof(w), "%s.shift", base);
-    if ((rc = get_window(c, json_object_get(e, "shift"), w, &veh.shift_start, &veh.shift_end)) <
-        0)
+    if ((rc = get_window(c, json_object_get(e, "shift"), w, &veh.shift_start, &veh.shift_end)) < 0)
         return rc;
     x = json_object_get(e, "max_duration");
     wpath(w, sizeof(w), "%s.max_duration", base);

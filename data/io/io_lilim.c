@@ -31,7 +31,7 @@ typedef struct node {
 
 static int parse_node(io_text *t, int i, int n_nodes, node *nd, char *err, size_t err_len)
 {
-    static const char *names[9] = {"id",       "x",       "y",      "demand",  "open e",
+    static const char *names[9] = {"id",      "x",       "y",      "demand",  "open e",
                                    "close l", "service", "pickup", "delivery"};
     char *f[10];
     int nf = io_fields(t->line[i + 1], f, 9);
@@ -61,12 +61,12 @@ static int parse_node(io_text *t, int i, int n_nodes, node *nd, char *err, size_
                       "0..%d",
                       t->path, ln, i, f[7], f[8], n_nodes - 1);
     if (v[6] < 0)
-        return io_err(err, err_len, IO_EPARSE, "%s:%d: node %d: negative service time", t->path,
-                      ln, i);
+        return io_err(err, err_len, IO_EPARSE, "%s:%d: node %d: negative service time", t->path, ln,
+                      i);
     if (v[4] > v[5])
         return io_err(err, err_len, IO_EPARSE,
-                      "%s:%d: node %d: time window [%g, %g] closes before it opens", t->path, ln,
-                      i, v[4], v[5]);
+                      "%s:%d: node %d: time window [%g, %g] closes before it opens", t->path, ln, i,
+                      v[4], v[5]);
     nd->x = v[1];
     nd->y = v[2];
     nd->e = v[4];
@@ -143,8 +143,8 @@ int io_read_lilim(io_instance *in, io_text *t, char *err, size_t err_len)
     }
     if (io_parse_int(f[0], 1, (long long)t->len, &k_veh) < 0) {
         rc = io_err(err, err_len, IO_EPARSE,
-                    "%s:%d: header field 1 (vehicles K): \"%s\" is not a count from 1 to %zu",
-                    path, t->line_no[0], f[0], t->len);
+                    "%s:%d: header field 1 (vehicles K): \"%s\" is not a count from 1 to %zu", path,
+                    t->line_no[0], f[0], t->len);
         goto out;
     }
     if (io_parse_int(f[1], 0, INT_MAX, &cap) < 0) {
@@ -154,9 +154,9 @@ int io_read_lilim(io_instance *in, io_text *t, char *err, size_t err_len)
         goto out;
     }
     if (io_parse_double(f[2], &speed) < 0) {
-        rc = io_err(err, err_len, IO_EPARSE,
-                    "%s:%d: header field 3 (speed): \"%s\" is not a number", path, t->line_no[0],
-                    f[2]);
+        rc =
+            io_err(err, err_len, IO_EPARSE, "%s:%d: header field 3 (speed): \"%s\" is not a number",
+                   path, t->line_no[0], f[2]);
         goto out;
     }
     n_nodes = t->n_lines - 1;
@@ -196,8 +196,7 @@ int io_read_lilim(io_instance *in, io_text *t, char *err, size_t err_len)
 
     rc = io_instance_alloc(in, n_req, (int)k_veh, n_nodes, 1);
     if (rc < 0) {
-        rc = io_err(err, err_len, rc, "%s: cannot create the instance: %s", path,
-                    io_strerror(rc));
+        rc = io_err(err, err_len, rc, "%s: cannot create the instance: %s", path, io_strerror(rc));
         goto out;
     }
     rc = io_euclid_matrix(x, y, n_nodes, &mat);

@@ -67,8 +67,7 @@ int io_write_solution(const io_instance *in, const slv_solution *sol, FILE *f)
     int n_req = in->n_requests, used = 0, first;
     char *served;
 
-    if (sol == NULL || f == NULL || sol->n_vehicles != in->n_vehicles ||
-        sol->n_requests != n_req)
+    if (sol == NULL || f == NULL || sol->n_vehicles != in->n_vehicles || sol->n_requests != n_req)
         return IO_EINVAL;
     for (int v = 0; v < sol->n_vehicles; v++)
         for (int k = 0; k < sol->route_len[v]; k++)
@@ -153,11 +152,11 @@ typedef struct builder {
     char *err;
     size_t err_len;
     slv_solution *sol;
-    int *route_of;   /* [2 n_req] vehicle whose route holds the stop, or -1 */
-    int *veh_used;   /* [n_veh] 1 once a route was given to the vehicle */
-    int *veh_line;   /* [n_veh] line (text) or route index (JSON) of its route */
+    int *route_of; /* [2 n_req] vehicle whose route holds the stop, or -1 */
+    int *veh_used; /* [n_veh] 1 once a route was given to the vehicle */
+    int *veh_line; /* [n_veh] line (text) or route index (JSON) of its route */
     int n_routes;
-    int text;        /* 1: SINTEF text, where[] are line numbers */
+    int text; /* 1: SINTEF text, where[] are line numbers */
 } builder;
 
 /* "path:12: " for text, "path: routes[3]: " for JSON. */
@@ -280,15 +279,15 @@ static int builder_finish(builder *b, slv_solution **out)
             continue;
         }
         if (vp < 0 && vd >= 0)
-            return bfail(b, b->veh_line[vd], "drop-off %s of request %s without its pickup %s",
-                         did, rid, pid);
+            return bfail(b, b->veh_line[vd], "drop-off %s of request %s without its pickup %s", did,
+                         rid, pid);
         if (vp >= 0 && vd < 0)
-            return bfail(b, b->veh_line[vp], "pickup %s of request %s without its drop-off %s",
-                         pid, rid, did);
+            return bfail(b, b->veh_line[vp], "pickup %s of request %s without its drop-off %s", pid,
+                         rid, did);
         if (vp != vd)
             return bfail(b, b->veh_line[vd],
-                         "request %s is picked up by vehicle \"%s\" but dropped off by \"%s\"",
-                         rid, in->vehicle_id[vp].text, in->vehicle_id[vd].text);
+                         "request %s is picked up by vehicle \"%s\" but dropped off by \"%s\"", rid,
+                         in->vehicle_id[vp].text, in->vehicle_id[vd].text);
     }
     if (slv_solution_fill_unassigned(b->sol, in->inst) < 0)
         return io_err(b->err, b->err_len, IO_ENOMEM, "%s: out of memory", b->path);
@@ -345,7 +344,8 @@ static int read_json(builder *b, io_text *t, double *claimed)
     }
     if (claimed != NULL && json_is_number(cost))
         *claimed = json_number_value(cost);
-    if (vids != NULL && (!json_is_array(vids) || json_array_size(vids) != json_array_size(routes))) {
+    if (vids != NULL &&
+        (!json_is_array(vids) || json_array_size(vids) != json_array_size(routes))) {
         rc = io_err(b->err, b->err_len, IO_EPARSE,
                     "%s: \"vehicle_ids\" must be an array as long as \"routes\" (%zu)", b->path,
                     json_array_size(routes));
@@ -382,8 +382,8 @@ static int read_json(builder *b, io_text *t, double *claimed)
             veh = io_find_vehicle(b->in, vt);
             if (veh < 0) {
                 rc = io_err(b->err, b->err_len, IO_EMATCH,
-                            "%s: vehicle_ids[%zu]: the instance has no vehicle \"%s\"", b->path,
-                            i, vt);
+                            "%s: vehicle_ids[%zu]: the instance has no vehicle \"%s\"", b->path, i,
+                            vt);
                 goto out;
             }
         }
@@ -391,8 +391,8 @@ static int read_json(builder *b, io_text *t, double *claimed)
             ids[k] = json_id_text(json_array_get(r, k), texts + k * 32);
             if (ids[k] == NULL) {
                 rc = io_err(b->err, b->err_len, IO_EPARSE,
-                            "%s: routes[%zu][%zu]: not a node id (string or integer)", b->path,
-                            i, k);
+                            "%s: routes[%zu][%zu]: not a node id (string or integer)", b->path, i,
+                            k);
                 goto out;
             }
         }
@@ -494,8 +494,8 @@ int io_read_solution(const io_instance *in, const char *path, slv_solution **out
         goto out;
     if ((rc = builder_init(&b, in, path, err, err_len)) < 0)
         goto out;
-    while (k < t.len && (t.buf[k] == ' ' || t.buf[k] == '\t' || t.buf[k] == '\r' ||
-                         t.buf[k] == '\n'))
+    while (k < t.len &&
+           (t.buf[k] == ' ' || t.buf[k] == '\t' || t.buf[k] == '\r' || t.buf[k] == '\n'))
         k++;
     if (k < t.len && (t.buf[k] == '{' || t.buf[k] == '['))
         rc = read_json(&b, &t, claimed_cost);

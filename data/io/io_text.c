@@ -262,8 +262,8 @@ int io_euclid_matrix(const double *x, const double *y, int n, double **out)
         return IO_ENOMEM;
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++)
-            m[(size_t)i * (size_t)n + (size_t)j] = sqrt((x[i] - x[j]) * (x[i] - x[j]) +
-                                                        (y[i] - y[j]) * (y[i] - y[j]));
+            m[(size_t)i * (size_t)n + (size_t)j] =
+                sqrt((x[i] - x[j]) * (x[i] - x[j]) + (y[i] - y[j]) * (y[i] - y[j]));
     *out = m;
     return 0;
 }

@@ -344,8 +344,8 @@ static void test_solve_routes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_version_and_help), cmocka_unit_test(test_usage_errors),
-        cmocka_unit_test(test_check_bks),        cmocka_unit_test(test_check_infeasible),
+        cmocka_unit_test(test_version_and_help),   cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_check_bks),          cmocka_unit_test(test_check_infeasible),
         cmocka_unit_test(test_check_missing_file), cmocka_unit_test(test_solve_tiny),
         cmocka_unit_test(test_solve_routes),
     };

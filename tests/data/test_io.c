@@ -470,8 +470,8 @@ static void test_json_example(void **state)
     assert_true(r->pickup_open == 0 && r->pickup_close >= SLV_INF);
     assert_true(r->pickup_service == 180);
     /* alpha/beta max ride from the defaults */
-    assert_true(fabs(r->max_ride - (1.5 * slv_instance_time(s, r->pickup_loc, r->drop_loc) +
-                                    600)) < 1e-9);
+    assert_true(fabs(r->max_ride - (1.5 * slv_instance_time(s, r->pickup_loc, r->drop_loc) + 600)) <
+                1e-9);
     r = slv_instance_request(s, SLV_REQ(io_find_stop(in, "R07:pickup")));
     assert_true(r->max_ride == 1800);
     assert_true(r->pickup_service == 60);
@@ -497,11 +497,13 @@ static const char *features_json =
     "  \"vehicles\": [\n"
     "    {\"id\": 7, \"start\": 10, \"end\": \"far\", \"capacity\": 3,\n"
     "     \"fixed\": [{\"request\": \"b\", \"stop\": \"dropoff\"}], \"fixed_cost\": 5},\n"
-    "    {\"id\": \"spare\", \"start\": 10, \"capacity\": [[4, 0], {\"seats\": 2, \"wheelchairs\": 1}],\n"
+    "    {\"id\": \"spare\", \"start\": 10, \"capacity\": [[4, 0], {\"seats\": 2, \"wheelchairs\": "
+    "1}],\n"
     "     \"shift\": [null, \"10:30\"], \"max_duration\": 3600}\n"
     "  ],\n"
     "  \"requests\": [\n"
-    "    {\"id\": \"a\", \"pickup\": {\"location\": 11, \"window\": [100, 200], \"stop_id\": 1001},\n"
+    "    {\"id\": \"a\", \"pickup\": {\"location\": 11, \"window\": [100, 200], \"stop_id\": "
+    "1001},\n"
     "     \"dropoff\": {\"location\": \"far\", \"stop_id\": \"a-off\"}, \"load\": [1, 1],\n"
     "     \"max_ride\": {\"alpha\": 2, \"beta\": 10}, \"unserved_penalty\": 99},\n"
     "    {\"id\": \"b\", \"dropoff\": {\"location\": 11}, \"onboard_vehicle\": 7,\n"
@@ -538,7 +540,7 @@ static void test_json_features(void **state)
     b = slv_instance_request(s, 1);
     assert_int_equal(b->onboard_vehicle, io_find_vehicle(in, "7"));
     assert_true(b->pickup_done_at == 8 * 3600);
-    assert_int_equal(b->load[0], 1); /* default: one seat */
+    assert_int_equal(b->load[0], 1);                   /* default: one seat */
     assert_true(fabs(b->max_ride - (50 + 60)) < 1e-9); /* from the vehicle's start */
     v7 = slv_instance_vehicle(s, io_find_vehicle(in, "7"));
     assert_int_equal(v7->end_loc, 2);
@@ -581,10 +583,10 @@ static const char *tiny_json =
     "               \"dropoff\": {\"location\": \"b\"}}]}\n";
 
 typedef struct bad_case {
-    const char *file;    /* name in the temp folder */
-    const char *format;  /* NULL: guess */
+    const char *file;   /* name in the temp folder */
+    const char *format; /* NULL: guess */
     const char *content;
-    const char *expect;  /* must appear in the message, after the file name */
+    const char *expect; /* must appear in the message, after the file name */
 } bad_case;
 
 static const bad_case bad_instances[] = {
@@ -630,8 +632,9 @@ static const bad_case bad_instances[] = {
      "1 2 480 3 30\n0 0.0 0.0 0 0 0 480\n1 1.0 0.0 3 4 0 1440\n2 2.0 0.0 3 1 0 1440\n"
      "3 1.0 1.0 3 -4 0 1440\n4 2.0 1.0 3 -1 0 1440\n5 0.0 0.0 0 0 0 480\n",
      ":3: pickup node 1: load 4 outside"},
-    {"oddpr.txt", "cordeau", "1 3 480 6 90\n0 0 0 0 0 0 1440\n1 1 0 10 1 0 1440\n"
-                             "2 1 1 10 -1 0 1440\n3 2 2 10 1 0 1440\n",
+    {"oddpr.txt", "cordeau",
+     "1 3 480 6 90\n0 0 0 0 0 0 1440\n1 1 0 10 1 0 1440\n"
+     "2 1 1 10 -1 0 1440\n3 2 2 10 1 0 1440\n",
      ":1: header field 2 is 3"},
     /* Li & Lim */
     {"ll_header.txt", "lilim", "2\t10\r\n0\t0\t0\t0\t0\t100\t0\t0\t0\r\n", ":1: header"},
@@ -753,8 +756,7 @@ static void test_bad_instances(void **state)
             fail_msg("%s: accepted", c->file);
         assert_null(in);
         if (strstr(err, path) == NULL || strstr(err, c->expect) == NULL)
-            fail_msg("%s: message \"%s\" lacks the file name or \"%s\"", c->file, err,
-                     c->expect);
+            fail_msg("%s: message \"%s\" lacks the file name or \"%s\"", c->file, err, c->expect);
     }
 }
 
@@ -787,8 +789,7 @@ static void test_missing_and_wrong_format(void **state)
     io_instance *in = NULL;
 
     (void)state;
-    assert_int_equal(io_read_instance("/nonexistent/x.txt", NULL, &in, err, sizeof(err)),
-                     IO_EOPEN);
+    assert_int_equal(io_read_instance("/nonexistent/x.txt", NULL, &in, err, sizeof(err)), IO_EOPEN);
     assert_non_null(strstr(err, "/nonexistent/x.txt"));
     assert_int_equal(io_read_instance("x.txt", "xml", &in, err, sizeof(err)), IO_EINVAL);
     bench_path(path, sizeof(path), "pdptw/li_lim_100/lc101.txt");
@@ -854,7 +855,8 @@ static void test_truncation_sweep(void **state)
 /* solutions                                                              */
 
 static const bad_case bad_solutions[] = {
-    {"s_unknown.json", NULL, "{\"routes\": [[1, 3, 99, 4]]}", "routes[0]: \"99\" is not the node id"},
+    {"s_unknown.json", NULL, "{\"routes\": [[1, 3, 99, 4]]}",
+     "routes[0]: \"99\" is not the node id"},
     {"s_depot.json", NULL, "{\"routes\": [[0, 1, 3]]}", "routes[0]: \"0\" is not the node id"},
     {"s_twice.json", NULL, "{\"routes\": [[1, 3, 1]]}", "routes[0]: node 1 appears twice"},
     {"s_toomany.json", NULL, "{\"routes\": [[1, 3], [2, 4]]}",
@@ -890,8 +892,7 @@ static void test_bad_solutions(void **state)
             fail_msg("%s: accepted", c->file);
         assert_null(sol);
         if (strstr(err, path) == NULL || strstr(err, c->expect) == NULL)
-            fail_msg("%s: message \"%s\" lacks the file name or \"%s\"", c->file, err,
-                     c->expect);
+            fail_msg("%s: message \"%s\" lacks the file name or \"%s\"", c->file, err, c->expect);
     }
     io_instance_destroy(in);
 }
@@ -906,8 +907,9 @@ static void test_solution_formats(void **state)
     (void)state;
     in = read_ok(write_tmp_str("tiny.txt", tiny_cordeau), NULL);
     /* SINTEF text with a header, CRLF, one request left out */
-    assert_int_equal(io_read_solution(in, write_tmp_str("s.txt", "Instance name : tiny\r\n"
-                                                                 "Solution\r\nRoute 1 : 2 4\r\n"),
+    assert_int_equal(io_read_solution(in,
+                                      write_tmp_str("s.txt", "Instance name : tiny\r\n"
+                                                             "Solution\r\nRoute 1 : 2 4\r\n"),
                                       &sol, &claimed, err, sizeof(err)),
                      0);
     assert_true(isnan(claimed));
@@ -918,8 +920,9 @@ static void test_solution_formats(void **state)
     assert_int_equal(sol->unassigned[0], 0);
     slv_solution_destroy(sol);
     /* bks JSON with ids as strings, an empty route list */
-    assert_int_equal(io_read_solution(in, write_tmp_str("s.json", "{\"obj\": 12.5, \"routes\": "
-                                                                  "[[\"1\", 2, 3, \"4\"]]}"),
+    assert_int_equal(io_read_solution(in,
+                                      write_tmp_str("s.json", "{\"obj\": 12.5, \"routes\": "
+                                                              "[[\"1\", 2, 3, \"4\"]]}"),
                                       &sol, &claimed, err, sizeof(err)),
                      0);
     assert_true(claimed == 12.5);
@@ -975,9 +978,9 @@ static void test_roundtrip_benchmark(void **state)
     assert_int_equal(json_array_size(json_object_get(root, "routes")), 2);
     assert_int_equal(json_array_size(json_object_get(root, "vehicle_ids")), 2);
     assert_int_equal(json_array_size(json_object_get(root, "unassigned")), 0);
-    assert_int_equal(json_integer_value(json_array_get(
-                         json_array_get(json_object_get(root, "routes"), 0), 0)),
-                     10);
+    assert_int_equal(
+        json_integer_value(json_array_get(json_array_get(json_object_get(root, "routes"), 0), 0)),
+        10);
     json_decref(root);
     slv_solution_destroy(sol);
     slv_solution_destroy(back);
@@ -1057,24 +1060,15 @@ static void test_onboard_solution(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cordeau_2006_a2_16),
-        cmocka_unit_test(test_cordeau_2003_pr01),
-        cmocka_unit_test(test_cordeau_all_files),
-        cmocka_unit_test(test_lilim_lc101),
-        cmocka_unit_test(test_lilim_all_files),
-        cmocka_unit_test(test_darp_bks),
-        cmocka_unit_test(test_pdptw_bks),
-        cmocka_unit_test(test_json_example),
-        cmocka_unit_test(test_json_features),
-        cmocka_unit_test(test_tiny_instances_ok),
-        cmocka_unit_test(test_bad_instances),
-        cmocka_unit_test(test_missing_and_wrong_format),
-        cmocka_unit_test(test_truncation_sweep),
-        cmocka_unit_test(test_bad_solutions),
-        cmocka_unit_test(test_solution_formats),
-        cmocka_unit_test(test_roundtrip_benchmark),
-        cmocka_unit_test(test_roundtrip_json_ids),
-        cmocka_unit_test(test_onboard_solution),
+        cmocka_unit_test(test_cordeau_2006_a2_16), cmocka_unit_test(test_cordeau_2003_pr01),
+        cmocka_unit_test(test_cordeau_all_files),  cmocka_unit_test(test_lilim_lc101),
+        cmocka_unit_test(test_lilim_all_files),    cmocka_unit_test(test_darp_bks),
+        cmocka_unit_test(test_pdptw_bks),          cmocka_unit_test(test_json_example),
+        cmocka_unit_test(test_json_features),      cmocka_unit_test(test_tiny_instances_ok),
+        cmocka_unit_test(test_bad_instances),      cmocka_unit_test(test_missing_and_wrong_format),
+        cmocka_unit_test(test_truncation_sweep),   cmocka_unit_test(test_bad_solutions),
+        cmocka_unit_test(test_solution_formats),   cmocka_unit_test(test_roundtrip_benchmark),
+        cmocka_unit_test(test_roundtrip_json_ids), cmocka_unit_test(test_onboard_solution),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
