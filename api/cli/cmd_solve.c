@@ -27,6 +27,8 @@
 
 #define DEFAULT_TIME_LIMIT_S 10.0
 
+/* The solver polls a volatile int; written from a signal handler it must be a sig_atomic_t. */
+_Static_assert(sizeof(sig_atomic_t) == sizeof(int), "cancel flag must be a sig_atomic_t");
 static volatile int cancel_flag;
 
 static void on_sigint(int sig)

@@ -174,7 +174,7 @@ static int get_number(jctx *c, json_t *v, const char *where, double lo, double *
         return jfail(c, where, "expected a number, found %s", type_name(v));
     x = json_number_value(v);
     if (!isfinite(x) || x < lo || x > SLV_INF / 10)
-        return jfail(c, where, "%g is out of range (at least %g)", x, lo);
+        return jfail(c, where, "%g is outside [%g, %g]", x, lo, SLV_INF / 10);
     *out = x;
     return 0;
 }
