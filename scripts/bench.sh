@@ -170,7 +170,11 @@ for item in "${items[@]}"; do
     read -r bks_veh bks <<<"$(bks_of "$group" "$name")"
     gap=-
     if [ $feasible = yes ] && [ "$bks" != - ]; then
-        gap=$(awk -v c="$cost" -v b="$bks" 'BEGIN { printf "%.2f", (c - b) / b * 100 }')
+        gap=$(awk -v c="$cost" -v b="$bks" 'BEGIN {
+            g = (c - b) / b * 100
+            if (g > -0.005 && g < 0.005) g = 0 # no "-0.00" against 2-decimal BKS
+            printf "%.2f", g
+        }')
     fi
     [ $feasible = yes ] || failures=$((failures + 1))
     shown_bks=$bks
