@@ -59,7 +59,7 @@ static int fits_plus(const slv_instance *in, int v, const int *load, const int *
 }
 
 /* Only the drop-off of r goes in (its pickup is done or committed). */
-static int best_drop_only(const ins_ctx *x, int r, int first, slv_ins *best)
+static int best_drop_only(const ins_ctx *x, int r, int first, int last, slv_ins *best)
 {
     const slv_rstate *R = x->R;
     const slv_instance *in = x->in;
@@ -71,7 +71,7 @@ static int best_drop_only(const ins_ctx *x, int r, int first, slv_ins *best)
             pk = k;
     if (pk > first)
         first = pk;
-    for (int j = first; j <= x->n; j++) {
+    for (int j = first; j <= last; j++) {
         int lj = R->loc[j], lj1 = R->loc[j + 1];
         double a = R->serv[j] + slv_t(in, lj, x->loc_d);
         double b = x->s_d + slv_t(in, x->loc_d, lj1);
@@ -97,7 +97,12 @@ static int best_drop_only(const ins_ctx *x, int r, int first, slv_ins *best)
     return 0;
 }
 
-int slv_best_insertion(const slv_search *s, const slv_rstate *R, int r, slv_ins *best)
+/*
+ * The search over positions; only_i/only_j >= 0 restrict it to one position
+ * pair (for tests), which the early exits never skip wrongly.
+ */
+static int insertion_search(const slv_search *s, const slv_rstate *R, int r, slv_ins *best,
+                            int only_i, int only_j)
 {
     const slv_instance *in = s->in;
     const slv_request *req = &in->req[r];
@@ -131,12 +136,22 @@ int slv_best_insertion(const slv_search *s, const slv_rstate *R, int r, slv_ins 
     if (s->drop_only[r]) {
         if (req->onboard_vehicle >= 0 && req->max_ride < SLV_INF)
             x.close_d = slv_min(x.close_d, req->pickup_done_at + req->max_ride);
-        return best_drop_only(&x, r, first, best);
+        return best_drop_only(&x, r, only_j >= 0 ? slv_max(first, only_j) : first,
+                              only_j >= 0 ? only_j : x.n, best);
     }
+    /* An unused van drives nothing: its first request pays the whole trip and the van. */
     double empty_cost = 0;
     if (R->n == 0 && R->riders[0] == 0)
-        empty_cost = in->obj.per_vehicle + veh->fixed_cost;
-    for (int i = first; i <= x.n; i++) {
+        empty_cost = in->obj.per_vehicle + veh->fixed_cost +
+                     x.w_dist * slv_d(in, R->loc[0], R->loc[1]) +
+                     x.w_time * slv_t(in, R->loc[0], R->loc[1]);
+    int i_lo = first, i_hi = x.n;
+    if (only_i >= 0) {
+        if (only_i < first)
+            return 0;
+        i_lo = i_hi = only_i;
+    }
+    for (int i = i_lo; i <= i_hi; i++) {
         int li = R->loc[i], li1 = R->loc[i + 1];
         double a_p = R->serv[i] + slv_t(in, li, x.loc_p);
         double b_p = x.s_p + slv_t(in, x.loc_p, li1);
@@ -151,7 +166,7 @@ int slv_best_insertion(const slv_search *s, const slv_rstate *R, int r, slv_ins 
         double base_d = slv_d(in, li, li1), base_t = slv_t(in, li, li1);
 
         /* d right after p. */
-        {
+        if (only_j < 0 || only_j == i) {
             double m = x.s_p + slv_t(in, x.loc_p, x.loc_d);
             double b_d = x.s_d + slv_t(in, x.loc_d, li1);
             /* p-alone cycles were checked above; d alone, then through both. */
@@ -178,7 +193,7 @@ int slv_best_insertion(const slv_search *s, const slv_rstate *R, int r, slv_ins 
         double dd_p = dp + slv_d(in, x.loc_p, li1) - base_d;
         double dt_p = tp + slv_t(in, x.loc_p, li1) - base_t;
         double ride0 = slv_t(in, x.loc_p, li1); /* from the end of service at p to i+1 */
-        for (int j = i + 1; j <= x.n; j++) {
+        for (int j = i + 1; j <= (only_j >= 0 ? only_j : x.n); j++) {
             int lj = R->loc[j], lj1 = R->loc[j + 1];
             if (!fits_plus(in, R->v, R->load + (size_t)j * SLV_MAX_DIMS, x.q))
                 break;
@@ -190,6 +205,8 @@ int slv_best_insertion(const slv_search *s, const slv_rstate *R, int r, slv_ins 
             if (R->E[j] + a_d > x.close_d + TOL)
                 break;
             if (x.open_d + b_d > R->L[j + 1] + TOL || a_d + b_d > SLV_RS_D(R, j, j + 1) + TOL)
+                continue;
+            if (only_j >= 0 && j != only_j)
                 continue;
             /* Cycles through both p and d. */
             double p2d = x.ride;
@@ -219,6 +236,16 @@ int slv_best_insertion(const slv_search *s, const slv_rstate *R, int r, slv_ins 
     if (best->i >= 0)
         best->cost += empty_cost;
     return 0;
+}
+
+int slv_best_insertion(const slv_search *s, const slv_rstate *R, int r, slv_ins *best)
+{
+    return insertion_search(s, R, r, best, -1, -1);
+}
+
+int slv_insertion_at(const slv_search *s, const slv_rstate *R, int r, int i, int j, slv_ins *out)
+{
+    return insertion_search(s, R, r, out, i, j);
 }
 
 /* Vehicles first: opening an unused van costs the big weight. */

@@ -39,9 +39,11 @@ int slv_refine(slv_search *s, double time_limit_s, int *improved)
         inc_obj += pool->r[idx].cost;
     }
     for (int r = 0; r < s->n_req; r++) {
-        penalty[r] = s->must_serve[r] ? SLV_INF : s->in->req[r].unserved_penalty;
+        /* As in the search: a request that must be served costs SLV_BIG_UNSERVED when it
+         * cannot be, so an incumbent that had to leave one out is still a solution. */
+        penalty[r] = s->must_serve[r] ? SLV_BIG_UNSERVED : s->in->req[r].unserved_penalty;
         if (s->veh_of[r] < 0)
-            inc_obj += penalty[r] < SLV_INF ? penalty[r] : 0;
+            inc_obj += penalty[r];
     }
     cols = malloc(((size_t)pool->n + 1) * sizeof(*cols));
     chosen = calloc((size_t)pool->n + 1, 1);

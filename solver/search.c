@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BIG_UNSERVED 1e9 /* search cost of leaving out a request that must be served */
 
 static void rs_free(slv_rstate *R)
 {
@@ -573,7 +572,7 @@ double slv_search_plain_cost(const slv_search *s)
         c += s->route[v].cost;
     for (int k = 0; k < s->n_unassigned; k++) {
         int r = s->unassigned[k];
-        c += s->must_serve[r] ? BIG_UNSERVED : s->in->req[r].unserved_penalty;
+        c += s->must_serve[r] ? SLV_BIG_UNSERVED : s->in->req[r].unserved_penalty;
     }
     return c;
 }
@@ -727,11 +726,11 @@ int slv_search_load(slv_search *s, const slv_solution *sol)
         R->n = sol->route_len[v];
         if ((rc = slv_rstate_rebuild(s, R)) < 0)
             return rc;
-        slv_route_eval ev;
-        if ((rc = slv_route_evaluate(s->in, v, R->stops, R->n, &ev, NULL)) < 0)
-            return rc;
-        if (!ev.feasible)
+        if (!R->feasible || R->n < s->in->veh[v].n_fixed)
             return SLV_EINVAL;
+        for (int k = 0; k < s->in->veh[v].n_fixed; k++)
+            if (R->stops[k] != s->in->veh[v].fixed[k])
+                return SLV_EINVAL;
     }
     s->n_unassigned = 0;
     for (int r = 0; r < s->n_req; r++)

@@ -10,6 +10,9 @@
 
 #include "solver/slv_int.h"
 
+/* Search cost of leaving out a request that must be served (promised, on board, fixed). */
+#define SLV_BIG_UNSERVED 1e9
+
 /* ---- deterministic pseudo-random numbers (splitmix64) ---- */
 typedef struct slv_rng {
     uint64_t s;
@@ -144,6 +147,8 @@ int slv_removable(const slv_search *s, int r);
 
 /* insert.c: the O(1)-per-position insertion test and the repair heuristics. */
 int slv_best_insertion(const slv_search *s, const slv_rstate *R, int r, slv_ins *best);
+/* The same test for one position pair (out->i < 0 when it does not fit). */
+int slv_insertion_at(const slv_search *s, const slv_rstate *R, int r, int i, int j, slv_ins *out);
 int slv_repair(slv_search *s, int regret_k);
 
 /* solver/ops: one removal operator per file. */
