@@ -313,6 +313,9 @@ static void rv_schedule(rv_work *w)
         for (j = k + 1; j <= last; j++)
             b[j] = fmax(b[j], b[j - 1] + w->c[j - 1]);
     }
+    /* An empty van leaves the depot just in time for its first stop. */
+    if (n > 0 && w->empty_in[1])
+        b[0] = fmin(w->late[0], fmax(b[0], b[1] - w->c[0]));
 }
 
 int slv_route_evaluate(const slv_instance *in, int v, const int *stops, int n,
