@@ -69,7 +69,12 @@ int slv_refine(slv_search *s, double time_limit_s, int *improved)
         .incumbent = incumbent,
         .time_limit_s = time_limit_s,
     };
-    if ((rc = slv_spp_solve(&prob, chosen, &objective)) < 0)
+    rc = slv_spp_solve(&prob, chosen, &objective);
+    if (rc == SLV_EGLPK) {
+        rc = 0; /* GLPK gave up: the incumbent stands */
+        goto out;
+    }
+    if (rc < 0)
         goto out;
     if (!(objective < inc_obj - 1e-6 * (1 + inc_obj)))
         goto out;

@@ -472,7 +472,8 @@ int slv_search_init(slv_search *s, const slv_instance *in, const slv_params *par
         s->saved[v].v = v;
         if ((rc = rs_reserve(R, veh->n_fixed + 4)) < 0)
             goto fail;
-        memcpy(R->stops, veh->fixed, (size_t)veh->n_fixed * sizeof(int));
+        if (veh->n_fixed > 0)
+            memcpy(R->stops, veh->fixed, (size_t)veh->n_fixed * sizeof(int));
         R->n = veh->n_fixed;
         if ((rc = slv_rstate_rebuild(s, R)) < 0)
             goto fail;
