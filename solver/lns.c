@@ -33,6 +33,9 @@
 
 #define N_REMOVE 5
 #define N_REPAIR 6
+#ifndef SLV_LNS_QMAX
+#define SLV_LNS_QMAX 60 /* most requests one iteration removes */
+#endif
 
 void slv_params_init(slv_params *p)
 {
@@ -197,8 +200,8 @@ int slv_solve(const slv_instance *in, const slv_params *par, const slv_solution 
             n_assignable++;
     int qmin = n_assignable < 4 ? n_assignable : 4;
     int qmax = (int)(0.35 * n_assignable);
-    if (qmax > 60)
-        qmax = 60;
+    if (qmax > SLV_LNS_QMAX)
+        qmax = SLV_LNS_QMAX;
     if (qmax < qmin)
         qmax = qmin;
     int unlimited = par->max_iterations <= 0 && !(par->time_limit_s > 0 && par->clock);
