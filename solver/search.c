@@ -299,6 +299,22 @@ static void rs_new_edges(const slv_search *s, const slv_rstate *R, int st, int b
     }
 }
 
+/* Distances from x to every old node (out) and from every old node to x (in), not through
+ * the other new node. */
+static void rs_new_dists(const rs_new *x, const double *D, int N, double *out, double *in)
+{
+    for (int b = 0; b < N; b++) {
+        double v = SLV_INF;
+        for (int e = 0; e < x->n_out; e++)
+            v = slv_min(v, x->w_out[e] + D[(size_t)x->out[e] * N + b]);
+        out[b] = v;
+        v = SLV_INF;
+        for (int e = 0; e < x->n_in; e++)
+            v = slv_min(v, D[(size_t)b * N + x->in[e]] + x->w_in[e]);
+        in[b] = v;
+    }
+}
+
 /*
  * Exact O(n^2) update of D for an insertion that passed slv_best_insertion:
  * the new shortest paths are the old ones or pass through the new nodes, so
@@ -338,27 +354,9 @@ static void rs_insert_apsp(const slv_search *s, const slv_rstate *R, int r, cons
         rs_new_edges(s, R, SLV_DROP(r), j, j + 1, &Dn);
         p2d = ride;
     }
-    for (int b = 0; b < N; b++) {
-        double v = SLV_INF;
-        for (int e = 0; e < Dn.n_out; e++)
-            v = slv_min(v, Dn.w_out[e] + D[(size_t)Dn.out[e] * N + b]);
-        dout[b] = v;
-        v = SLV_INF;
-        for (int e = 0; e < Dn.n_in; e++)
-            v = slv_min(v, D[(size_t)b * N + Dn.in[e]] + Dn.w_in[e]);
-        din[b] = v;
-    }
+    rs_new_dists(&Dn, D, N, dout, din);
     if (!drop_only) {
-        for (int b = 0; b < N; b++) {
-            double v = SLV_INF;
-            for (int e = 0; e < P.n_out; e++)
-                v = slv_min(v, P.w_out[e] + D[(size_t)P.out[e] * N + b]);
-            pout[b] = v;
-            v = SLV_INF;
-            for (int e = 0; e < P.n_in; e++)
-                v = slv_min(v, D[(size_t)b * N + P.in[e]] + P.w_in[e]);
-            pin[b] = v;
-        }
+        rs_new_dists(&P, D, N, pout, pin);
         for (int e = 0; e < Dn.n_in; e++)
             p2d = slv_min(p2d, pout[Dn.in[e]] + Dn.w_in[e]);
         for (int e = 0; e < P.n_in; e++)

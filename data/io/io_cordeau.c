@@ -223,32 +223,12 @@ int io_read_cordeau(io_instance *in, io_text *t, char *err, size_t err_len)
         if (rc == 0)
             rc = io_id_set_int(&in->stop_id[SLV_DROP(r)], n_req + r + 1);
     }
-    for (int v = 0; v < (int)k_veh && rc == 0; v++) {
-        slv_vehicle veh;
-
-        memset(&veh, 0, sizeof(veh));
-        veh.start_loc = 0;
-        veh.end_loc = end_depot;
-        veh.shift_start = nd[0].e;
-        veh.shift_end = nd[end_depot].l;
-        veh.max_duration = dur_t;
-        veh.n_configs = 1;
-        veh.capacity[0][0] = (int)cap;
-        veh.ext_id = v + 1;
-        if (slv_instance_add_vehicle(in->inst, &veh) < 0)
-            rc = IO_ENOMEM;
-        if (rc == 0)
-            rc = io_id_set_int(&in->vehicle_id[v], v + 1);
-    }
+    if (rc == 0)
+        rc = io_bench_fleet(in, (int)k_veh, 0, end_depot, (int)cap, nd[0].e, nd[end_depot].l,
+                            dur_t, 0);
     if (rc < 0) {
         rc = io_err(err, err_len, rc, "%s: out of memory", path);
         goto out;
-    }
-    {
-        slv_objective obj;
-        memset(&obj, 0, sizeof(obj));
-        obj.per_distance = 1.0;
-        slv_instance_set_objective(in->inst, &obj);
     }
 out:
     free(nd);

@@ -355,3 +355,33 @@ int io_find_vehicle(const io_instance *in, const char *id)
 
     return k < 0 ? IO_EMATCH : k;
 }
+
+int io_bench_fleet(io_instance *in, int k, int start_loc, int end_loc, int cap, double shift_start,
+                   double shift_end, double max_duration, int vehicles_first)
+{
+    slv_objective obj;
+    int rc = 0;
+
+    for (int v = 0; v < k && rc == 0; v++) {
+        slv_vehicle veh;
+
+        memset(&veh, 0, sizeof(veh));
+        veh.start_loc = start_loc;
+        veh.end_loc = end_loc;
+        veh.shift_start = shift_start;
+        veh.shift_end = shift_end;
+        veh.max_duration = max_duration;
+        veh.n_configs = 1;
+        veh.capacity[0][0] = cap;
+        veh.ext_id = v + 1;
+        if (slv_instance_add_vehicle(in->inst, &veh) < 0)
+            rc = IO_ENOMEM;
+        if (rc == 0)
+            rc = io_id_set_int(&in->vehicle_id[v], v + 1);
+    }
+    memset(&obj, 0, sizeof(obj));
+    obj.per_distance = 1.0;
+    obj.vehicles_first = vehicles_first;
+    slv_instance_set_objective(in->inst, &obj);
+    return rc;
+}

@@ -71,6 +71,15 @@ int io_instance_alloc(io_instance *in, int n_requests, int n_vehicles, int n_loc
 int io_euclid_matrix(const double *x, const double *y, int n, double **out);
 
 /*
+ * The benchmark fleet: k identical vehicles (ids 1..k) from start_loc to
+ * end_loc, capacity cap in the single load dimension, the given shift and
+ * duration limit; and the benchmark objective (distance, with vehicles_first
+ * for Li & Lim).  Returns 0 or IO_ENOMEM.
+ */
+int io_bench_fleet(io_instance *in, int k, int start_loc, int end_loc, int cap, double shift_start,
+                   double shift_end, double max_duration, int vehicles_first);
+
+/*
  * Penalty that makes the solver serve every request of a benchmark: far
  * above the cost of any route set (and of any vehicle count term).
  */

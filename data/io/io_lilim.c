@@ -239,33 +239,11 @@ int io_read_lilim(io_instance *in, io_text *t, char *err, size_t err_len)
         if (rc == 0)
             rc = io_id_set_int(&in->stop_id[SLV_DROP(r)], di);
     }
-    for (int v = 0; v < (int)k_veh && rc == 0; v++) {
-        slv_vehicle veh;
-
-        memset(&veh, 0, sizeof(veh));
-        veh.start_loc = 0;
-        veh.end_loc = 0;
-        veh.shift_start = nd[0].e;
-        veh.shift_end = nd[0].l;
-        veh.max_duration = SLV_INF;
-        veh.n_configs = 1;
-        veh.capacity[0][0] = (int)cap;
-        veh.ext_id = v + 1;
-        if (slv_instance_add_vehicle(in->inst, &veh) < 0)
-            rc = IO_ENOMEM;
-        if (rc == 0)
-            rc = io_id_set_int(&in->vehicle_id[v], v + 1);
-    }
+    if (rc == 0)
+        rc = io_bench_fleet(in, (int)k_veh, 0, 0, (int)cap, nd[0].e, nd[0].l, SLV_INF, 1);
     if (rc < 0) {
         rc = io_err(err, err_len, rc, "%s: out of memory", path);
         goto out;
-    }
-    {
-        slv_objective obj;
-        memset(&obj, 0, sizeof(obj));
-        obj.per_distance = 1.0;
-        obj.vehicles_first = 1;
-        slv_instance_set_objective(in->inst, &obj);
     }
 out:
     free(nd);
