@@ -12,7 +12,7 @@
  * worsening, segments of 100 iterations, reaction 0.1).  Acceptance is
  * simulated annealing on the objective without the vehicles_first term (a
  * move that adds a vehicle is never accepted, one that saves one always),
- * the temperature falling geometrically from 1% to 0.02% of the initial cost
+ * the temperature falling geometrically from 1% to 0.02% of the initial routes' cost
  * over the budget (iterations, or time when only a time limit is given).
  *
  * The routes of every candidate within 2% of the best go into the pool.  At
@@ -190,10 +190,15 @@ int slv_solve(const slv_instance *in, const slv_params *par, const slv_solution 
     for (int k = 0; k < N_REPAIR; k++)
         rep[k] = (lns_op){1, 0, 0};
     lns_share = par->use_glpk ? 1.0 - par->glpk_time_share : 1.0;
-    t_start = 0.01 * fmax(slv_search_plain_cost(&s), 1e-9);
-    t_end = 0.0002 * fmax(slv_search_plain_cost(&s), 1e-9);
+    /* Calibrated on what the routes cost, not on penalties for requests construction left
+     * out (those would make the temperature a random walk). */
+    double plain_ref = 0;
+    for (int v = 0; v < s.n_veh; v++)
+        plain_ref += s.route[v].cost;
+    plain_ref = slv_max(plain_ref, 1e-9);
+    t_start = 0.01 * plain_ref;
+    t_end = 0.0002 * plain_ref;
     temp = t_start;
-    double plain_ref = slv_max(slv_search_plain_cost(&s), 1e-9);
     int n_assignable = 0;
     for (int r = 0; r < s.n_req; r++)
         if (!s.locked[r])
