@@ -256,12 +256,12 @@ static double open_cost(const slv_search *s, const slv_rstate *R)
     return 0;
 }
 
-static int eval_column(slv_search *s, int v, const int *todo, int n_todo)
+static int eval_column(slv_search *s, int v, const int *pending, int n_pending)
 {
     int rc;
 
-    for (int k = 0; k < n_todo; k++) {
-        int r = todo[k];
+    for (int k = 0; k < n_pending; k++) {
+        int r = pending[k];
         slv_ins *b = &s->ins_best[(size_t)r * s->n_veh + v];
         if ((rc = slv_best_insertion(s, &s->route[v], r, b)) < 0)
             return rc;
@@ -283,23 +283,23 @@ static int eval_column(slv_search *s, int v, const int *todo, int n_todo)
  */
 int slv_repair(slv_search *s, int regret_k)
 {
-    int *todo = s->ibuf, n_todo = 0, rc;
+    int *pending = s->ibuf, n_pending = 0, rc;
     int nv = s->n_veh;
 
     for (int k = 0; k < s->n_unassigned; k++)
-        todo[n_todo++] = s->unassigned[k];
-    if (n_todo == 0)
+        pending[n_pending++] = s->unassigned[k];
+    if (n_pending == 0)
         return 0;
     for (int v = 0; v < nv; v++)
-        if ((rc = eval_column(s, v, todo, n_todo)) < 0)
+        if ((rc = eval_column(s, v, pending, n_pending)) < 0)
             return rc;
-    while (n_todo > 0) {
+    while (n_pending > 0) {
         int pick = -1;
         double pick_regret = -1, pick_cost = SLV_INF;
         slv_ins pick_ins = {0, 0, 0, 0};
 
-        for (int k = 0; k < n_todo; k++) {
-            int r = todo[k];
+        for (int k = 0; k < n_pending; k++) {
+            int r = pending[k];
             const slv_ins *row = &s->ins_best[(size_t)r * nv];
             double c1 = SLV_INF, c2 = SLV_INF, c3 = SLV_INF;
             int b1 = -1;
@@ -337,11 +337,11 @@ int slv_repair(slv_search *s, int regret_k)
         }
         if (pick < 0)
             break; /* nothing fits anywhere */
-        int r = todo[pick];
-        todo[pick] = todo[--n_todo];
+        int r = pending[pick];
+        pending[pick] = pending[--n_pending];
         if ((rc = slv_search_insert(s, r, &pick_ins)) < 0)
             return rc;
-        if ((rc = eval_column(s, pick_ins.v, todo, n_todo)) < 0)
+        if ((rc = eval_column(s, pick_ins.v, pending, n_pending)) < 0)
             return rc;
     }
     return 0;

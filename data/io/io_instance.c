@@ -385,3 +385,28 @@ int io_bench_fleet(io_instance *in, int k, int start_loc, int end_loc, int cap, 
     slv_instance_set_objective(in->inst, &obj);
     return rc;
 }
+
+int io_bench_setup(io_instance *in, const char *path, int n_req, int k_veh, int n_locs,
+                   const double *x, const double *y, double **mat, double *penalty, char *err,
+                   size_t err_len)
+{
+    int rc = io_instance_alloc(in, n_req, k_veh, n_locs, 1);
+
+    if (rc < 0)
+        return io_err(err, err_len, rc, "%s: cannot create the instance: %s", path,
+                      io_strerror(rc));
+    rc = io_euclid_matrix(x, y, n_locs, mat);
+    if (rc == 0)
+        rc = slv_instance_set_matrix(in->inst, *mat, NULL) < 0 ? IO_ENOMEM : 0;
+    if (rc == 0) {
+        *penalty = io_bench_penalty(*mat, n_locs, n_req, k_veh);
+        in->dim_name[0] = strdup("load");
+        if (in->dim_name[0] == NULL)
+            rc = IO_ENOMEM;
+    }
+    for (int i = 0; i < n_locs && rc == 0; i++)
+        rc = io_id_set_int(&in->loc_id[i], i);
+    if (rc < 0)
+        return io_err(err, err_len, IO_ENOMEM, "%s: out of memory", path);
+    return 0;
+}

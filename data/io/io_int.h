@@ -76,6 +76,16 @@ int io_euclid_matrix(const double *x, const double *y, int n, double **out);
  * duration limit; and the benchmark objective (distance, with vehicles_first
  * for Li & Lim).  Returns 0 or IO_ENOMEM.
  */
+/*
+ * A benchmark instance's common part: the solver instance over n_locs
+ * Euclidean points (x, y), one load dimension "load", location ids 0..n-1.
+ * *mat receives the matrix (caller frees), *penalty the unserved penalty
+ * for its requests.  On error err says why, naming path.
+ */
+int io_bench_setup(io_instance *in, const char *path, int n_req, int k_veh, int n_locs,
+                   const double *x, const double *y, double **mat, double *penalty, char *err,
+                   size_t err_len);
+
 int io_bench_fleet(io_instance *in, int k, int start_loc, int end_loc, int cap, double shift_start,
                    double shift_end, double max_duration, int vehicles_first);
 

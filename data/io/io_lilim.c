@@ -194,24 +194,9 @@ int io_read_lilim(io_instance *in, io_text *t, char *err, size_t err_len)
         }
     }
 
-    rc = io_instance_alloc(in, n_req, (int)k_veh, n_nodes, 1);
-    if (rc < 0) {
-        rc = io_err(err, err_len, rc, "%s: cannot create the instance: %s", path, io_strerror(rc));
+    rc = io_bench_setup(in, path, n_req, (int)k_veh, n_nodes, x, y, &mat, &penalty, err, err_len);
+    if (rc < 0)
         goto out;
-    }
-    rc = io_euclid_matrix(x, y, n_nodes, &mat);
-    if (rc == 0)
-        rc = slv_instance_set_matrix(in->inst, mat, NULL) < 0 ? IO_ENOMEM : 0;
-    if (rc < 0) {
-        rc = io_err(err, err_len, IO_ENOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    penalty = io_bench_penalty(mat, n_nodes, n_req, (int)k_veh);
-    in->dim_name[0] = strdup("load");
-    if (in->dim_name[0] == NULL)
-        rc = IO_ENOMEM;
-    for (int i = 0; i < n_nodes && rc == 0; i++)
-        rc = io_id_set_int(&in->loc_id[i], i);
     for (int r = 0; r < n_req && rc == 0; r++) {
         int pi = pick[r], di = (int)nd[pick[r]].d;
         slv_request req;
