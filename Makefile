@@ -44,7 +44,7 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libnoriai.a
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libnoriai.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(BUILD)/libnoriai.a $(TESTLIBS) $(LIBS)
 
@@ -56,7 +56,7 @@ $(SANDIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -O1 $(SANFLAGS) -MMD -MP -c $< -o $@
 
-$(SANDIR)/tests/%: tests/%.c $(SANDIR)/libnoriai.a
+$(SANDIR)/tests/%: tests/%.c $(wildcard tests/*.h) $(SANDIR)/libnoriai.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -O1 $(SANFLAGS) -Itests -o $@ $< $(SANDIR)/libnoriai.a $(TESTLIBS) $(LIBS)
 

@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -134,27 +136,13 @@ static int setup(void **state)
                 probe);
         return -1;
     }
-    snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/noriai-test-cli-XXXXXX");
-    return mkdtemp(tmp_dir) == NULL ? -1 : 0;
+    return tu_tmpdir_create(tmp_dir, sizeof(tmp_dir), "cli");
 }
 
 static int teardown(void **state)
 {
-    DIR *d = opendir(tmp_dir);
-    struct dirent *e;
-    char p[600];
-
     (void)state;
-    if (d != NULL) {
-        while ((e = readdir(d)) != NULL) {
-            if (e->d_name[0] == '.')
-                continue;
-            snprintf(p, sizeof(p), "%s/%s", tmp_dir, e->d_name);
-            unlink(p);
-        }
-        closedir(d);
-    }
-    rmdir(tmp_dir);
+    tu_tmpdir_remove(tmp_dir);
     return 0;
 }
 

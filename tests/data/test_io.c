@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <dirent.h>
 #include <jansson.h>
 #include <math.h>
@@ -117,29 +119,13 @@ static int has_suffix(const char *s, const char *suf)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/noriai-test-io-XXXXXX");
-    if (mkdtemp(tmp_dir) == NULL)
-        return -1;
-    return 0;
+    return tu_tmpdir_create(tmp_dir, sizeof(tmp_dir), "io");
 }
 
 static int teardown(void **state)
 {
-    DIR *d = opendir(tmp_dir);
-    struct dirent *e;
-    char p[600];
-
     (void)state;
-    if (d != NULL) {
-        while ((e = readdir(d)) != NULL) {
-            if (e->d_name[0] == '.')
-                continue;
-            snprintf(p, sizeof(p), "%s/%s", tmp_dir, e->d_name);
-            unlink(p);
-        }
-        closedir(d);
-    }
-    rmdir(tmp_dir);
+    tu_tmpdir_remove(tmp_dir);
     return 0;
 }
 
