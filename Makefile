@@ -8,22 +8,29 @@ BUILD   ?= build
 SANDIR  ?= build-san
 OPT     ?= -O2
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
-CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) -g $(WARN) -I. $(CFLAGS)
-LIBS    := -lglpk -ljansson -lm -lpthread
+CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) -g $(WARN) -I. -I$(GEN) $(CFLAGS)
+LIBS    := -lglpk -ljansson -lprotobuf-c -lproj -lz -lm -lpthread
 TESTLIBS := -lcmocka
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
+# Generated C (protoc-c from data/proto/*.proto) lives in $(GEN), shared by
+# the plain and sanitizer builds; it is built, never edited.
+GEN        := $(BUILD)/gen
+PROTO_SRC  := $(sort $(wildcard data/proto/*.proto))
+GEN_C      := $(PROTO_SRC:%.proto=$(GEN)/%.pb-c.c)
+GEN_H      := $(GEN_C:.c=.h)
+
 SOLVER_SRC := $(sort $(wildcard solver/*.c solver/ops/*.c))
-DATA_SRC   := $(sort $(wildcard data/io/*.c))
+DATA_SRC   := $(sort $(wildcard data/*/*.c))
 CLI_SRC    := $(sort $(wildcard api/cli/*.c))
 LIB_SRC    := $(SOLVER_SRC) $(DATA_SRC)
 TEST_SRC   := $(sort $(wildcard tests/solver/test_*.c tests/data/test_*.c tests/cli/test_*.c))
-SAN_TEST_SRC := $(sort $(wildcard tests/solver/test_*.c))
+SAN_TEST_SRC := $(sort $(wildcard tests/solver/test_*.c tests/data/test_*.c))
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_C:$(GEN)/%.c=$(BUILD)/obj/gen/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-SAN_LIB_OBJ := $(LIB_SRC:%.c=$(SANDIR)/obj/%.o)
+SAN_LIB_OBJ := $(LIB_SRC:%.c=$(SANDIR)/obj/%.o) $(GEN_C:$(GEN)/%.c=$(SANDIR)/obj/gen/%.o)
 SAN_TEST_BIN := $(SAN_TEST_SRC:tests/%.c=$(SANDIR)/tests/%)
 
 .PHONY: all deps test test-unit test-san run bench clean format
@@ -40,7 +47,15 @@ $(BUILD)/libnoriai.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/obj/%.o: %.c
+$(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: %.proto
+	@mkdir -p $(GEN)
+	protoc-c --proto_path=. --c_out=$(GEN) $<
+
+$(BUILD)/obj/gen/%.o: $(GEN)/%.c $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c | $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
@@ -52,7 +67,11 @@ $(SANDIR)/libnoriai.a: $(SAN_LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(SANDIR)/obj/%.o: %.c
+$(SANDIR)/obj/gen/%.o: $(GEN)/%.c $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -O1 $(SANFLAGS) -Wno-missing-prototypes -c $< -o $@
+
+$(SANDIR)/obj/%.o: %.c | $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -O1 $(SANFLAGS) -MMD -MP -c $< -o $@
 
@@ -80,6 +99,6 @@ clean:
 	rm -rf $(BUILD) $(SANDIR)
 
 format:
-	clang-format -i $(SOLVER_SRC) $(DATA_SRC) $(CLI_SRC) solver/*.h data/io/*.h api/cli/*.h
+	clang-format -i $(SOLVER_SRC) $(DATA_SRC) $(CLI_SRC) solver/*.h data/*/*.h api/cli/*.h
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SAN_LIB_OBJ:.o=.d)
