@@ -22,10 +22,13 @@ GEN_H      := $(GEN_C:.c=.h)
 
 SOLVER_SRC := $(sort $(wildcard solver/*.c solver/ops/*.c))
 DATA_SRC   := $(sort $(wildcard data/*/*.c))
+DSP_SRC    := $(sort $(wildcard dispatcher/*.c))
+SIM_SRC    := $(sort $(wildcard simulator/*.c))
 CLI_SRC    := $(sort $(wildcard api/cli/*.c))
-LIB_SRC    := $(SOLVER_SRC) $(DATA_SRC)
-TEST_SRC   := $(sort $(wildcard tests/solver/test_*.c tests/data/test_*.c tests/cli/test_*.c))
-SAN_TEST_SRC := $(sort $(wildcard tests/solver/test_*.c tests/data/test_*.c))
+LIB_SRC    := $(SOLVER_SRC) $(DATA_SRC) $(DSP_SRC) $(SIM_SRC)
+TEST_DIRS  := solver data dispatcher simulator cli
+TEST_SRC   := $(sort $(foreach d,$(TEST_DIRS),$(wildcard tests/$(d)/test_*.c)))
+SAN_TEST_SRC := $(sort $(wildcard tests/solver/test_*.c tests/data/test_*.c tests/dispatcher/test_*.c tests/simulator/test_*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_C:$(GEN)/%.c=$(BUILD)/obj/gen/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -99,6 +102,6 @@ clean:
 	rm -rf $(BUILD) $(SANDIR)
 
 format:
-	clang-format -i $(SOLVER_SRC) $(DATA_SRC) $(CLI_SRC) solver/*.h data/*/*.h api/cli/*.h
+	clang-format -i $(LIB_SRC) $(CLI_SRC) solver/*.h data/*/*.h dispatcher/*.h simulator/*.h api/cli/*.h
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SAN_LIB_OBJ:.o=.d)

@@ -1,0 +1,269 @@
+/*
+ * sim.h - the planners' simulator: a whole service day run offline against
+ * the dispatcher core, in simulated time.
+ *
+ * Pieces (one file each):
+ *   scenario.c  reads and validates a scenario JSON (docs/scenario-format.md)
+ *   demand.c    the day's requests: generated from the area's zones and POIs,
+ *               or replayed from a CSV with a stated column mapping
+ *   engine.c    the event loop in simulated time: requests arrive, riders
+ *               confirm or cancel, vans drive their plans with noisy travel
+ *               times, the dispatcher hears only what a real one would
+ *   report.c    outputs: trips.csv, stops.csv, kpis.json, report.html
+ *   sweep.c     the same scenario over a list of parameter values
+ *
+ * Times are whole seconds from midnight of the service day.  Everything is
+ * deterministic for a given scenario and seed (own PRNG, no clock reads in
+ * what is decided).
+ */
+#ifndef NORIAI_SIM_H
+#define NORIAI_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/area/area.h"
+
+#define SIM_ERRNO_MAP(X)                                                                           \
+    X(NOMEM, -1, "out of memory")                                                                  \
+    X(INVAL, -2, "invalid argument")                                                               \
+    X(OPEN, -3, "cannot read file")                                                                \
+    X(SCENARIO, -4, "invalid scenario")                                                            \
+    X(DEMAND, -5, "invalid demand input")                                                          \
+    X(AREA, -6, "cannot load the area")                                                            \
+    X(WRITE, -7, "cannot write output")                                                            \
+    X(DISPATCH, -8, "dispatcher error")
+
+enum {
+#define SIM_ERR_ENUM(name, code, msg) SIM_E##name = (code),
+    SIM_ERRNO_MAP(SIM_ERR_ENUM)
+#undef SIM_ERR_ENUM
+};
+
+const char *sim_strerror(int err);
+
+/* ---- deterministic random numbers (xoshiro256**, seeded by splitmix64) ---- */
+
+typedef struct sim_rng {
+    uint64_t s[4];
+} sim_rng;
+
+void sim_rng_seed(sim_rng *r, uint64_t seed);
+uint64_t sim_rng_next(sim_rng *r);
+double sim_rng_uniform(sim_rng *r);             /* [0, 1) */
+int sim_rng_below(sim_rng *r, int n);           /* 0..n-1 */
+double sim_rng_normal(sim_rng *r);              /* N(0, 1) */
+/* Index drawn with probability weight[i] / sum; -1 if all weights are 0. */
+int sim_rng_pick(sim_rng *r, const double *weight, int n);
+
+/* ---- scenario ---- */
+
+#define SIM_MAX_CONFIGS 4
+#define SIM_MAX_BREAKS 4
+
+typedef struct sim_break {
+    int earliest_s, latest_s; /* window for the start of the break */
+    int duration_s;
+} sim_break;
+
+typedef struct sim_vehicle_def {
+    char *id;                 /* unique, e.g. "van1" */
+    int n_configs;
+    int seats[SIM_MAX_CONFIGS];      /* per configuration */
+    int wheelchairs[SIM_MAX_CONFIGS];
+    int depot_stop;           /* area stop index */
+    int shift_start_s, shift_end_s;
+    int n_breaks;
+    sim_break breaks[SIM_MAX_BREAKS];
+    int fail_at_s;            /* taken out of service at this time, -1 never */
+} sim_vehicle_def;
+
+typedef enum sim_area_kind { SIM_AREA_SYNTH = 0, SIM_AREA_BUNDLE, SIM_AREA_CROWFLY } sim_area_kind;
+
+typedef struct sim_service {
+    int start_s, end_s;        /* service hours (pickups) */
+    int max_wait_s;            /* ASAP: pickup no later than request + this */
+    double ride_alpha;         /* max ride = alpha * direct + beta */
+    int ride_beta_s;
+    int window_s;              /* width of the promised pickup window */
+    int min_lead_s;            /* earliest pickup after the request (same-day) */
+    int max_lead_days;         /* 0: same day only; 1: day before allowed */
+    int pickup_service_s, drop_service_s, wheelchair_service_s;
+    int offer_ttl_s;           /* an unconfirmed offer expires after this */
+    int noshow_wait_s;         /* a van waits this long past the window start */
+    double max_snap_m;         /* request points further than this from a stop are refused */
+} sim_service;
+
+typedef struct sim_demand_gen {
+    int trips;                 /* requests per day (outbound + returns) */
+    double hourly[24];         /* relative weights of request times by hour */
+    double return_share;       /* share of outbound trips that get a return trip */
+    double prebooked_share;    /* share booked the day before (rest: on the day) */
+    double asap_share;         /* of same-day requests, share "as soon as possible" */
+    double arrive_by_share;    /* of timed requests, share "arrive by" */
+    double group2_share, group3_share; /* parties of 2 / 3 */
+    double wheelchair_share;
+    double poi_share;          /* destinations at POIs (rest: other stops) */
+} sim_demand_gen;
+
+typedef struct sim_demand_replay {
+    char *path;
+    /* Column names in the file (header row) for each field; NULL: absent. */
+    char *col_id, *col_time, *col_o_lat, *col_o_lon, *col_d_lat, *col_d_lon;
+    char *col_o_stop, *col_d_stop, *col_passengers, *col_wheelchairs, *col_desired;
+    char *time_format;         /* "datetime" (YYYY-MM-DD HH:MM:SS), "hms" (HH:MM[:SS]), "seconds" */
+    int limit;                 /* 0: all rows */
+    double time_scale;         /* 1.0; request times may be compressed onto service hours */
+} sim_demand_replay;
+
+typedef struct sim_disruptions {
+    double travel_noise;       /* sigma of the log-normal factor on each drive; 0: none */
+    double late_bias;          /* mean extra factor (0.05: 5% slower on average) */
+    double no_show_rate;
+    double cancel_rate;        /* share of confirmed bookings cancelled before pickup */
+    double decline_rate;       /* share of offers not confirmed (they expire) */
+} sim_disruptions;
+
+typedef struct sim_dispatch {
+    int replan_interval_s;     /* 0: no periodic re-plan */
+    long replan_iterations;    /* LNS iterations per re-plan (deterministic budget) */
+    int replan_glpk;
+    double replan_time_limit_s; /* wall-clock cap on top, <= 0: none */
+} sim_dispatch;
+
+typedef struct sim_sweep {
+    int n_fleet;               /* fleet sizes to try (0: no sweep) */
+    int fleet[64];
+} sim_sweep;
+
+typedef struct sim_scenario {
+    char *name;
+    char *path;                /* file it came from; relative paths are taken from its folder */
+    uint64_t seed;
+    sim_area_kind area_kind;
+    uint64_t synth_seed;
+    area_synth_size synth_size;
+    char *bundle_dir;
+    net_crowfly crowfly;       /* SIM_AREA_CROWFLY: travel model */
+    sim_service service;
+    int n_vehicles;
+    sim_vehicle_def *vehicles;
+    int demand_is_replay;
+    sim_demand_gen gen;
+    sim_demand_replay replay;
+    sim_disruptions dis;
+    sim_dispatch dispatch;
+    sim_sweep sweep;
+} sim_scenario;
+
+/* Reads and validates path.  Errors name the field: "demo.json: fleet[2].seats: must be > 0". */
+int sim_scenario_load(const char *path, sim_scenario **out, char *err, size_t err_len);
+void sim_scenario_destroy(sim_scenario *s);
+/* Stop references in the scenario (depots) are resolved against the area. */
+int sim_scenario_resolve(sim_scenario *s, const area *a, char *err, size_t err_len);
+/* A copy with the fleet set to n vans (cycling the defined vehicles). */
+int sim_scenario_with_fleet(const sim_scenario *s, int n, sim_scenario **out);
+
+/* ---- demand ---- */
+
+typedef enum sim_when { SIM_ASAP = 0, SIM_DEPART_AFTER, SIM_ARRIVE_BY } sim_when;
+
+typedef struct sim_place {
+    double lat, lon;
+    int stop;                  /* area stop index; -1 for a free point (crow-fly areas) */
+} sim_place;
+
+typedef struct sim_request {
+    char *id;
+    int request_s;             /* when the request is made; negative: the day before */
+    sim_place pickup, drop;
+    sim_when when;
+    int desired_s;             /* depart after / arrive by time; ASAP: request_s */
+    int passengers;            /* riders in the party, >= 1 */
+    int wheelchairs;           /* of them in wheelchairs */
+    int prebooked;             /* booked the day before */
+    int is_return;             /* return leg of an earlier trip */
+    /* Drawn in advance so runs are reproducible: */
+    int will_decline;          /* offer left to expire */
+    int will_cancel;           /* cancels after confirming... */
+    int cancel_s;              /* ...at this time */
+    int will_no_show;
+} sim_request;
+
+typedef struct sim_demand {
+    int n;
+    sim_request *req;          /* sorted by request_s, then id */
+    int skipped;               /* replay rows outside the area / service (counted, reported) */
+} sim_demand;
+
+int sim_demand_generate(const sim_scenario *s, const area *a, sim_demand *out, char *err,
+                        size_t err_len);
+int sim_demand_replay_read(const sim_scenario *s, const area *a, sim_demand *out, char *err,
+                           size_t err_len);
+void sim_demand_cleanup(sim_demand *d);
+
+/* ---- results ---- */
+
+typedef struct sim_trip {
+    const sim_request *req;
+    char status[16];           /* dropped_off, rejected, expired, cancelled, no_show, ... */
+    char reason[48];           /* rejection reason, "" */
+    int promise_from_s, promise_to_s, latest_dropoff_s; /* -1 where none */
+    int pickup_s, dropoff_s;   /* actual, -1 where none */
+    int direct_s;              /* direct drive time pickup -> drop */
+    int vehicle;               /* index into vehicle defs, -1 */
+    double offer_ms;           /* time the dispatcher took to answer, -1 */
+} sim_trip;
+
+typedef struct sim_stop_rec {
+    int vehicle, seq;
+    int stop;                  /* area stop index, -1 for a free point */
+    double lat, lon;
+    int arrival_s, departure_s;
+    char *boarded, *alighted;  /* request ids joined by ';' (owned) */
+    int seats_used, wheelchairs_used; /* on board when leaving */
+    int drive_s, drive_m;      /* from the previous stop (actual) */
+    int empty_drive;           /* the drive to this stop was with no one on board */
+    char kind[12];             /* "stop", "depot", "break" */
+} sim_stop_rec;
+
+typedef struct sim_result {
+    const sim_scenario *scn;
+    const area *area;
+    int n_trips;
+    sim_trip *trips;
+    int n_stops, cap_stops;
+    sim_stop_rec *stops;
+    int n_vehicles;
+    int *veh_first_s, *veh_last_s; /* service start/end per vehicle (-1 unused) */
+    double wall_s;
+    long replans, replans_adopted;
+} sim_result;
+
+void sim_result_cleanup(sim_result *r);
+
+typedef struct sim_kpis {
+    int requests, served, rejected, expired, cancelled, no_show;
+    double wait_mean_s, wait_p95_s, ride_time_mean_s, detour_factor_mean;
+    double promise_kept_share;
+    double vehicle_km, vehicle_hours, passengers_per_vehicle_hour;
+    double occupancy_mean, empty_km_share;
+    double offer_ms_p50, offer_ms_p99;
+    double wall_s;
+} sim_kpis;
+
+void sim_kpis_compute(const sim_result *r, sim_kpis *k);
+/* Writes trips.csv, stops.csv, kpis.json and report.html into dir (created). */
+int sim_report_write(const sim_result *r, const char *dir, char *err, size_t err_len);
+
+/* ---- running ---- */
+
+typedef struct sim_run_opts {
+    int progress;              /* progress bar on stderr */
+} sim_run_opts;
+
+/* Runs one day. */
+int sim_run(const sim_scenario *s, const area *a, const sim_demand *d, const sim_run_opts *o,
+            sim_result *out, char *err, size_t err_len);
+
+#endif
