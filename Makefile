@@ -56,7 +56,7 @@ $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: %.proto
 
 $(BUILD)/obj/gen/%.o: $(GEN)/%.c $(GEN_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -c $< -o $@
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -Wno-missing-braces -c $< -o $@
 
 $(BUILD)/obj/%.o: %.c | $(GEN_H)
 	@mkdir -p $(dir $@)
@@ -72,7 +72,7 @@ $(SANDIR)/libnoriai.a: $(SAN_LIB_OBJ)
 
 $(SANDIR)/obj/gen/%.o: $(GEN)/%.c $(GEN_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -O1 $(SANFLAGS) -Wno-missing-prototypes -c $< -o $@
+	$(CC) $(CFLAGS_ALL) -O1 $(SANFLAGS) -Wno-missing-prototypes -Wno-missing-braces -c $< -o $@
 
 $(SANDIR)/obj/%.o: %.c | $(GEN_H)
 	@mkdir -p $(dir $@)
