@@ -177,4 +177,42 @@ double net_haversine_m(double lat1, double lon1, double lat2, double lon2);
 void net_crowfly_travel(const net_crowfly *c, double lat1, double lon1, double lat2, double lon2,
                         int32_t *time_s, int32_t *dist_m);
 
+/* ---- matrix files and the matrix cache (matrix_cache.c) ----
+ *
+ * A matrix file holds time_s and dist_m for n nodes with the key they were
+ * computed for: "NORIAIMX", version, n, key, both matrices as little-endian
+ * int32 rows, and an FNV-1a checksum of everything before it.  Reading checks
+ * the size (exactly what n implies), magic, version, n, key and checksum
+ * before anything is trusted. */
+#define NET_MATRIX_VERSION 1
+
+/* Key of a matrix: the graph (net_graph_hash: topology, lengths and times,
+ * hence the speed table), the node list in order, and a free-form tag
+ * (may be NULL) for anything else the caller wants to distinguish. */
+uint64_t net_matrix_key(const net_graph *g, const int32_t *nodes, int n, const char *tag);
+
+int net_matrix_write(const char *path, uint64_t key, int n, const int32_t *time_s,
+                     const int32_t *dist_m, char *err, size_t err_len);
+/* Reads a matrix written for exactly (key, n) into time_s/dist_m (n*n each).
+ * NET_EOPEN if the file cannot be read, NET_EFORMAT (and a message saying
+ * which check failed) if it is not such a matrix. */
+int net_matrix_read(const char *path, uint64_t key, int n, int32_t *time_s, int32_t *dist_m,
+                    char *err, size_t err_len);
+
+typedef enum net_cache_status {
+    NET_CACHE_HIT = 0,    /* read from the cache */
+    NET_CACHE_STORED,     /* computed and stored */
+    NET_CACHE_REPLACED,   /* the cached file was damaged: computed and stored again */
+    NET_CACHE_NOT_STORED, /* computed, but could not be stored (message in err) */
+} net_cache_status;
+
+/* net_matrix through a cache folder (created if missing; NULL: no cache):
+ * <cache_dir>/<16 hex digits of the key>.matrix.  A file that fails any
+ * check is never trusted: the matrix is computed and the file replaced.
+ * status (OUT, may be NULL) says what happened. */
+int net_matrix_cached(const net_graph *g, const int32_t *nodes, int n, int threads,
+                      const char *cache_dir, const char *tag, int32_t *time_s, int32_t *dist_m,
+                      net_progress_fn progress, void *progress_ud, net_cache_status *status,
+                      char *err, size_t err_len);
+
 #endif
