@@ -9,11 +9,18 @@
  *                ("road" or "crowfly"), source files with their SHA-256,
  *                attribution/licence, counts
  *   graph.bin    road graph (net_graph_save), absent for crow-fly areas
- *   stops.csv    id,name,lat,lon,x,y,node,snap_m,far,kind
+ *   stops.csv    id,name,name_en,lat,lon,x,y,node,snap_m,far,kind
  *   pois.csv     name,name_en,kind,lat,lon,stop,weight
- *   zones.csv    name,lat,lon,radius_m,weight   (residential zones)
+ *   zones.csv    name,name_en,lat,lon,radius_m,weight   (residential zones)
  *   matrix.bin   time_s and dist_m between all stops, row-major, with the
- *                hash of (graph, stops, speeds) it was computed from
+ *                hash of (graph, stops' nodes, speeds) it was computed from
+ *                (net_matrix_write's format, key net_matrix_key(graph,
+ *                stop nodes, AREA_MATRIX_TAG))
+ *
+ * The CSV files are RFC 4180 (fields quoted when they hold a comma, a quote
+ * or a line break), UTF-8, LF line ends, with the header shown.  Numbers are
+ * written with fixed precision (degrees 1e-7, metres 1e-3), so saving a
+ * loaded bundle again gives the same bytes.
  *
  * Locations in an area are stop indices 0..n_stops-1 (depots are stops of
  * kind "depot").  With a road network the matrix answers travel between
@@ -48,12 +55,19 @@ enum {
 
 const char *area_strerror(int err);
 
+/* Tag of an area's matrix key (net_matrix_key); bump when the meaning of the
+ * stored matrix changes. */
+#define AREA_MATRIX_TAG "noriai-area-1"
+/* Bundles with more stops are refused (the matrix alone would pass 3 GB). */
+#define AREA_MAX_STOPS 20000
+
 /* Stops further than this from the nearest road node are flagged `far`. */
 #define AREA_FAR_SNAP_M 250.0
 
 typedef struct area_stop {
     char *id;       /* as in the source (GTFS stop_id, CSV id, "osm:<id>", "s<n>") */
     char *name;     /* UTF-8, may be "" */
+    char *name_en;  /* English or romanised name, or NULL (readers leave it NULL) */
     double lat, lon;
     double x, y;    /* metres in the area's CRS */
     int32_t node;   /* snapped road node, -1 without a road network */
@@ -73,6 +87,7 @@ typedef struct area_poi {
 
 typedef struct area_zone {
     char *name;
+    char *name_en;  /* may be NULL */
     double lat, lon;
     double radius_m;
     double weight;  /* relative population */
@@ -83,6 +98,7 @@ typedef enum area_model { AREA_ROAD = 0, AREA_CROWFLY = 1 } area_model;
 typedef struct area {
     char *name;
     char *attribution; /* e.g. "© OpenStreetMap contributors (ODbL 1.0)", may be "" */
+    char *license;     /* SPDX-style name of the data's licence ("ODbL-1.0"), may be "" */
     int epsg;
     double bbox[4];    /* min_lon, min_lat, max_lon, max_lat */
     area_model model;
