@@ -37,13 +37,15 @@ int geo_proj_create(int epsg, geo_proj **out, char *err, size_t err_len);
 void geo_proj_destroy(geo_proj *p);
 int geo_proj_epsg(const geo_proj *p);
 
+/* 0, GEO_EINVAL (coordinates out of range, not finite) or GEO_ETRANSFORM. */
 int geo_forward(geo_proj *p, double lat, double lon, double *x, double *y);
 int geo_inverse(geo_proj *p, double x, double y, double *lat, double *lon);
 /* Many points in place: in lat[]/lon[], out x[]/y[] (arrays may not alias). */
 int geo_forward_n(geo_proj *p, size_t n, const double *lat, const double *lon, double *x,
                   double *y);
 
-/* EPSG code of the WGS 84 UTM zone holding (lat, lon): 326zz north, 327zz south. */
+/* EPSG code of the WGS 84 UTM zone holding (lat, lon): 326zz north, 327zz south,
+ * with the Norway and Svalbard exceptions; 0 if lat/lon are not valid degrees. */
 int geo_utm_epsg(double lat, double lon);
 
 #endif
