@@ -27,7 +27,6 @@
 #include "data/area/area.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +73,7 @@ void area_stops_free(area_stop *stops, int n)
     for (int i = 0; i < n; i++) {
         free(stops[i].id);
         free(stops[i].name);
+        free(stops[i].name_en);
     }
     free(stops);
 }
@@ -235,10 +235,6 @@ static int read_stops(csv_reader *r, int gtfs, area_stop **stops_out, int *n_out
     while ((rc = csv_next(r, err, err_len)) > 0) {
         if (n == cap) {
             int ncap = cap ? cap * 2 : 256;
-            if (cap > INT_MAX / 4) {
-                rc = stops_err(err, err_len, AREA_EFORMAT, "%s: too many stops", csv_name(r));
-                goto out;
-            }
             grown = realloc(stops, (size_t)ncap * sizeof(*stops));
             if (grown != NULL)
                 stops = grown;
@@ -260,6 +256,13 @@ static int read_stops(csv_reader *r, int gtfs, area_stop **stops_out, int *n_out
         if (rc == 1) {
             lines[n] = csv_line(r);
             n++;
+            if (n > AREA_MAX_STOPS) {
+                rc = stops_err(err, err_len, AREA_EFORMAT,
+                               "%s:%d: more than %d stops, the most an area holds; cut the list "
+                               "to the service area",
+                               csv_name(r), csv_line(r), AREA_MAX_STOPS);
+                goto out;
+            }
         }
     }
     if (rc < 0) {
