@@ -42,6 +42,15 @@ enum {
 
 const char *sim_strerror(int err);
 
+/* Bounds on what a scenario or a demand file may ask for. */
+#define SIM_MAX_VEHICLES 10000
+#define SIM_MAX_REQUESTS 1000000
+
+/* "HH:MM" or "HH:MM:SS", hours up to 48, into seconds: 0 or SIM_EINVAL. */
+int sim_parse_clock(const char *s, int *out_s);
+/* Seconds as "HH:MM" (or "HH:MM:SS" when not whole minutes), "-" before negatives. */
+void sim_format_clock(int t_s, char *buf, size_t len);
+
 /* ---- deterministic random numbers (xoshiro256**, seeded by splitmix64) ---- */
 
 typedef struct sim_rng {
@@ -76,6 +85,13 @@ typedef struct sim_vehicle_def {
     int n_breaks;
     sim_break breaks[SIM_MAX_BREAKS];
     int fail_at_s;            /* taken out of service at this time, -1 never */
+    /* The depot as written: a stop id (depot_ref), a point (depot_is_point),
+     * or neither (the area's depot stop).  sim_scenario_resolve sets
+     * depot_stop and depot_lat/lon; in an area without stops (crow-fly) the
+     * depot is a free point and depot_stop is -1. */
+    char *depot_ref;
+    int depot_is_point;
+    double depot_lat, depot_lon;
 } sim_vehicle_def;
 
 typedef enum sim_area_kind { SIM_AREA_SYNTH = 0, SIM_AREA_BUNDLE, SIM_AREA_CROWFLY } sim_area_kind;
@@ -145,6 +161,8 @@ typedef struct sim_scenario {
     area_synth_size synth_size;
     char *bundle_dir;
     net_crowfly crowfly;       /* SIM_AREA_CROWFLY: travel model */
+    int has_bbox;              /* SIM_AREA_CROWFLY: bbox given (replay points outside are skipped) */
+    double bbox[4];            /* min_lon, min_lat, max_lon, max_lat */
     sim_service service;
     int n_vehicles;
     sim_vehicle_def *vehicles;
@@ -156,11 +174,17 @@ typedef struct sim_scenario {
     sim_sweep sweep;
 } sim_scenario;
 
+/* Every field at its documented default (docs/scenario-format.md); no vehicles, no strings. */
+void sim_scenario_defaults(sim_scenario *s);
 /* Reads and validates path.  Errors name the field: "demo.json: fleet[2].seats: must be > 0". */
 int sim_scenario_load(const char *path, sim_scenario **out, char *err, size_t err_len);
 void sim_scenario_destroy(sim_scenario *s);
 /* Stop references in the scenario (depots) are resolved against the area. */
 int sim_scenario_resolve(sim_scenario *s, const area *a, char *err, size_t err_len);
+/* The scenario's area: area_synth, area_load of the bundle, or for crow-fly an
+ * area with no stops (model AREA_CROWFLY, the scenario's bbox or the whole
+ * world).  Freed with area_destroy. */
+int sim_scenario_area(const sim_scenario *s, area **out, char *err, size_t err_len);
 /* A copy with the fleet set to n vans (cycling the defined vehicles). */
 int sim_scenario_with_fleet(const sim_scenario *s, int n, sim_scenario **out);
 
@@ -194,6 +218,8 @@ typedef struct sim_demand {
     int n;
     sim_request *req;          /* sorted by request_s, then id */
     int skipped;               /* replay rows outside the area / service (counted, reported) */
+    int skipped_far;           /* of them: a point further than max_snap_m from a stop / off the bbox */
+    int skipped_hours;         /* of them: pickup time outside the service hours */
 } sim_demand;
 
 int sim_demand_generate(const sim_scenario *s, const area *a, sim_demand *out, char *err,
