@@ -88,6 +88,18 @@ typedef struct net_graph {
 
 void net_graph_destroy(net_graph *g);
 
+/* A graph with every array allocated for n_nodes and n_edges (x, y, cls
+ * included) and zero-filled, epsg 0, max_speed_mps 0: for builders, which
+ * fill it in.  0, NET_EINVAL (negative sizes) or NET_ENOMEM. */
+int net_graph_create(int32_t n_nodes, int32_t n_edges, net_graph **out);
+
+/* Checks the invariants every graph keeps: first_out starts at 0, never
+ * decreases and ends at n_edges; heads are nodes; classes are known;
+ * coordinates are finite and on the globe; an edge with a length has a
+ * positive time, and no edge is faster than max_speed_mps.  0 or
+ * NET_EFORMAT with the first violation in err. */
+int net_graph_check(const net_graph *g, char *err, size_t err_len);
+
 /* Saves/loads a graph in noriai's binary format (little-endian, versioned,
  * checked: a damaged file gives NET_EFORMAT, never a crash). */
 int net_graph_save(const net_graph *g, const char *path, char *err, size_t err_len);
@@ -108,11 +120,19 @@ typedef struct net_osm_stop {
 typedef struct net_osm_result {
     net_graph *graph;        /* largest strongly connected component */
     int64_t nodes_read, ways_read, relations_read;
-    int64_t drivable_ways;
+    int64_t drivable_ways;   /* ways with a drivable highway class (service only with
+                                use_service), before the checks below */
     int32_t nodes_before_scc, edges_before_scc;
     double bbox[4];          /* min_lon, min_lat, max_lon, max_lat of the graph */
     int n_bus_stops;
-    net_osm_stop *bus_stops; /* highway=bus_stop nodes; owned */
+    net_osm_stop *bus_stops; /* highway=bus_stop nodes (and public_transport=platform
+                                with bus=yes), in file order; owned */
+    /* Of drivable_ways, left out: access=no/private/... for motor vehicles (or
+     * oneway=reversible), area=yes, fewer than two nodes. */
+    int64_t ways_no_access, ways_area, ways_short;
+    /* Way segments dropped: an end node missing from the file; implausibly
+     * long (over 1,000 km, a corrupt coordinate). */
+    int64_t segments_missing, segments_too_long;
 } net_osm_result;
 
 typedef struct net_osm_opts {

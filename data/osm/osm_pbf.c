@@ -17,7 +17,8 @@
  * BlobHeader is at most 64 KiB, a Blob and an inflated block at most 32 MiB
  * (the format's own limits), and neither may reach past the end of the file.
  * A zlib blob is inflated into a buffer of exactly raw_size bytes and must
- * fill it exactly.  protobuf-c decodes with a budgeted allocator (osm_int.h),
+ * fill it exactly; a raw_size beyond deflate's best ratio (1032:1) is refused
+ * before that buffer is allocated.  protobuf-c decodes with a budgeted allocator (osm_int.h),
  * so a crafted block cannot make it allocate more than a fixed multiple of
  * the block's size.
  */
@@ -32,6 +33,9 @@
 #include <zlib.h>
 
 #include "data/proto/osm_fileformat.pb-c.h"
+
+/* deflate cannot compress better than 1032:1, so a larger raw_size is a lie */
+#define OSM_ZLIB_MAX_RATIO 1032
 
 /* ---------------------------------------------------------------------- */
 /* the decoding budget                                                    */
@@ -221,6 +225,10 @@ static int blob_payload(osm_ctx *x, const Noriai__Osm__Blob *blob, inflated *z, 
                        "%s: byte %llu: blob raw_size %ld is outside 0..%zu (32 MiB)", x->name, off,
                        (long)blob->raw_size, OSM_MAX_BLOB_BYTES);
     raw_size = (size_t)blob->raw_size;
+    if (raw_size > OSM_ZLIB_MAX_RATIO * blob->zlib_data.len + 1024)
+        return osm_err(x->err, x->err_len, OSM_EFORMAT,
+                       "%s: byte %llu: blob raw_size %zu cannot come from %zu bytes of zlib data",
+                       x->name, off, raw_size, blob->zlib_data.len);
     if (raw_size + 1 > z->cap) {
         uint8_t *p = realloc(z->buf, raw_size + 1);
         if (p == NULL)
