@@ -627,6 +627,12 @@ int slv_check_solution(const slv_instance *in, const slv_solution *sol, char *ms
                 route_bad[v] |= 1;
                 continue;
             }
+            if (in->req[r].pinned && in->req[r].pinned_vehicle != v) {
+                violation(&st, v, k, "%s of request %d (id %lld), which is pinned to vehicle %d",
+                          stop_kind(s), r, req_id(&st, r), in->req[r].pinned_vehicle);
+                route_bad[v] |= 1;
+                continue;
+            }
             int *wv = SLV_IS_DROP(s) ? drop_veh : pick_veh;
             int *wp = SLV_IS_DROP(s) ? drop_pos : pick_pos;
             if (wv[r] >= 0) {

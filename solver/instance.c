@@ -202,11 +202,15 @@ static int check_request(slv_instance *in, int i, const char **why)
     if (r->drop_loc < 0 || r->drop_loc >= in->n_locs)
         return fail(in, why, "request %d: drop-off location %d outside the matrix", i, r->drop_loc);
     if (r->onboard_vehicle < 0 && (r->pickup_loc < 0 || r->pickup_loc >= in->n_locs))
-        return fail(in, why, "request %d: pickup location %d outside the matrix", i,
-                    r->pickup_loc);
+        return fail(in, why, "request %d: pickup location %d outside the matrix", i, r->pickup_loc);
     if (r->onboard_vehicle >= in->n_veh)
         return fail(in, why, "request %d: on board unknown vehicle %d", i, r->onboard_vehicle);
-    if (!(r->pickup_open <= r->pickup_close + SLV_EPS) || !(r->drop_open <= r->drop_close + SLV_EPS))
+    if (r->pinned && (r->pinned_vehicle < 0 || r->pinned_vehicle >= in->n_veh))
+        return fail(in, why, "request %d: pinned to unknown vehicle %d", i, r->pinned_vehicle);
+    if (r->pinned && r->onboard_vehicle >= 0 && r->onboard_vehicle != r->pinned_vehicle)
+        return fail(in, why, "request %d: on board one vehicle but pinned to another%.0d", i, 0);
+    if (!(r->pickup_open <= r->pickup_close + SLV_EPS) ||
+        !(r->drop_open <= r->drop_close + SLV_EPS))
         return fail(in, why, "request %d: a time window closes before it opens%.0d", i, 0);
     if (!(r->pickup_service >= 0) || !(r->drop_service >= 0) || !(r->max_ride >= 0))
         return fail(in, why, "request %d: negative or invalid service or ride time%.0d", i, 0);
@@ -315,9 +319,10 @@ int slv_instance_finalize(slv_instance *in, const char **why)
         if (in->veh_type[v] < 0)
             in->veh_type[v] = in->n_types++;
     }
-    /* A vehicle with riders on board is unique too: they may only ride in it. */
+    /* A vehicle with riders on board (or pinned requests) is unique too: they
+     * may only ride in it. */
     for (int i = 0; i < in->n_req; i++) {
-        int v = in->req[i].onboard_vehicle;
+        int v = in->req[i].pinned ? in->req[i].pinned_vehicle : in->req[i].onboard_vehicle;
         if (v >= 0) {
             int shared = 0;
             for (int u = 0; u < in->n_veh; u++)
@@ -333,9 +338,8 @@ int slv_instance_finalize(slv_instance *in, const char **why)
         for (size_t k = 0; k < (size_t)in->n_locs * (size_t)in->n_locs; k++)
             if (in->dist[k] > big)
                 big = in->dist[k];
-        in->vehicle_weight =
-            (big * in->obj.per_distance + big * in->obj.per_drive_time + 1.0) *
-            (2.0 * in->n_req + 2.0 * in->n_veh + 2.0) * 4.0;
+        in->vehicle_weight = (big * in->obj.per_distance + big * in->obj.per_drive_time + 1.0) *
+                             (2.0 * in->n_req + 2.0 * in->n_veh + 2.0) * 4.0;
     } else {
         in->vehicle_weight = in->obj.per_vehicle;
     }
@@ -364,13 +368,43 @@ double slv_unserved_cost(const slv_instance *in, int r)
     return in->req[r].promised ? SLV_INF : in->req[r].unserved_penalty;
 }
 
-int slv_instance_n_requests(const slv_instance *in) { return in->n_req; }
-int slv_instance_n_vehicles(const slv_instance *in) { return in->n_veh; }
-int slv_instance_n_locs(const slv_instance *in) { return in->n_locs; }
-int slv_instance_n_dims(const slv_instance *in) { return in->n_dims; }
-const char *slv_instance_name(const slv_instance *in) { return in->name ? in->name : ""; }
-const slv_request *slv_instance_request(const slv_instance *in, int r) { return &in->req[r]; }
-const slv_vehicle *slv_instance_vehicle(const slv_instance *in, int v) { return &in->veh[v]; }
-const slv_objective *slv_instance_objective(const slv_instance *in) { return &in->obj; }
-double slv_instance_time(const slv_instance *in, int a, int b) { return slv_t(in, a, b); }
-double slv_instance_dist(const slv_instance *in, int a, int b) { return slv_d(in, a, b); }
+int slv_instance_n_requests(const slv_instance *in)
+{
+    return in->n_req;
+}
+int slv_instance_n_vehicles(const slv_instance *in)
+{
+    return in->n_veh;
+}
+int slv_instance_n_locs(const slv_instance *in)
+{
+    return in->n_locs;
+}
+int slv_instance_n_dims(const slv_instance *in)
+{
+    return in->n_dims;
+}
+const char *slv_instance_name(const slv_instance *in)
+{
+    return in->name ? in->name : "";
+}
+const slv_request *slv_instance_request(const slv_instance *in, int r)
+{
+    return &in->req[r];
+}
+const slv_vehicle *slv_instance_vehicle(const slv_instance *in, int v)
+{
+    return &in->veh[v];
+}
+const slv_objective *slv_instance_objective(const slv_instance *in)
+{
+    return &in->obj;
+}
+double slv_instance_time(const slv_instance *in, int a, int b)
+{
+    return slv_t(in, a, b);
+}
+double slv_instance_dist(const slv_instance *in, int a, int b)
+{
+    return slv_d(in, a, b);
+}

@@ -178,6 +178,8 @@ static int rv_structure(const slv_instance *in, int v, const int *stops, rv_work
         w->serv[k] = slv_stop_service(in, s);
         w->mate[k] = -1;
         w->empty_in[k] = on_board == 0;
+        if (q->pinned && q->pinned_vehicle != v)
+            return 0; /* tied to another van */
         if (!SLV_IS_DROP(s)) {
             if (q->onboard_vehicle >= 0)
                 return 0; /* already picked up */
@@ -218,7 +220,7 @@ static int rv_structure(const slv_instance *in, int v, const int *stops, rv_work
 }
 
 /* Least solution of the constraint system; returns 1 if feasible. */
-static int rv_earliest(rv_work *w)
+static int rv_earliest(const slv_timeline *w)
 {
     int n = w->n, last = n + 1;
     double *b = w->early;
@@ -239,8 +241,8 @@ static int rv_earliest(rv_work *w)
                     from = p;
             }
         }
-        if (w->dur < SLV_INF && b[last] - b[0] > w->dur + SLV_EPS) {
-            b[0] = b[last] - w->dur;
+        if (w->max_duration < SLV_INF && b[last] - b[0] > w->max_duration + SLV_EPS) {
+            b[0] = b[last] - w->max_duration;
             from = 0;
         }
         if (from > last)
@@ -252,7 +254,7 @@ static int rv_earliest(rv_work *w)
 }
 
 /* Greatest solution; call only on a feasible route. */
-static void rv_latest(rv_work *w)
+static void rv_latest(const slv_timeline *w)
 {
     int n = w->n, last = n + 1;
     double *b = w->late;
@@ -270,8 +272,8 @@ static void rv_latest(rv_work *w)
                     from = k;
             }
         }
-        if (w->dur < SLV_INF && b[last] - b[0] > w->dur + SLV_EPS) {
-            b[last] = b[0] + w->dur;
+        if (w->max_duration < SLV_INF && b[last] - b[0] > w->max_duration + SLV_EPS) {
+            b[last] = b[0] + w->max_duration;
             from = last;
         }
         if (from < 0)
@@ -282,7 +284,7 @@ static void rv_latest(rv_work *w)
 }
 
 /* Moves waiting to where the van is empty; see the essay at the top. */
-static void rv_schedule(rv_work *w)
+static void rv_schedule(const slv_timeline *w)
 {
     int n = w->n, last = n + 1;
     double *b = w->sched;
@@ -304,8 +306,8 @@ static void rv_schedule(rv_work *w)
             cum += b[j] - (b[j - 1] + w->c[j - 1]);
             slack = fmin(slack, cum + (w->late[j] - b[j]));
         }
-        if (k > 0 && w->dur < SLV_INF)
-            slack = fmin(slack, (b[0] + w->dur - b[last]) + cum);
+        if (k > 0 && w->max_duration < SLV_INF)
+            slack = fmin(slack, (b[0] + w->max_duration - b[last]) + cum);
         slack = fmin(slack, onboard_wait);
         if (slack <= SLV_EPS)
             continue;
@@ -318,8 +320,17 @@ static void rv_schedule(rv_work *w)
         b[0] = fmin(w->late[0], fmax(b[0], b[1] - w->c[0]));
 }
 
-int slv_route_evaluate(const slv_instance *in, int v, const int *stops, int n,
-                       slv_route_eval *out, double *schedule)
+int slv_timeline_solve(const slv_timeline *t)
+{
+    if (!rv_earliest(t))
+        return 0;
+    rv_latest(t);
+    rv_schedule(t);
+    return 1;
+}
+
+int slv_route_evaluate(const slv_instance *in, int v, const int *stops, int n, slv_route_eval *out,
+                       double *schedule)
 {
     rv_work w;
     rv_pos *map = NULL;
@@ -347,12 +358,21 @@ int slv_route_evaluate(const slv_instance *in, int v, const int *stops, int n,
         rc = 0;
         goto out;
     }
-    out->feasible = rc == 1 && rv_earliest(&w);
+    slv_timeline tl = {.n = n,
+                       .open = w.open,
+                       .close = w.close,
+                       .c = w.c,
+                       .mate = w.mate,
+                       .ride = w.ride,
+                       .empty_in = w.empty_in,
+                       .max_duration = w.dur,
+                       .early = w.early,
+                       .late = w.late,
+                       .sched = w.sched};
+    out->feasible = rc == 1 && slv_timeline_solve(&tl);
     rc = 0;
     if (!out->feasible)
         goto out;
-    rv_latest(&w);
-    rv_schedule(&w);
     for (int k = 0; k <= n; k++) {
         out->distance += slv_d(in, w.loc[k], w.loc[k + 1]);
         out->drive_time += slv_t(in, w.loc[k], w.loc[k + 1]);

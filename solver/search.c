@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static void rs_free(slv_rstate *R)
 {
     free(R->stops);
@@ -379,12 +378,14 @@ static void rs_insert_apsp(const slv_search *s, const slv_rstate *R, int r, cons
     }
     /* New index of old node x. */
     for (int a = 0; a < N; a++) {
-        int na = a == 0 ? 0 : a + (drop_only ? (a - 1 >= j + 1) : (a - 1 >= i + 1) + (a - 1 >= j + 1));
+        int na =
+            a == 0 ? 0 : a + (drop_only ? (a - 1 >= j + 1) : (a - 1 >= i + 1) + (a - 1 >= j + 1));
         double *Ma = M + (size_t)na * N2;
         const double *Da = D + (size_t)a * N;
         for (int b = 0; b < N; b++) {
-            int nb = b == 0 ? 0
-                            : b + (drop_only ? (b - 1 >= j + 1) : (b - 1 >= i + 1) + (b - 1 >= j + 1));
+            int nb = b == 0
+                         ? 0
+                         : b + (drop_only ? (b - 1 >= j + 1) : (b - 1 >= i + 1) + (b - 1 >= j + 1));
             double v = Da[b];
             if (!drop_only)
                 v = slv_min(v, pin[a] + pout[b]);
@@ -434,9 +435,9 @@ int slv_search_init(slv_search *s, const slv_instance *in, const slv_params *par
     s->obuf = malloc(nr * sizeof(int));
     s->ins_best = malloc(nr * nv * sizeof(slv_ins));
     s->type_count = calloc((size_t)in->n_types + 1, sizeof(int));
-    if (!s->route || !s->saved || !s->touched || !s->touched_list || !s->veh_of ||
-        !s->only_veh || !s->drop_only || !s->locked || !s->must_serve || !s->unassigned ||
-        !s->pos_scratch || !s->removed || !s->rbuf || !s->ibuf || !s->obuf || !s->ins_best || !s->type_count)
+    if (!s->route || !s->saved || !s->touched || !s->touched_list || !s->veh_of || !s->only_veh ||
+        !s->drop_only || !s->locked || !s->must_serve || !s->unassigned || !s->pos_scratch ||
+        !s->removed || !s->rbuf || !s->ibuf || !s->obuf || !s->ins_best || !s->type_count)
         goto fail;
     for (size_t k = 0; k < 2 * nr; k++)
         s->pos_scratch[k] = -1;
@@ -445,7 +446,7 @@ int slv_search_init(slv_search *s, const slv_instance *in, const slv_params *par
         s->type_count[in->veh_type[v]]++;
     for (int r = 0; r < in->n_req; r++) {
         s->veh_of[r] = -1;
-        s->only_veh[r] = in->req[r].onboard_vehicle;
+        s->only_veh[r] = in->req[r].pinned ? in->req[r].pinned_vehicle : in->req[r].onboard_vehicle;
         s->drop_only[r] = in->req[r].onboard_vehicle >= 0;
         s->must_serve[r] = in->req[r].promised || in->req[r].onboard_vehicle >= 0;
     }

@@ -35,12 +35,12 @@
 #define SLV_IS_DROP(stop) ((stop)&1)
 
 /* Error codes: 0 or one of these negatives.  slv_strerror names each. */
-#define SLV_ERRNO_MAP(X)                                                                   \
-    X(NOMEM, -1, "out of memory")                                                          \
-    X(INVAL, -2, "invalid argument")                                                       \
-    X(RANGE, -3, "index out of range")                                                     \
-    X(INFEASIBLE, -4, "no feasible solution")                                              \
-    X(GLPK, -5, "GLPK failed")                                                             \
+#define SLV_ERRNO_MAP(X)                                                                           \
+    X(NOMEM, -1, "out of memory")                                                                  \
+    X(INVAL, -2, "invalid argument")                                                               \
+    X(RANGE, -3, "index out of range")                                                             \
+    X(INFEASIBLE, -4, "no feasible solution")                                                      \
+    X(GLPK, -5, "GLPK failed")                                                                     \
     X(STATE, -6, "call out of order")
 
 enum {
@@ -75,6 +75,12 @@ typedef struct slv_request {
      */
     int onboard_vehicle; /* -1 when not on board */
     double pickup_done_at;
+    /*
+     * Pinned: only vehicle pinned_vehicle may serve it (a driver's break, a
+     * trip an operator tied to one van).  Zero-initialised requests are free.
+     */
+    int pinned;
+    int pinned_vehicle;
     int64_t ext_id; /* caller's id, carried through untouched */
 } slv_request;
 
@@ -160,13 +166,13 @@ double slv_instance_dist(const slv_instance *inst, int from, int to);
 /* One route per vehicle (possibly empty) and the requests left unserved. */
 typedef struct slv_solution {
     int n_vehicles;
-    int n_requests;  /* of the instance it was made for */
-    int *route_len;  /* [n_vehicles] */
-    int **route;     /* [n_vehicles][route_len[v]] stop codes, fixed prefix included */
+    int n_requests; /* of the instance it was made for */
+    int *route_len; /* [n_vehicles] */
+    int **route;    /* [n_vehicles][route_len[v]] stop codes, fixed prefix included */
     int n_unassigned;
     int *unassigned; /* request indices */
     /* Filled by slv_solution_evaluate: */
-    double cost;     /* objective without the vehicles_first term */
+    double cost; /* objective without the vehicles_first term */
     double distance;
     int vehicles_used;
 } slv_solution;
@@ -187,8 +193,8 @@ int slv_solution_copy(slv_solution **out, const slv_solution *src);
 typedef struct slv_route_eval {
     int feasible;
     double distance, drive_time, excess_ride, wait;
-    double cost;        /* weighted, including vehicle cost when non-empty */
-    double start, end;  /* service start at the start and end depots */
+    double cost;       /* weighted, including vehicle cost when non-empty */
+    double start, end; /* service start at the start and end depots */
 } slv_route_eval;
 
 /*
@@ -210,6 +216,34 @@ int slv_route_evaluate(const slv_instance *inst, int v, const int *stops, int n,
  */
 int slv_solution_evaluate(const slv_instance *inst, slv_solution *sol, double *total);
 
+/*
+ * The timing problem of one route, exposed so that callers that keep routes
+ * of their own (the dispatcher's live plans) schedule them by exactly the rule
+ * the solver uses.  Positions 0..n+1: 0 is where and when the van starts, n+1
+ * where it ends; arrays have n+2 entries (c has n+1).  All arrays are the
+ * caller's; early, late and sched are written.
+ */
+typedef struct slv_timeline {
+    int n;                /* stops between the two ends */
+    const double *open;   /* earliest start of service at k */
+    const double *close;  /* latest start of service at k */
+    const double *c;      /* c[k]: service at k plus travel from k to k+1 */
+    const int *mate;      /* at a drop: position of its pickup, else -1 */
+    const double *ride;   /* at a drop with a mate: max B_k - B_mate (max ride + pickup service) */
+    const char *empty_in; /* 1 when the van is empty on the arc into k */
+    double max_duration;  /* B_{n+1} - B_0, SLV_INF for none */
+    double *early;        /* OUT: least schedule */
+    double *late;         /* OUT: greatest schedule */
+    double *sched;        /* OUT: the schedule driven (waiting moved to where the van is empty) */
+} slv_timeline;
+
+/*
+ * Solves t.  Returns 1 when a schedule exists (early, late and sched filled),
+ * 0 when not (early partly written, late and sched untouched).  Cost
+ * O(n * rounds); see solver/route.c.
+ */
+int slv_timeline_solve(const slv_timeline *t);
+
 /* ------------------------------------------------------------------------ */
 /* Independent checker                                                       */
 
@@ -220,8 +254,8 @@ int slv_solution_evaluate(const slv_instance *inst, slv_solution *sol, double *t
  * Bellman-Ford.  On failure msg receives the first violation in words.
  * Returns 0 if valid, SLV_EINFEASIBLE if not.
  */
-int slv_check_solution(const slv_instance *inst, const slv_solution *sol, char *msg,
-                       size_t msg_len, double *cost, int *vehicles);
+int slv_check_solution(const slv_instance *inst, const slv_solution *sol, char *msg, size_t msg_len,
+                       double *cost, int *vehicles);
 
 /* ------------------------------------------------------------------------ */
 /* Search                                                                    */
@@ -230,15 +264,15 @@ typedef double (*slv_clock_fn)(void *ctx); /* seconds, monotonic */
 
 typedef struct slv_params {
     uint64_t seed;
-    long max_iterations;      /* LNS iterations; <= 0: no limit */
-    double time_limit_s;      /* <= 0: no limit; needs clock */
-    slv_clock_fn clock;       /* NULL: iteration budget only */
+    long max_iterations; /* LNS iterations; <= 0: no limit */
+    double time_limit_s; /* <= 0: no limit; needs clock */
+    slv_clock_fn clock;  /* NULL: iteration budget only */
     void *clock_ctx;
-    volatile int *cancel;     /* optional: non-zero stops the search */
-    int use_glpk;             /* set-partitioning refinement on the route pool */
-    double glpk_time_share;   /* share of the time limit given to GLPK */
-    int pool_max_routes;      /* cap on the route pool */
-    int verbose;              /* progress through log callback */
+    volatile int *cancel;   /* optional: non-zero stops the search */
+    int use_glpk;           /* set-partitioning refinement on the route pool */
+    double glpk_time_share; /* share of the time limit given to GLPK */
+    int pool_max_routes;    /* cap on the route pool */
+    int verbose;            /* progress through log callback */
     void (*log)(void *ctx, const char *line);
     void *log_ctx;
 } slv_params;
@@ -249,7 +283,7 @@ typedef struct slv_stats {
     long iterations;
     long improvements;
     double construction_cost;
-    double lns_cost;       /* best after LNS, before refinement */
+    double lns_cost; /* best after LNS, before refinement */
     double final_cost;
     int pool_routes;
     int glpk_runs;

@@ -548,6 +548,45 @@ static void test_bad_stop_code(void **state)
     teardown_fx(&f);
 }
 
+/* A pinned request (a driver's break) served by another van is rejected by the
+ * checker, by the reference evaluation, and never produced by the search. */
+static void test_pinned(void **state)
+{
+    slv_request q[3] = {mkreq(1, 3), mkreq(2, 4), mkreq(5, 5)};
+    slv_vehicle v[2] = {mkveh(), mkveh()};
+    slv_route_eval ev;
+    slv_params prm;
+    slv_solution *best = NULL;
+    fx f;
+
+    (void)state;
+    q[2].pinned = 1;
+    q[2].pinned_vehicle = 1;
+    build(&f, 1, q, 3, v, 2);
+    route(&f, 0, 4, P(0), D(0), P(2), D(2));
+    route(&f, 1, 2, P(1), D(1));
+    expect_fail(&f, "vehicle 0", "pinned to vehicle 1", NULL);
+    int bad[4] = {P(0), D(0), P(2), D(2)};
+    assert_int_equal(slv_route_evaluate(f.in, 0, bad, 4, &ev, NULL), 0);
+    assert_false(ev.feasible);
+    assert_int_equal(slv_route_evaluate(f.in, 1, bad + 2, 2, &ev, NULL), 0);
+    assert_true(ev.feasible);
+    slv_params_init(&prm);
+    prm.seed = 3;
+    prm.max_iterations = 200;
+    prm.use_glpk = 1;
+    assert_int_equal(slv_solve(f.in, &prm, NULL, &best, NULL), 0);
+    for (int k = 0; k < best->route_len[0]; k++)
+        assert_int_not_equal(SLV_REQ(best->route[0][k]), 2);
+    int seen = 0;
+    for (int k = 0; k < best->route_len[1]; k++)
+        seen += SLV_REQ(best->route[1][k]) == 2;
+    assert_int_equal(seen, 2);
+    assert_int_equal(slv_check_solution(f.in, best, f.msg, sizeof(f.msg), NULL, NULL), 0);
+    slv_solution_destroy(best);
+    teardown_fx(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -569,6 +608,7 @@ int main(void)
         cmocka_unit_test(test_unserved),
         cmocka_unit_test(test_wait_before_pickup_for_ride_time),
         cmocka_unit_test(test_bad_stop_code),
+        cmocka_unit_test(test_pinned),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
