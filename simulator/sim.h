@@ -227,6 +227,10 @@ int sim_demand_generate(const sim_scenario *s, const area *a, sim_demand *out, c
 int sim_demand_replay_read(const sim_scenario *s, const area *a, sim_demand *out, char *err,
                            size_t err_len);
 void sim_demand_cleanup(sim_demand *d);
+/* Drive between two places: the area's matrix between stops, else crow-fly
+ * over the coordinates with the area's crow-fly model. */
+void sim_place_travel(const area *a, const sim_place *from, const sim_place *to, int32_t *time_s,
+                      int32_t *dist_m);
 
 /* ---- results ---- */
 
@@ -276,11 +280,36 @@ typedef struct sim_kpis {
     double occupancy_mean, empty_km_share;
     double offer_ms_p50, offer_ms_p99;
     double wall_s;
+    /* extras (also in kpis.json and sweep rows) */
+    int passengers_served;     /* riders (party sizes) of the served trips */
+    int vehicles_used;         /* vans that carried at least one rider */
+    double wait_p50_s, wait_max_s, ride_time_p95_s;
+    double dropoff_kept_share; /* served trips dropped off by their latest drop-off */
+    double service_rate;       /* served / requests */
 } sim_kpis;
 
+/*
+ * Definitions (docs/scenario-format.md, "Outputs"):
+ *   served: status "dropped_off"; wait = pickup_s minus the rider's reference
+ *   time: request_s for ASAP, desired_s for depart-after, promise_from_s for
+ *   arrive-by; ride = dropoff_s - pickup_s; detour = ride / direct_s;
+ *   promise kept = promise_from_s <= pickup_s <= promise_to_s (over served
+ *   trips with a promise; 1.0 when there are none); vehicle_hours = sum of
+ *   veh_last_s - veh_first_s; occupancy_mean = passenger-km / vehicle-km (the
+ *   riders on board each drive, weighted by its length); empty_km_share =
+ *   km of drives with empty_drive set / all km; percentiles are nearest-rank.
+ *   Means over empty sets are 0.
+ */
 void sim_kpis_compute(const sim_result *r, sim_kpis *k);
 /* Writes trips.csv, stops.csv, kpis.json and report.html into dir (created). */
 int sim_report_write(const sim_result *r, const char *dir, char *err, size_t err_len);
+/* kpis.json alone (name: scenario name or NULL). */
+int sim_kpis_write_json(const sim_kpis *k, const char *name, const char *path, char *err,
+                        size_t err_len);
+/* A sweep's table: a header "<param>,requests,served,...", then one row per
+ * run with values[i] and the KPIs of kpis[i]. */
+int sim_sweep_write_csv(const char *path, const char *param, const double *values,
+                        const sim_kpis *kpis, int n, char *err, size_t err_len);
 
 /* ---- running ---- */
 
