@@ -34,8 +34,7 @@
 #include <zlib.h>
 
 #include "data/osm/osm.h"
-#include "data/proto/osm_block.pb-c.h"
-#include "data/proto/osm_fileformat.pb-c.h"
+#include "pbfutil.h"
 
 static char tmp_dir[256];
 static char shared[1024];
@@ -208,126 +207,6 @@ static osm_handler handler(seen *s)
     return h;
 }
 
-/* ---------------------------------------------------------------------- */
-/* building small PBF files                                               */
-
-typedef struct bytes {
-    uint8_t *p;
-    size_t len, cap;
-} bytes;
-
-static void put(bytes *b, const void *p, size_t n)
-{
-    if (b->len + n > b->cap) {
-        b->cap = (b->len + n) * 2 + 64;
-        b->p = realloc(b->p, b->cap);
-        assert_non_null(b->p);
-    }
-    if (n > 0)
-        memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
-
-static uint8_t *pack(const ProtobufCMessage *m, size_t *len)
-{
-    uint8_t *p;
-
-    *len = protobuf_c_message_get_packed_size(m);
-    p = malloc(*len + 1);
-    assert_non_null(p);
-    assert_int_equal(protobuf_c_message_pack(m, p), *len);
-    return p;
-}
-
-enum { RAW = 0, ZLIB = 1, LZMA = 2 };
-
-/* Appends a record of the given type holding `block` as a raw/zlib/lzma blob. */
-static void put_record(bytes *out, const char *type, const uint8_t *block, size_t len, int how)
-{
-    Noriai__Osm__Blob blob;
-    Noriai__Osm__BlobHeader bh = NORIAI__OSM__BLOB_HEADER__INIT;
-    uint8_t *zbuf = NULL, *bp, *hp, be[4];
-    size_t blen, hlen;
-
-    noriai__osm__blob__init(&blob);
-    if (how == RAW) {
-        blob.data_case = NORIAI__OSM__BLOB__DATA_RAW;
-        blob.raw.data = (uint8_t *)block;
-        blob.raw.len = len;
-    } else {
-        uLongf zlen = compressBound(len);
-        zbuf = malloc(zlen);
-        assert_non_null(zbuf);
-        assert_int_equal(compress(zbuf, &zlen, block, len), Z_OK);
-        blob.has_raw_size = 1;
-        blob.raw_size = (int32_t)len;
-        if (how == ZLIB) {
-            blob.data_case = NORIAI__OSM__BLOB__DATA_ZLIB_DATA;
-            blob.zlib_data.data = zbuf;
-            blob.zlib_data.len = zlen;
-        } else {
-            blob.data_case = NORIAI__OSM__BLOB__DATA_LZMA_DATA;
-            blob.lzma_data.data = zbuf;
-            blob.lzma_data.len = zlen;
-        }
-    }
-    bp = pack(&blob.base, &blen);
-    bh.type = (char *)type;
-    bh.datasize = (int32_t)blen;
-    hp = pack(&bh.base, &hlen);
-    be[0] = (uint8_t)(hlen >> 24);
-    be[1] = (uint8_t)(hlen >> 16);
-    be[2] = (uint8_t)(hlen >> 8);
-    be[3] = (uint8_t)hlen;
-    put(out, be, 4);
-    put(out, hp, hlen);
-    put(out, bp, blen);
-    free(bp);
-    free(hp);
-    free(zbuf);
-}
-
-/* A HeaderBlock with the given required features and an optional bbox. */
-static void put_header(bytes *out, const char **features, int n_features, int with_bbox)
-{
-    Noriai__Osm__HeaderBlock hb = NORIAI__OSM__HEADER_BLOCK__INIT;
-    Noriai__Osm__HeaderBBox bb = NORIAI__OSM__HEADER_BBOX__INIT;
-    static char *opt[] = {"Sort.Type_then_ID"};
-    uint8_t *p;
-    size_t len;
-
-    hb.n_required_features = (size_t)n_features;
-    hb.required_features = (char **)features;
-    hb.n_optional_features = 1;
-    hb.optional_features = opt;
-    if (with_bbox) {
-        bb.left = 139600000000LL;
-        bb.right = 139800000000LL;
-        bb.bottom = 35600000000LL;
-        bb.top = 35700000000LL;
-        hb.bbox = &bb;
-    }
-    p = pack(&hb.base, &len);
-    put_record(out, "OSMHeader", p, len, ZLIB);
-    free(p);
-}
-
-static void put_std_header(bytes *out)
-{
-    static const char *f[] = {"OsmSchema-V0.6", "DenseNodes"};
-    put_header(out, f, 2, 1);
-}
-
-static void put_block(bytes *out, Noriai__Osm__PrimitiveBlock *pb, int how)
-{
-    uint8_t *p;
-    size_t len;
-
-    p = pack(&pb->base, &len);
-    put_record(out, "OSMData", p, len, how);
-    free(p);
-}
-
 /* The string table every crafted block uses. */
 static char *strings[] = {"", "highway", "bus_stop", "name", "Shibuya", "oneway", "yes"};
 
@@ -342,7 +221,7 @@ static void set_strings(Noriai__Osm__StringTable *st, ProtobufCBinaryData *s)
 }
 
 /* Reads a crafted buffer; returns rc, fills s and err. */
-static int read_buf(const bytes *b, seen *s, char *err, size_t err_len)
+static int read_buf(const pu_bytes *b, seen *s, char *err, size_t err_len)
 {
     osm_handler h = handler(s);
     osm_counts c;
@@ -655,7 +534,7 @@ static void test_granularity_offsets_plain_and_dense(void **state)
     int32_t d_kv[5] = {0, 5, 6, 0, 0};
     int64_t refs[3] = {100, 5, -4}; /* 100, 105, 101 */
     uint32_t wkeys[1] = {5}, wvals[1] = {6};
-    bytes b = {0};
+    pu_bytes b = {0};
     seen sn;
     char err[512] = "";
     int rc;
@@ -699,9 +578,9 @@ static void test_granularity_offsets_plain_and_dense(void **state)
     pb.n_primitivegroup = 3;
     pb.primitivegroup = groups;
 
-    put_std_header(&b);
-    put_block(&b, &pb, RAW);
-    put_block(&b, &pb, ZLIB);
+    pu_std_header(&b);
+    pu_block(&b, &pb, PU_RAW);
+    pu_block(&b, &pb, PU_ZLIB);
     rc = read_buf(&b, &sn, err, sizeof(err));
     if (rc != 0)
         fail_msg("%s", err);
@@ -770,7 +649,7 @@ static void test_delta_coding_exact(void **state)
     int64_t d_lon[3] = {1397016000, 0, 0};
     int32_t d_kv[5] = {0, 5, 6, 1, 2}; /* node 2: oneway=yes highway=bus_stop, no closing 0 */
     int64_t refs[3] = {100, 5, -4};
-    bytes b = {0};
+    pu_bytes b = {0};
     exact e;
     osm_handler h;
     osm_counts c;
@@ -801,8 +680,8 @@ static void test_delta_coding_exact(void **state)
     g2.ways = ways;
     pb.n_primitivegroup = 2;
     pb.primitivegroup = groups;
-    put_std_header(&b);
-    put_block(&b, &pb, ZLIB);
+    pu_std_header(&b);
+    pu_block(&b, &pb, PU_ZLIB);
 
     memset(&e, 0, sizeof(e));
     memset(&h, 0, sizeof(h));
@@ -842,7 +721,7 @@ enum breakage {
     N_BREAKAGES
 };
 
-static void build_broken(bytes *b, enum breakage k)
+static void build_broken(pu_bytes *b, enum breakage k)
 {
     Noriai__Osm__PrimitiveBlock pb = NORIAI__OSM__PRIMITIVE_BLOCK__INIT;
     Noriai__Osm__StringTable st = NORIAI__OSM__STRING_TABLE__INIT;
@@ -918,8 +797,8 @@ static void build_broken(bytes *b, enum breakage k)
     default:
         break;
     }
-    put_std_header(b);
-    put_block(b, &pb, ZLIB);
+    pu_std_header(b);
+    pu_block(b, &pb, PU_ZLIB);
 }
 
 static void test_broken_blocks(void **state)
@@ -939,7 +818,7 @@ static void test_broken_blocks(void **state)
 
     (void)state;
     for (int k = 0; k < N_BREAKAGES; k++) {
-        bytes b = {0};
+        pu_bytes b = {0};
         seen s;
         char err[512] = "";
         int rc;
@@ -960,18 +839,18 @@ static void test_unsupported(void **state)
     Noriai__Osm__PrimitiveBlock pb = NORIAI__OSM__PRIMITIVE_BLOCK__INIT;
     Noriai__Osm__StringTable st = NORIAI__OSM__STRING_TABLE__INIT;
     ProtobufCBinaryData s[8];
-    bytes b = {0};
+    pu_bytes b = {0};
     seen sn;
     char err[512] = "";
 
     (void)state;
-    put_header(&b, loc, 2, 0);
+    pu_header(&b, loc, 2, 0);
     assert_int_equal(read_buf(&b, &sn, err, sizeof(err)), OSM_EUNSUPPORTED);
     assert_non_null(strstr(err, "LocationsOnWays"));
     free(b.p);
 
     memset(&b, 0, sizeof(b));
-    put_header(&b, hist, 3, 0);
+    pu_header(&b, hist, 3, 0);
     assert_int_equal(read_buf(&b, &sn, err, sizeof(err)), 0);
     assert_int_equal(sn.has_bbox, 0);
     free(b.p);
@@ -979,8 +858,8 @@ static void test_unsupported(void **state)
     memset(&b, 0, sizeof(b));
     set_strings(&st, s);
     pb.stringtable = &st;
-    put_std_header(&b);
-    put_block(&b, &pb, LZMA);
+    pu_std_header(&b);
+    pu_block(&b, &pb, PU_LZMA);
     assert_int_equal(read_buf(&b, &sn, err, sizeof(err)), OSM_EUNSUPPORTED);
     assert_non_null(strstr(err, "lzma"));
     free(b.p);
@@ -992,7 +871,7 @@ static void test_structure(void **state)
     Noriai__Osm__PrimitiveBlock pb = NORIAI__OSM__PRIMITIVE_BLOCK__INIT;
     Noriai__Osm__StringTable st = NORIAI__OSM__STRING_TABLE__INIT;
     ProtobufCBinaryData s[8];
-    bytes b = {0};
+    pu_bytes b = {0};
     seen sn;
     char err[512] = "", path[1400];
     osm_counts c;
@@ -1003,25 +882,25 @@ static void test_structure(void **state)
     pb.stringtable = &st;
 
     /* data before the header */
-    put_block(&b, &pb, ZLIB);
-    put_std_header(&b);
+    pu_block(&b, &pb, PU_ZLIB);
+    pu_std_header(&b);
     assert_int_equal(read_buf(&b, &sn, err, sizeof(err)), OSM_EFORMAT);
     assert_non_null(strstr(err, "not \"OSMHeader\""));
     free(b.p);
 
     /* two headers */
     memset(&b, 0, sizeof(b));
-    put_std_header(&b);
-    put_std_header(&b);
+    pu_std_header(&b);
+    pu_std_header(&b);
     assert_int_equal(read_buf(&b, &sn, err, sizeof(err)), OSM_EFORMAT);
     assert_non_null(strstr(err, "second OSMHeader"));
     free(b.p);
 
     /* an unknown record type is skipped unread */
     memset(&b, 0, sizeof(b));
-    put_std_header(&b);
-    put_record(&b, "X-Index", junk, sizeof(junk), RAW);
-    put_block(&b, &pb, ZLIB);
+    pu_std_header(&b);
+    pu_record(&b, "X-Index", junk, sizeof(junk), PU_RAW);
+    pu_block(&b, &pb, PU_ZLIB);
     assert_int_equal(read_buf(&b, &sn, err, sizeof(err)), 0);
     free(b.p);
 
@@ -1043,7 +922,7 @@ static void test_huge_lengths(void **state)
     Noriai__Osm__Blob blob;
     uint8_t *hp, *bp, be[4], zdata[16];
     size_t hlen, blen;
-    bytes b = {0};
+    pu_bytes b = {0};
     seen sn;
     char err[512] = "";
     uLongf zlen = sizeof(zdata);
@@ -1067,12 +946,12 @@ static void test_huge_lengths(void **state)
         memset(&b, 0, sizeof(b));
         bh.type = "OSMHeader";
         bh.datasize = k == 0 ? INT32_MAX : 30 << 20;
-        hp = pack(&bh.base, &hlen);
+        hp = pu_pack(&bh.base, &hlen);
         be[0] = be[1] = be[2] = 0;
         be[3] = (uint8_t)hlen;
-        put(&b, be, 4);
-        put(&b, hp, hlen);
-        put(&b, "abc", 3);
+        pu_put(&b, be, 4);
+        pu_put(&b, hp, hlen);
+        pu_put(&b, "abc", 3);
         assert_int_equal(read_buf(&b, &sn, err, sizeof(err)), OSM_EFORMAT);
         assert_non_null(strstr(err, k == 0 ? "outside 0..33554432" : "ends inside a blob"));
         free(hp);
@@ -1088,14 +967,14 @@ static void test_huge_lengths(void **state)
         blob.data_case = NORIAI__OSM__BLOB__DATA_ZLIB_DATA;
         blob.zlib_data.data = zdata;
         blob.zlib_data.len = zlen;
-        bp = pack(&blob.base, &blen);
+        bp = pu_pack(&blob.base, &blen);
         bh.type = "OSMHeader";
         bh.datasize = (int32_t)blen;
-        hp = pack(&bh.base, &hlen);
+        hp = pu_pack(&bh.base, &hlen);
         be[3] = (uint8_t)hlen;
-        put(&b, be, 4);
-        put(&b, hp, hlen);
-        put(&b, bp, blen);
+        pu_put(&b, be, 4);
+        pu_put(&b, hp, hlen);
+        pu_put(&b, bp, blen);
         assert_int_equal(read_buf(&b, &sn, err, sizeof(err)), OSM_EFORMAT);
         assert_non_null(
             strstr(err, k == 0 ? "raw_size 2147483647 is outside" : "cannot come from"));
@@ -1121,7 +1000,7 @@ static void test_zlib_sizes(void **state)
     noriai__osm__blob__init(&blob);
     memset(plain, 'a', sizeof(plain));
     for (int k = 0; k < 3; k++) {
-        bytes b = {0};
+        pu_bytes b = {0};
         uLongf zlen = sizeof(zdata);
 
         assert_int_equal(compress(zdata, &zlen, plain, sizeof(plain)), Z_OK);
@@ -1132,14 +1011,14 @@ static void test_zlib_sizes(void **state)
         blob.data_case = NORIAI__OSM__BLOB__DATA_ZLIB_DATA;
         blob.zlib_data.data = zdata;
         blob.zlib_data.len = zlen;
-        bp = pack(&blob.base, &blen);
+        bp = pu_pack(&blob.base, &blen);
         bh.type = "OSMHeader";
         bh.datasize = (int32_t)blen;
-        hp = pack(&bh.base, &hlen);
+        hp = pu_pack(&bh.base, &hlen);
         be[3] = (uint8_t)hlen;
-        put(&b, be, 4);
-        put(&b, hp, hlen);
-        put(&b, bp, blen);
+        pu_put(&b, be, 4);
+        pu_put(&b, hp, hlen);
+        pu_put(&b, bp, blen);
         assert_int_equal(read_buf(&b, &sn, err, sizeof(err)), OSM_EZLIB);
         if (strstr(err, expect[k]) == NULL && !(k == 2 && strstr(err, "ends early")))
             fail_msg("case %d: \"%s\"", k, err);
@@ -1154,7 +1033,7 @@ static void test_decode_budget(void **state)
 {
     size_t n = 1000000, len = 2 * n + 2;
     uint8_t *block = malloc(len);
-    bytes b = {0};
+    pu_bytes b = {0};
     seen sn;
     char err[512] = "";
 
@@ -1166,8 +1045,8 @@ static void test_decode_budget(void **state)
         block[2 + 2 * i] = 0x12; /* primitivegroup, empty */
         block[3 + 2 * i] = 0x00;
     }
-    put_std_header(&b);
-    put_record(&b, "OSMData", block, len, ZLIB);
+    pu_std_header(&b);
+    pu_record(&b, "OSMData", block, len, PU_ZLIB);
     assert_int_equal(read_buf(&b, &sn, err, sizeof(err)), OSM_EFORMAT);
     assert_non_null(strstr(err, "once decoded"));
     free(block);
@@ -1183,8 +1062,8 @@ static void test_decode_budget(void **state)
         block[2 + 2 * i] = 0x12;
         block[3 + 2 * i] = 0x00;
     }
-    put_std_header(&b);
-    put_record(&b, "OSMData", block, 2002, ZLIB);
+    pu_std_header(&b);
+    pu_record(&b, "OSMData", block, 2002, PU_ZLIB);
     assert_int_equal(read_buf(&b, &sn, err, sizeof(err)), 0);
     free(block);
     free(b.p);
@@ -1317,7 +1196,7 @@ static uint8_t *to_raw_blobs(const uint8_t *buf, size_t len, size_t *out_len)
 {
     size_t starts[64];
     int n = record_starts(buf, len, starts, 64);
-    bytes out = {0};
+    pu_bytes out = {0};
 
     for (int r = 0; r < n; r++) {
         const uint8_t *p = buf + starts[r];
@@ -1335,7 +1214,7 @@ static uint8_t *to_raw_blobs(const uint8_t *buf, size_t len, size_t *out_len)
         plain = malloc(plen + 1);
         assert_non_null(plain);
         assert_int_equal(uncompress(plain, &plen, blob->zlib_data.data, blob->zlib_data.len), Z_OK);
-        put_record(&out, bh->type, plain, plen, RAW);
+        pu_record(&out, bh->type, plain, plen, PU_RAW);
         free(plain);
         noriai__osm__blob__free_unpacked(blob, NULL);
         noriai__osm__blob_header__free_unpacked(bh, NULL);
