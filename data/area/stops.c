@@ -101,10 +101,11 @@ static int find_cols(const csv_reader *r, int gtfs, stop_cols *c, char *err, siz
     c->location_type = csv_col(r, "location_type");
     c->kind = gtfs ? -1 : csv_col(r, "kind");
     if (c->id < 0 || c->lat < 0 || c->lon < 0)
-        return stops_err(err, err_len, AREA_EFORMAT,
-                         "%s:%d: header lacks the %s column (%s)", csv_name(r), csv_line(r),
-                         c->id < 0 ? (gtfs ? "stop_id" : "id") : c->lat < 0 ? (gtfs ? "stop_lat" : "lat")
-                                                               : (gtfs ? "stop_lon" : "lon"),
+        return stops_err(err, err_len, AREA_EFORMAT, "%s:%d: header lacks the %s column (%s)",
+                         csv_name(r), csv_line(r),
+                         c->id < 0    ? (gtfs ? "stop_id" : "id")
+                         : c->lat < 0 ? (gtfs ? "stop_lat" : "lat")
+                                      : (gtfs ? "stop_lon" : "lon"),
                          gtfs ? "stops.txt needs stop_id, stop_lat, stop_lon"
                               : "a stop list needs id, lat, lon (or stop_id, stop_lat, stop_lon)");
     return 0;
@@ -327,27 +328,22 @@ int area_stops_read_gtfs(const char *path, area_stop **stops, int *n, char *err,
         }
         snprintf(sub, l, "%s/stops.txt", path);
         if (stat(sub, &st) != 0) {
-            rc = stops_err(err, err_len, AREA_EOPEN, "%s: no stops.txt in this GTFS folder",
-                           path);
+            rc = stops_err(err, err_len, AREA_EOPEN, "%s: no stops.txt in this GTFS folder", path);
             goto out;
         }
         rc = csv_open_file(sub, &r, err, err_len);
     } else {
         zip = looks_like_zip(path);
         if (zip < 0) {
-            rc = stops_err(err, err_len, AREA_EOPEN, "%s: cannot open: %s", path,
-                           strerror(errno));
+            rc = stops_err(err, err_len, AREA_EOPEN, "%s: cannot open: %s", path, strerror(errno));
             goto out;
         }
         if (zip) {
             size_t l = strlen(path) + sizeof(":stops.txt");
 
-            rc = zip_read_entry(path, "stops.txt", CSV_MAX_FILE_BYTES, &data, &len, err,
-                                err_len);
+            rc = zip_read_entry(path, "stops.txt", CSV_MAX_FILE_BYTES, &data, &len, err, err_len);
             if (rc < 0) {
-                rc = rc == ZIP_ENOMEM  ? AREA_ENOMEM
-                     : rc == ZIP_EOPEN ? AREA_EOPEN
-                                       : AREA_EFORMAT;
+                rc = rc == ZIP_ENOMEM ? AREA_ENOMEM : rc == ZIP_EOPEN ? AREA_EOPEN : AREA_EFORMAT;
                 goto out;
             }
             sub = malloc(l);

@@ -261,8 +261,7 @@ static int read_field(csv_reader *r, int *end_of_row, char *err, size_t err_len)
                 r->pos++;
             } else if (c == '\n') {
                 if (r->line == INT_MAX)
-                    return csv_err(err, err_len, CSV_ETOOBIG, "%s: too many lines",
-                                   r->name);
+                    return csv_err(err, err_len, CSV_ETOOBIG, "%s: too many lines", r->name);
                 r->line++;
             }
             b[w++] = c;
@@ -283,8 +282,8 @@ static int read_field(csv_reader *r, int *end_of_row, char *err, size_t err_len)
                 if (b[r->pos + 1] == '\n')
                     break;
                 return csv_err(err, err_len, CSV_EFORMAT,
-                               "%s:%d: carriage return without a line feed outside quotes",
-                               r->name, r->line);
+                               "%s:%d: carriage return without a line feed outside quotes", r->name,
+                               r->line);
             }
             if (c == '"')
                 return csv_err(err, err_len, CSV_EFORMAT,
@@ -363,8 +362,7 @@ int csv_read_header(csv_reader *r, char *err, size_t err_len)
     if (rc < 0)
         return rc;
     if (rc == 0)
-        return csv_err(err, err_len, CSV_EHEADER, "%s: empty file, expected a header row",
-                       r->name);
+        return csv_err(err, err_len, CSV_EHEADER, "%s: empty file, expected a header row", r->name);
     free(r->hdr);
     r->n_hdr = 0;
     r->hdr = malloc((size_t)r->n_field * sizeof(*r->hdr));
@@ -384,9 +382,8 @@ int csv_read_header(csv_reader *r, char *err, size_t err_len)
                            r->name, r->row_line, i + 1);
         for (int j = 0; j < i; j++)
             if (strcmp(r->hdr[j], s) == 0)
-                return csv_err(err, err_len, CSV_EHEADER,
-                               "%s:%d: header names column \"%s\" twice", r->name, r->row_line,
-                               s);
+                return csv_err(err, err_len, CSV_EHEADER, "%s:%d: header names column \"%s\" twice",
+                               r->name, r->row_line, s);
         r->hdr[i] = s;
         r->n_hdr = i + 1;
     }

@@ -227,8 +227,8 @@ int zip_read_entry(const char *path, const char *name, size_t max_len, char **da
     }
 
     /* End of central directory: the last signature whose comment ends the file. */
-    tail_len = file_size < EOCD_SIZE + EOCD_MAX_COMMENT ? (size_t)file_size
-                                                        : EOCD_SIZE + EOCD_MAX_COMMENT;
+    tail_len =
+        file_size < EOCD_SIZE + EOCD_MAX_COMMENT ? (size_t)file_size : EOCD_SIZE + EOCD_MAX_COMMENT;
     tail_off = file_size - tail_len;
     tail = malloc(tail_len);
     if (tail == NULL) {
@@ -247,9 +247,9 @@ int zip_read_entry(const char *path, const char *name, size_t max_len, char **da
         }
     }
     if (eocd < 0) {
-        rc = zip_err(err, err_len, ZIP_EFORMAT,
-                     "%s: not a zip archive (no end of central directory record; truncated?)",
-                     path);
+        rc =
+            zip_err(err, err_len, ZIP_EFORMAT,
+                    "%s: not a zip archive (no end of central directory record; truncated?)", path);
         goto out;
     }
     eocd_off = tail_off + (uint64_t)eocd;
@@ -295,9 +295,9 @@ int zip_read_entry(const char *path, const char *name, size_t max_len, char **da
         size_t en_len, bn_len, rec_len;
 
         if (parse_cdir_rec(cd, (size_t)cd_size, pos, &e, &en, &en_len, &rec_len) < 0) {
-            rc = zip_err(err, err_len, ZIP_EFORMAT,
-                         "%s: central directory record %u of %u is damaged", path, i + 1,
-                         n_entries);
+            rc =
+                zip_err(err, err_len, ZIP_EFORMAT,
+                        "%s: central directory record %u of %u is damaged", path, i + 1, n_entries);
             goto out;
         }
         pos += rec_len;

@@ -122,8 +122,8 @@ static int check_target(PJ_CONTEXT *ctx, const PJ *crs, int epsg, char *err, siz
     }
     cs = proj_crs_get_coordinate_system(ctx, crs);
     if (cs == NULL || proj_cs_get_axis_count(ctx, cs) != 2) {
-        rc = geo_err(err, err_len, GEO_ECRS, "EPSG:%d (%s): not a two-axis coordinate system",
-                     epsg, name);
+        rc = geo_err(err, err_len, GEO_ECRS, "EPSG:%d (%s): not a two-axis coordinate system", epsg,
+                     name);
         goto out;
     }
     for (int i = 0; i < 2; i++) {
@@ -196,8 +196,9 @@ int geo_proj_create(int epsg, geo_proj **out, char *err, size_t err_len)
     snprintf(code, sizeof(code), "EPSG:%d", epsg);
     dst = proj_create(p->ctx, code);
     if (dst == NULL || !proj_is_crs(dst)) {
-        rc = geo_err(err, err_len, GEO_ECRS, "%s is not a coordinate reference system known to "
-                     "PROJ: %s", code, dst == NULL ? proj_reason(p->ctx) : "not a CRS");
+        rc = geo_err(err, err_len, GEO_ECRS,
+                     "%s is not a coordinate reference system known to PROJ: %s", code,
+                     dst == NULL ? proj_reason(p->ctx) : "not a CRS");
         goto out;
     }
     rc = check_target(p->ctx, dst, epsg, err, err_len);
@@ -289,8 +290,7 @@ int geo_inverse(geo_proj *p, double x, double y, double *lat, double *lon)
     return 0;
 }
 
-int geo_forward_n(geo_proj *p, size_t n, const double *lat, const double *lon, double *x,
-                  double *y)
+int geo_forward_n(geo_proj *p, size_t n, const double *lat, const double *lon, double *x, double *y)
 {
     size_t done;
 
@@ -305,8 +305,8 @@ int geo_forward_n(geo_proj *p, size_t n, const double *lat, const double *lon, d
     if (n == 0)
         return 0;
     proj_errno_reset(p->pj);
-    done = proj_trans_generic(p->pj, PJ_FWD, x, sizeof(double), n, y, sizeof(double), n, NULL, 0,
-                              0, NULL, 0, 0);
+    done = proj_trans_generic(p->pj, PJ_FWD, x, sizeof(double), n, y, sizeof(double), n, NULL, 0, 0,
+                              NULL, 0, 0);
     if (done != n || proj_errno(p->pj) != 0) {
         proj_errno_reset(p->pj);
         return GEO_ETRANSFORM;

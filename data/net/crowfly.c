@@ -53,8 +53,8 @@ void net_crowfly_travel(const net_crowfly *c, double lat1, double lon1, double l
 {
     double d = net_haversine_m(lat1, lon1, lat2, lon2);
     double road_m, mps;
-    int usable = c != NULL && isfinite(c->detour) && c->detour > 0.0 &&
-                 isfinite(c->speed_kmh) && c->speed_kmh > 0.0;
+    int usable = c != NULL && isfinite(c->detour) && c->detour > 0.0 && isfinite(c->speed_kmh) &&
+                 c->speed_kmh > 0.0;
 
     if (d == 0.0) {
         *time_s = 0;

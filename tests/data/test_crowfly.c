@@ -47,8 +47,8 @@ static void test_travel(void **state)
     net_crowfly_default(&c);
     assert_true(c.detour == 1.3 && c.speed_kmh == 25.0);
     net_crowfly_travel(&c, 36.0, 139.0, lat2, 139.0, &t, &d);
-    assert_int_equal(d, 1300);         /* 1,000 m x 1.3 */
-    assert_int_equal(t, 187);          /* 1,300 m at 25 km/h = 187.2 s */
+    assert_int_equal(d, 1300); /* 1,000 m x 1.3 */
+    assert_int_equal(t, 187);  /* 1,300 m at 25 km/h = 187.2 s */
     net_crowfly_travel(&c, 36.0, 139.0, 36.0, 139.0, &t, &d);
     assert_int_equal(t, 0);
     assert_int_equal(d, 0);

@@ -138,10 +138,9 @@ static void test_bom(void **state)
 
 static void test_quoted(void **state)
 {
-    csv_reader *r =
-        open_str("\"a,b\",\"he said \"\"hi\"\"\",plain,\"\",\"\"\"\"\n"
-                 "\"two\nlines\",x,\"comma, and\r\nCRLF inside\",,\n"
-                 "last,\"row\"");
+    csv_reader *r = open_str("\"a,b\",\"he said \"\"hi\"\"\",plain,\"\",\"\"\"\"\n"
+                             "\"two\nlines\",x,\"comma, and\r\nCRLF inside\",,\n"
+                             "last,\"row\"");
 
     (void)state;
     expect_row(r, 1, 5, "a,b", "he said \"hi\"", "plain", "", "\"");
@@ -286,9 +285,8 @@ static void test_numbers(void **state)
 {
     static const char *good_d[] = {"36.15", " -1.5e3 ", "+7", ".5", "5.", "0", "1E-3", "\t42\t"};
     static const double good_v[] = {36.15, -1500.0, 7.0, 0.5, 5.0, 0.0, 0.001, 42.0};
-    static const char *bad_d[] = {"",     " ",    "abc",  "1e",   "nan",  "inf", "0x10",
-                                  "1.5.2", "1,5", "- 1",  "1e400", "--1",  ".",   "e5",
-                                  "1 2",  "91"};
+    static const char *bad_d[] = {"",    " ",   "abc",   "1e",  "nan", "inf", "0x10", "1.5.2",
+                                  "1,5", "- 1", "1e400", "--1", ".",   "e5",  "1 2",  "91"};
     static const char *good_l[] = {"42", "-7", " 3 ", "+0"};
     static const long good_lv[] = {42, -7, 3, 0};
     static const char *bad_l[] = {"", "4.0", "1e2", "99999999999999999999", "x", "5", "-"};
@@ -348,8 +346,8 @@ static uint32_t rnd(uint32_t n)
 /* Random tables with nasty fields, written with RFC 4180 quoting, read back. */
 static void test_round_trip_property(void **state)
 {
-    static const char alphabet[] = {'a', 'b', ',', '"', '\n', '\r', ' ', '1', '\xE7', '\xB1',
-                                    '\xA0'};
+    static const char alphabet[] = {'a', 'b', ',',    '"',    '\n',  '\r',
+                                    ' ', '1', '\xE7', '\xB1', '\xA0'};
     enum { ROWS = 12, MAXF = 6, MAXLEN = 8 };
     char fields[ROWS][MAXF][MAXLEN + 1];
     int n_fields[ROWS];

@@ -29,10 +29,10 @@ typedef struct place {
  * Muroran and Kumagaya (UTM 54N JGD2011), Monaco, Vaduz (32N), Cobb County
  * (16N). */
 static const place places[] = {
-    {6677, 36.15, 139.39},       {6677, 35.6595, 139.7005},    {6677, 36.23517, 139.43708},
-    {6675, 35.1709, 136.8815},   {6675, 34.9, 137.3},          {6691, 42.3154, 140.9738},
-    {6691, 36.1473, 139.3886},   {32632, 43.7384, 7.4246},     {32632, 47.1410, 9.5209},
-    {32616, 33.8195, -84.5799},  {32616, 33.7383, -84.6540},
+    {6677, 36.15, 139.39},      {6677, 35.6595, 139.7005},  {6677, 36.23517, 139.43708},
+    {6675, 35.1709, 136.8815},  {6675, 34.9, 137.3},        {6691, 42.3154, 140.9738},
+    {6691, 36.1473, 139.3886},  {32632, 43.7384, 7.4246},   {32632, 47.1410, 9.5209},
+    {32616, 33.8195, -84.5799}, {32616, 33.7383, -84.6540},
 };
 
 static void lat_lon_close(double lat0, double lon0, double lat1, double lon1, double tol_m)
@@ -41,8 +41,8 @@ static void lat_lon_close(double lat0, double lon0, double lat1, double lon1, do
     double de = (lon1 - lon0) * 111320.0 * cos(lat0 * 3.14159265358979 / 180.0);
 
     if (fabs(dn) > tol_m || fabs(de) > tol_m)
-        fail_msg("(%.9f, %.9f) came back as (%.9f, %.9f): off by %.4f m north, %.4f m east",
-                 lat0, lon0, lat1, lon1, dn, de);
+        fail_msg("(%.9f, %.9f) came back as (%.9f, %.9f): off by %.4f m north, %.4f m east", lat0,
+                 lon0, lat1, lon1, dn, de);
 }
 
 static void test_round_trip(void **state)
@@ -162,9 +162,9 @@ static void test_bad_crs(void **state)
     expect_crs_error(-32654, "not a valid EPSG code");
     expect_crs_error(999999, "EPSG:999999");
     expect_crs_error(12345678, "not a valid EPSG code");
-    expect_crs_error(2240, "not metres");         /* Georgia West, US survey feet */
-    expect_crs_error(3413, "east and north");     /* polar stereographic */
-    expect_crs_error(5714, "EPSG:5714");          /* a vertical CRS (MSL height) */
+    expect_crs_error(2240, "not metres");     /* Georgia West, US survey feet */
+    expect_crs_error(3413, "east and north"); /* polar stereographic */
+    expect_crs_error(5714, "EPSG:5714");      /* a vertical CRS (MSL height) */
     assert_string_equal(geo_strerror(GEO_ECRS), "unknown or unusable coordinate reference system");
     assert_string_equal(geo_strerror(0), "success");
     assert_string_equal(geo_strerror(-99), "unknown error");
@@ -207,11 +207,11 @@ static void test_bad_points(void **state)
 static void test_utm_zones(void **state)
 {
     (void)state;
-    assert_int_equal(geo_utm_epsg(35.6595, 139.7005), 32654); /* Shibuya */
-    assert_int_equal(geo_utm_epsg(42.3154, 140.9738), 32654); /* Muroran */
-    assert_int_equal(geo_utm_epsg(43.7384, 7.4246), 32632);   /* Monaco */
-    assert_int_equal(geo_utm_epsg(47.1410, 9.5209), 32632);   /* Vaduz */
-    assert_int_equal(geo_utm_epsg(33.8195, -84.5799), 32616); /* Cobb County */
+    assert_int_equal(geo_utm_epsg(35.6595, 139.7005), 32654);  /* Shibuya */
+    assert_int_equal(geo_utm_epsg(42.3154, 140.9738), 32654);  /* Muroran */
+    assert_int_equal(geo_utm_epsg(43.7384, 7.4246), 32632);    /* Monaco */
+    assert_int_equal(geo_utm_epsg(47.1410, 9.5209), 32632);    /* Vaduz */
+    assert_int_equal(geo_utm_epsg(33.8195, -84.5799), 32616);  /* Cobb County */
     assert_int_equal(geo_utm_epsg(-33.8688, 151.2093), 32756); /* Sydney */
     assert_int_equal(geo_utm_epsg(-34.6037, -58.3816), 32721); /* Buenos Aires */
     assert_int_equal(geo_utm_epsg(51.4779, 0.0), 32631);       /* Greenwich */
@@ -282,14 +282,10 @@ static void test_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_axis_order_6677),
-        cmocka_unit_test(test_forward_n),
-        cmocka_unit_test(test_distance_agrees_with_haversine),
-        cmocka_unit_test(test_bad_crs),
-        cmocka_unit_test(test_bad_points),
-        cmocka_unit_test(test_utm_zones),
-        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_round_trip), cmocka_unit_test(test_axis_order_6677),
+        cmocka_unit_test(test_forward_n),  cmocka_unit_test(test_distance_agrees_with_haversine),
+        cmocka_unit_test(test_bad_crs),    cmocka_unit_test(test_bad_points),
+        cmocka_unit_test(test_utm_zones),  cmocka_unit_test(test_threads),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -233,8 +233,8 @@ static void test_empty_and_bad_input(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_random_uniform), cmocka_unit_test(test_clustered),
-        cmocka_unit_test(test_degenerate),     cmocka_unit_test(test_ties),
+        cmocka_unit_test(test_random_uniform),      cmocka_unit_test(test_clustered),
+        cmocka_unit_test(test_degenerate),          cmocka_unit_test(test_ties),
         cmocka_unit_test(test_empty_and_bad_input),
     };
 

@@ -313,8 +313,8 @@ static void test_malformed_rows(void **state)
         write_tmp_str("list.csv", "code,lat,lon\n1,36,139\n");
         check_bad(tmp_path("list.csv"), 0, &csv_names);
         write_tmp_str("list.csv", "id,lat,lon,kind\n1,36,139,garage\n");
-        check_bad(tmp_path("list.csv"),
-                  0, &(bad_case){"", AREA_EFORMAT, "list.csv:2:", "neither stop nor depot"});
+        check_bad(tmp_path("list.csv"), 0,
+                  &(bad_case){"", AREA_EFORMAT, "list.csv:2:", "neither stop nor depot"});
     }
 }
 
@@ -451,23 +451,22 @@ static void test_zip_variants(void **state)
 
     (void)state;
     /* stored and deflated, at the root or in a folder, among other files */
-    p = make_zip("stored.zip", (zentry[]){{"agency.txt", "x\n", 0, 0},
-                                          {"stops.txt", small_stops, 0, 0}},
-                 2);
+    p = make_zip("stored.zip",
+                 (zentry[]){{"agency.txt", "x\n", 0, 0}, {"stops.txt", small_stops, 0, 0}}, 2);
     expect_two(p);
-    p = make_zip("deflated.zip", (zentry[]){{"feed/stops.txt", small_stops, 8, 0},
-                                            {"feed/stop_times.txt", "a,b\n", 8, 0},
-                                            {"__MACOSX/feed/._stops.txt", "junk", 0, 0}},
+    p = make_zip("deflated.zip",
+                 (zentry[]){{"feed/stops.txt", small_stops, 8, 0},
+                            {"feed/stop_times.txt", "a,b\n", 8, 0},
+                            {"__MACOSX/feed/._stops.txt", "junk", 0, 0}},
                  3);
     expect_two(p);
     /* an exact name wins over base names */
-    p = make_zip("exact.zip", (zentry[]){{"old/stops.txt", "x", 0, 0},
-                                         {"stops.txt", small_stops, 8, 0}},
-                 2);
+    p = make_zip("exact.zip",
+                 (zentry[]){{"old/stops.txt", "x", 0, 0}, {"stops.txt", small_stops, 8, 0}}, 2);
     expect_two(p);
 
-    p = make_zip("two.zip", (zentry[]){{"a/stops.txt", small_stops, 0, 0},
-                                       {"b/stops.txt", small_stops, 0, 0}},
+    p = make_zip("two.zip",
+                 (zentry[]){{"a/stops.txt", small_stops, 0, 0}, {"b/stops.txt", small_stops, 0, 0}},
                  2);
     expect_zip_error(p, ZIP_EFORMAT, "2 files called stops.txt");
     p = make_zip("none.zip", (zentry[]){{"agency.txt", "x\n", 8, 0}}, 1);
