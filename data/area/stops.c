@@ -303,6 +303,14 @@ static int looks_like_zip(const char *path)
            ((sig[2] == 3 && sig[3] == 4) || (sig[2] == 5 && sig[3] == 6));
 }
 
+static int ends_with_zip(const char *path)
+{
+    size_t l = strlen(path);
+
+    return l >= 4 && path[l - 4] == '.' && (path[l - 3] | 0x20) == 'z' &&
+           (path[l - 2] | 0x20) == 'i' && (path[l - 1] | 0x20) == 'p';
+}
+
 int area_stops_read_gtfs(const char *path, area_stop **stops, int *n, char *err, size_t err_len)
 {
     csv_reader *r = NULL;
@@ -336,6 +344,11 @@ int area_stops_read_gtfs(const char *path, area_stop **stops, int *n, char *err,
         zip = looks_like_zip(path);
         if (zip < 0) {
             rc = stops_err(err, err_len, AREA_EOPEN, "%s: cannot open: %s", path, strerror(errno));
+            goto out;
+        }
+        if (!zip && ends_with_zip(path)) {
+            rc = stops_err(err, err_len, AREA_EFORMAT,
+                           "%s: not a zip archive (it does not start with a zip header)", path);
             goto out;
         }
         if (zip) {

@@ -40,7 +40,8 @@ int geo_proj_epsg(const geo_proj *p);
 /* 0, GEO_EINVAL (coordinates out of range, not finite) or GEO_ETRANSFORM. */
 int geo_forward(geo_proj *p, double lat, double lon, double *x, double *y);
 int geo_inverse(geo_proj *p, double x, double y, double *lat, double *lon);
-/* Many points in place: in lat[]/lon[], out x[]/y[] (arrays may not alias). */
+/* Many points in place: in lat[]/lon[], out x[]/y[] (arrays may not alias).
+ * On failure x[]/y[] hold nothing usable. */
 int geo_forward_n(geo_proj *p, size_t n, const double *lat, const double *lon, double *x,
                   double *y);
 

@@ -170,7 +170,7 @@ static void scan_cell(const net_index *ix, int32_t cx, int32_t cy, double x, dou
         double dx = ix->x[v] - x, dy = ix->y[v] - y;
         double d2 = dx * dx + dy * dy;
 
-        if (d2 < *best_d2 || (d2 == *best_d2 && v < *best)) {
+        if (*best < 0 || d2 < *best_d2 || (d2 == *best_d2 && v < *best)) {
             *best_d2 = d2;
             *best = v;
         }

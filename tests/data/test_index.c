@@ -223,6 +223,8 @@ static void test_empty_and_bad_input(void **state)
     assert_int_equal(net_index_nearest(ix, NAN, 0, &d), -1);
     assert_int_equal(net_index_nearest(ix, 0, INFINITY, &d), -1);
     assert_int_equal(net_index_nearest(ix, 1.9, 2.2, NULL), 2);
+    /* so far away that squared distances overflow: still a node, the lowest */
+    assert_int_equal(net_index_nearest(ix, 1e300, -1e300, &d), 0);
     net_index_destroy(ix);
     g->y[1] = NAN;
     assert_int_equal(net_index_create(g, 0, &ix), NET_EINVAL);

@@ -378,10 +378,19 @@ static const char *make_zip(const char *file, const zentry *e, int n)
             memcpy(payload, e[i].data, dl);
             clen = dl;
         }
-        put32(lh + 14, (uint32_t)crc);
-        put32(lh + 18, (uint32_t)clen);
-        put32(lh + 22, (uint32_t)dl);
         pos += 30 + nl + clen;
+        if (e[i].flags & 8) {
+            /* sizes and CRC follow the data, as streaming writers do */
+            put32(buf + pos, 0x08074b50);
+            put32(buf + pos + 4, (uint32_t)crc);
+            put32(buf + pos + 8, (uint32_t)clen);
+            put32(buf + pos + 12, (uint32_t)dl);
+            pos += 16;
+        } else {
+            put32(lh + 14, (uint32_t)crc);
+            put32(lh + 18, (uint32_t)clen);
+            put32(lh + 22, (uint32_t)dl);
+        }
 
         memset(cd + cdlen, 0, 46);
         put32(cd + cdlen, 0x02014b50);
@@ -460,6 +469,9 @@ static void test_zip_variants(void **state)
                             {"__MACOSX/feed/._stops.txt", "junk", 0, 0}},
                  3);
     expect_two(p);
+    p = make_zip("stream.zip",
+                 (zentry[]){{"stops.txt", small_stops, 8, 8}, {"routes.txt", "r\n", 8, 8}}, 2);
+    expect_two(p);
     /* an exact name wins over base names */
     p = make_zip("exact.zip",
                  (zentry[]){{"old/stops.txt", "x", 0, 0}, {"stops.txt", small_stops, 8, 0}}, 2);
@@ -477,6 +489,14 @@ static void test_zip_variants(void **state)
     expect_zip_error(p, ZIP_EUNSUPPORTED, "method 12");
     p = make_zip("empty.zip", NULL, 0);
     expect_zip_error(p, ZIP_ENOTFOUND, "no stops.txt");
+    {
+        area_stop *s = NULL;
+        int n = 0;
+        char err[512] = "";
+        p = write_tmp_str("text.zip", small_stops);
+        assert_int_equal(area_stops_read_gtfs(p, &s, &n, err, sizeof(err)), AREA_EFORMAT);
+        assert_non_null(strstr(err, "text.zip: not a zip archive"));
+    }
     {
         /* zip64 marker in the end record */
         size_t len;
