@@ -3,6 +3,7 @@
  *
  *   noriai solve INSTANCE [options]      plan routes (cmd_solve.c)
  *   noriai check INSTANCE SOLUTION       verify a plan (cmd_check.c)
+ *   noriai area build|synth|info|route   service areas (cmd_area.c)
  *   noriai help [SUBCOMMAND]
  *   noriai --version
  *
@@ -76,6 +77,7 @@ static void usage(FILE *f)
                "commands:\n"
                "  solve INSTANCE [options]   plan routes for an instance file\n"
                "  check INSTANCE SOLUTION    verify a solution with the independent checker\n"
+               "  area build|synth|info|route  service areas: roads, stops, travel times\n"
                "  help [COMMAND]             show this help or a command's\n"
                "  --version                  print the version\n"
                "\n"
@@ -97,6 +99,10 @@ static int help(int argc, char **argv)
         cli_usage_check(stdout);
         return 0;
     }
+    if (strcmp(argv[1], "area") == 0) {
+        cli_usage_area(stdout);
+        return 0;
+    }
     fprintf(stderr, "noriai help: unknown command \"%s\"\n", argv[1]);
     usage(stderr);
     return CLI_EUSAGE;
@@ -116,6 +122,8 @@ int main(int argc, char **argv)
         rc = cli_solve(argc - 1, argv + 1);
     } else if (strcmp(cmd, "check") == 0) {
         rc = cli_check(argc - 1, argv + 1);
+    } else if (strcmp(cmd, "area") == 0) {
+        rc = cli_area(argc - 1, argv + 1);
     } else if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         rc = help(argc - 1, argv + 1);
     } else if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {

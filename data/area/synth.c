@@ -24,7 +24,8 @@
  *     where they cross the grid so that crossings are junctions.
  *  5. Graph: every road segment is cut into pieces of at most 70 m, so
  *     stops and points snap to real road points; the drawing is rotated and
- *     gently warped, lengths are measured after that, and only the largest
+ *     gently warped, lengths are measured after that (times rounded up, so
+ *     no edge is faster than its speed), and only the largest
  *     strongly connected component is kept (net_graph_keep_largest_scc).
  *  6. Stops: a depot near the edge of town on an arterial, then stops spread
  *     by a greedy minimum-distance rule (the spacing shrinks until there are
@@ -752,30 +753,28 @@ static int make_graph(const town *t, geo_proj *geo, net_graph **out, char *err, 
             goto out;
         }
     }
-    /* Lengths after placement; the kmh stored in time_ms becomes a time. */
+    /* Lengths after placement; the kmh stored in time_ms becomes a time,
+     * rounded up so that no edge is faster than its speed (1 ms at least). */
+    g->max_speed_mps = 0;
     for (int32_t k = 0; k < b.m; k++) {
         edge *e = &b.e[k];
         double len_m = hypot(g->x[e->head] - g->x[e->tail], g->y[e->head] - g->y[e->tail]);
-        double kmh = e->time_ms;
-        e->len_mm = (uint32_t)llround(len_m * 1000);
-        e->time_ms = (uint32_t)llround(len_m * 3600.0 / kmh);
-        if (e->len_mm < 1)
-            e->len_mm = 1;
+        uint64_t kmh = e->time_ms, len_mm = (uint64_t)llround(len_m * 1000);
+        e->len_mm = (uint32_t)len_mm;
+        e->time_ms = (uint32_t)((len_mm * 36 + kmh * 10 - 1) / (kmh * 10));
         if (e->time_ms < 1)
             e->time_ms = 1;
+        if ((double)kmh / 3.6 > g->max_speed_mps)
+            g->max_speed_mps = (double)kmh / 3.6;
     }
     qsort(b.e, (size_t)b.m, sizeof(*b.e), cmp_edge);
-    g->max_speed_mps = 0;
     for (int32_t k = 0; k < b.m; k++) {
         const edge *e = &b.e[k];
-        double v = (double)e->len_mm / e->time_ms;
         g->first_out[e->tail + 1]++;
         g->head[k] = e->head;
         g->len_mm[k] = e->len_mm;
         g->time_ms[k] = e->time_ms;
         g->cls[k] = e->cls;
-        if (v > g->max_speed_mps)
-            g->max_speed_mps = v;
     }
     for (int32_t v = 0; v < b.n; v++)
         g->first_out[v + 1] += g->first_out[v];
