@@ -35,7 +35,9 @@
  * stops the read with "file:line: column \"x\": ..."); rows that are well
  * formed but unusable - a point too far from every stop (or off the area's
  * bbox for crow-fly areas), a pickup time outside the service hours, pickup
- * and drop-off at the same place - are skipped and counted.
+ * and drop-off at the same stop - are skipped and counted.  Free points
+ * (crow-fly) are kept as they are, even two equal ones: a short hop is still
+ * a request someone made.
  *
  * Both results are sorted by request time, then id.  Cost: O(n log n) plus a
  * nearest-stop query per place.
@@ -755,8 +757,8 @@ static int read_row(replay_ctx *c, sim_rng *rb, int row, sim_request *r, int *sk
         *skip = 2;
         return 0;
     }
-    if (same_place(&r->pickup, &r->drop)) {
-        *skip = 3;
+    if (r->pickup.stop >= 0 && r->pickup.stop == r->drop.stop) {
+        *skip = 3; /* both ends snap to one stop: nothing to drive */
         return 0;
     }
     if (c->c_id >= 0) {

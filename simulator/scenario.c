@@ -878,6 +878,14 @@ static int read_generated(sctx *c, json_t *v)
         (rc = opt_share(c, v, "wheelchair_share", where, &g->wheelchair_share)) < 0 ||
         (rc = opt_share(c, v, "poi_share", where, &g->poi_share)) < 0)
         return rc;
+    /* The default share is dropped quietly when the day before is not
+     * bookable; one written explicitly is a contradiction worth a message. */
+    if (json_object_get(v, "prebooked_share") != NULL && g->prebooked_share > 0 &&
+        c->s->service.max_lead_days == 0)
+        return sfail(c, "demand.generated.prebooked_share",
+                     "is above 0 but service.lead_time.max_days is 0 (no booking the day before)");
+    if (c->s->service.max_lead_days == 0)
+        g->prebooked_share = 0;
     if (g->group2_share + g->group3_share > 1)
         return sfail(c, where, "group2_share + group3_share is above 1");
     if ((x = json_object_get(v, "hourly")) != NULL) {
@@ -1054,9 +1062,6 @@ static int check_whole(sctx *c)
     sim_scenario *s = c->s;
     sim_service *sv = &s->service;
 
-    if (s->demand_is_replay == 0 && s->gen.prebooked_share > 0 && sv->max_lead_days == 0)
-        return sfail(c, "demand.generated.prebooked_share",
-                     "is above 0 but service.lead_time.max_days is 0 (no booking the day before)");
     for (int i = 0; i < s->n_vehicles; i++) {
         sim_vehicle_def *d = &s->vehicles[i];
         if (d->shift_end_s <= sv->start_s || d->shift_start_s >= sv->end_s)
