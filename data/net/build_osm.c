@@ -211,7 +211,7 @@ typedef struct way_rec {
     int32_t n_refs;
     uint8_t cls;
     int8_t dir;
-    float fwd_kmh, bwd_kmh;
+    double fwd_kmh, bwd_kmh;
 } way_rec;
 
 typedef struct bld {
@@ -326,8 +326,8 @@ static int on_way(void *ud, const osm_way *w)
     wr->n_refs = w->n_refs;
     wr->cls = (uint8_t)cls;
     wr->dir = (int8_t)dir;
-    wr->fwd_kmh = (float)way_kmh(&b->o->speeds, cls, t, "maxspeed:forward");
-    wr->bwd_kmh = (float)way_kmh(&b->o->speeds, cls, t, "maxspeed:backward");
+    wr->fwd_kmh = way_kmh(&b->o->speeds, cls, t, "maxspeed:forward");
+    wr->bwd_kmh = way_kmh(&b->o->speeds, cls, t, "maxspeed:backward");
     memcpy(b->refs + b->n_refs, w->refs, (size_t)w->n_refs * sizeof(*b->refs));
     b->n_refs += (size_t)w->n_refs;
     return 0;
@@ -421,7 +421,8 @@ static int collect_ids(bld *b)
     b->ids = malloc((b->n_refs + 1) * sizeof(*b->ids));
     if (b->ids == NULL)
         return NET_ENOMEM;
-    memcpy(b->ids, b->refs, b->n_refs * sizeof(*b->ids));
+    if (b->n_refs > 0)
+        memcpy(b->ids, b->refs, b->n_refs * sizeof(*b->ids));
     qsort(b->ids, b->n_refs, sizeof(*b->ids), cmp_i64);
     for (size_t i = 0; i < b->n_refs; i++) {
         if (k == 0 || b->ids[k - 1] != b->ids[i])
