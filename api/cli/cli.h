@@ -32,10 +32,12 @@ int cli_exit_status(int err);
 int cli_solve(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_area(int argc, char **argv);
+int cli_simulate(int argc, char **argv);
 
 void cli_usage_solve(FILE *f);
 void cli_usage_check(FILE *f);
 void cli_usage_area(FILE *f);
+void cli_usage_simulate(FILE *f);
 
 /*
  * Option scanning shared by the subcommands.  cli_opt_value recognises

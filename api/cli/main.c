@@ -4,6 +4,7 @@
  *   noriai solve INSTANCE [options]      plan routes (cmd_solve.c)
  *   noriai check INSTANCE SOLUTION       verify a plan (cmd_check.c)
  *   noriai area build|synth|info|route   service areas (cmd_area.c)
+ *   noriai simulate SCENARIO [options]   a service day offline (cmd_simulate.c)
  *   noriai help [SUBCOMMAND]
  *   noriai --version
  *
@@ -78,6 +79,7 @@ static void usage(FILE *f)
                "  solve INSTANCE [options]   plan routes for an instance file\n"
                "  check INSTANCE SOLUTION    verify a solution with the independent checker\n"
                "  area build|synth|info|route  service areas: roads, stops, travel times\n"
+               "  simulate SCENARIO.json     run a service day offline (planners)\n"
                "  help [COMMAND]             show this help or a command's\n"
                "  --version                  print the version\n"
                "\n"
@@ -103,6 +105,10 @@ static int help(int argc, char **argv)
         cli_usage_area(stdout);
         return 0;
     }
+    if (strcmp(argv[1], "simulate") == 0) {
+        cli_usage_simulate(stdout);
+        return 0;
+    }
     fprintf(stderr, "noriai help: unknown command \"%s\"\n", argv[1]);
     usage(stderr);
     return CLI_EUSAGE;
@@ -124,6 +130,8 @@ int main(int argc, char **argv)
         rc = cli_check(argc - 1, argv + 1);
     } else if (strcmp(cmd, "area") == 0) {
         rc = cli_area(argc - 1, argv + 1);
+    } else if (strcmp(cmd, "simulate") == 0) {
+        rc = cli_simulate(argc - 1, argv + 1);
     } else if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         rc = help(argc - 1, argv + 1);
     } else if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
