@@ -105,3 +105,16 @@ format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) solver/*.h data/*/*.h dispatcher/*.h simulator/*.h api/cli/*.h
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SAN_LIB_OBJ:.o=.d)
+
+# H1: bench-osm
+# Time and peak memory (/usr/bin/time) to read each shared OSM extract and
+# build its road graph, one process per file ($NORIAI_SHARED or ../shared).
+.PHONY: bench-osm
+bench-osm: $(BUILD)/bench/bench_osm
+	@for f in $${NORIAI_SHARED:-../shared}/data/osm/*.osm.pbf; do \
+	    /usr/bin/time -f "$$f: %e s wall, %U s user, %M KB peak RSS" $(BUILD)/bench/bench_osm $$f || exit 1; \
+	done
+
+$(BUILD)/bench/bench_osm: tests/bench/bench_osm.c $(BUILD)/libnoriai.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libnoriai.a $(LIBS)
