@@ -100,6 +100,7 @@ struct dsp_day {
     int n_veh, cap_veh;
     dsp_work w;
     unsigned stamp;
+    int now; /* latest time any call carried: no van leaves before it */
     /* offer.c scratch */
     struct dsp_cand *cand;
     int cap_cand;
@@ -108,6 +109,15 @@ struct dsp_day {
 };
 
 /* day.c */
+static inline void dsp_clock(dsp_day *d, int now)
+{
+    if (now > d->now)
+        d->now = now;
+}
+static inline int dsp_ready_s(const dsp_day *d, const dsp_veh *v)
+{
+    return v->pos_s > d->now ? v->pos_s : d->now;
+}
 dsp_booking *dsp_bk(const dsp_day *d, int64_t id);
 int dsp_booking_new(dsp_day *d, int64_t *id);
 void dsp_emit(dsp_day *d, int now, int64_t b, int v, dsp_status from, dsp_status to,

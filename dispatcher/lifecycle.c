@@ -68,6 +68,7 @@ static int onboard_remove(dsp_veh *x, int64_t b)
 int dsp_confirm(dsp_day *d, int now, int64_t id)
 {
     dsp_booking *b = dsp_bk(d, id);
+    dsp_clock(d, now);
 
     if (b == NULL || b->is_break)
         return DSP_ENOTFOUND;
@@ -102,6 +103,7 @@ static int withdraw(dsp_day *d, int now, dsp_booking *b, dsp_status to, const ch
 int dsp_cancel(dsp_day *d, int now, int64_t id, const char *reason)
 {
     dsp_booking *b = dsp_bk(d, id);
+    dsp_clock(d, now);
 
     if (b == NULL || b->is_break)
         return DSP_ENOTFOUND;
@@ -113,6 +115,7 @@ int dsp_cancel(dsp_day *d, int now, int64_t id, const char *reason)
 int dsp_tick(dsp_day *d, int now)
 {
     int rc;
+    dsp_clock(d, now);
 
     for (int64_t i = 0; i < d->n_bk; i++) {
         dsp_booking *b = &d->bk[i];
@@ -142,6 +145,7 @@ static dsp_veh *van(dsp_day *d, int v)
 int dsp_vehicle_depart(dsp_day *d, int now, int v)
 {
     dsp_veh *x = van(d, v);
+    dsp_clock(d, now);
 
     if (x == NULL)
         return DSP_ENOTFOUND;
@@ -165,6 +169,7 @@ int dsp_vehicle_depart(dsp_day *d, int now, int v)
 int dsp_vehicle_depart_to(dsp_day *d, int now, int v, const dsp_place *place)
 {
     dsp_veh *x = van(d, v);
+    dsp_clock(d, now);
 
     if (x == NULL)
         return DSP_ENOTFOUND;
@@ -181,6 +186,7 @@ int dsp_vehicle_depart_to(dsp_day *d, int now, int v, const dsp_place *place)
 int dsp_vehicle_arrive(dsp_day *d, int now, int v)
 {
     dsp_veh *x = van(d, v);
+    dsp_clock(d, now);
 
     if (x == NULL)
         return DSP_ENOTFOUND;
@@ -213,6 +219,7 @@ int dsp_rider_boarded(dsp_day *d, int now, int v, int64_t id)
     dsp_veh *x = van(d, v);
     dsp_booking *b = dsp_bk(d, id);
     int rc;
+    dsp_clock(d, now);
 
     if (x == NULL || b == NULL)
         return DSP_ENOTFOUND;
@@ -234,6 +241,7 @@ int dsp_rider_alighted(dsp_day *d, int now, int v, int64_t id)
 {
     dsp_veh *x = van(d, v);
     dsp_booking *b = dsp_bk(d, id);
+    dsp_clock(d, now);
 
     if (x == NULL || b == NULL)
         return DSP_ENOTFOUND;
@@ -251,6 +259,7 @@ int dsp_rider_no_show(dsp_day *d, int now, int v, int64_t id)
 {
     dsp_veh *x = van(d, v);
     dsp_booking *b = dsp_bk(d, id);
+    dsp_clock(d, now);
 
     if (x == NULL || b == NULL)
         return DSP_ENOTFOUND;
@@ -268,6 +277,7 @@ int dsp_break_start(dsp_day *d, int now, int v, int64_t id)
     dsp_veh *x = van(d, v);
     dsp_booking *b = dsp_bk(d, id);
     int rc;
+    dsp_clock(d, now);
 
     if (x == NULL || b == NULL)
         return DSP_ENOTFOUND;
@@ -287,6 +297,7 @@ int dsp_break_end(dsp_day *d, int now, int v, int64_t id)
 {
     dsp_veh *x = van(d, v);
     dsp_booking *b = dsp_bk(d, id);
+    dsp_clock(d, now);
 
     if (x == NULL || b == NULL)
         return DSP_ENOTFOUND;
@@ -306,6 +317,7 @@ int dsp_vehicle_out_of_service(dsp_day *d, int now, int v)
     dsp_veh *x = van(d, v);
     int64_t *move = NULL;
     int n_move = 0, rc = 0;
+    dsp_clock(d, now);
 
     if (x == NULL)
         return DSP_ENOTFOUND;

@@ -347,6 +347,7 @@ int dsp_request_offer(dsp_day *d, int now, const dsp_request *req, int hold, dsp
 
     memset(out, 0, sizeof(*out));
     out->booking = -1;
+    dsp_clock(d, now);
     if (req == NULL || req->passengers < 1 || req->wheelchairs < 0 ||
         req->wheelchairs > req->passengers || req->passengers > 100 ||
         (unsigned)req->when > DSP_ARRIVE_BY || !valid_place(d, &req->pickup) ||

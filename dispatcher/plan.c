@@ -111,7 +111,7 @@ int dsp_eval(dsp_day *d, const dsp_veh *v, const dsp_stop *stops, int n, const d
         riders++;
     }
     w->place[0] = v->pos;
-    w->open[0] = v->pos_s;
+    w->open[0] = dsp_ready_s(d, v);
     w->close[0] = DSP_NEVER;
     w->serv[0] = 0;
     w->mate[0] = -1;

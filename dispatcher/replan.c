@@ -105,7 +105,7 @@ int dsp_replan_prepare(dsp_day *d, int now, dsp_replan **out)
     double *tm = NULL, *dm = NULL;
     int *fixed = NULL;
 
-    (void)now;
+    dsp_clock(d, now);
     *out = NULL;
     rp = calloc(1, sizeof(*rp));
     if (rp == NULL)
@@ -235,7 +235,7 @@ int dsp_replan_prepare(dsp_day *d, int now, dsp_replan **out)
         memset(&sv, 0, sizeof(sv));
         sv.start_loc = loc_of[2 * i];
         sv.end_loc = loc_of[2 * i + 1];
-        sv.shift_start = x->pos_s;
+        sv.shift_start = dsp_ready_s(d, x);
         sv.shift_end = x->eff_shift_end_s;
         sv.max_duration = SLV_INF;
         sv.n_configs = x->n_configs;
@@ -334,6 +334,7 @@ int dsp_replan_adopt(dsp_day *d, int now, dsp_replan *rp, int *improved)
 
     if (improved)
         *improved = 0;
+    dsp_clock(d, now);
     if (rp == NULL || rp->result == NULL)
         return rp && rp->n_req == 0 ? 0 : DSP_ESTALE;
     old = calloc((size_t)d->n_veh + 1, sizeof(*old));
