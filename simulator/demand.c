@@ -567,12 +567,11 @@ static int find_stop(const replay_ctx *c, const char *id)
     return -1;
 }
 
-/* One end of a trip; 1 if the row is to be skipped for this place. */
-static int read_place(replay_ctx *c, int c_lat, int c_lon, int c_stop, sim_place *p)
+/* One end of a trip as written: a stop id, or a point with stop -1. */
+static int parse_place(replay_ctx *c, int c_lat, int c_lon, int c_stop, sim_place *p)
 {
     const area *a = c->a;
     const char *f;
-    double dist_m;
 
     if (c_stop >= 0 && *(f = csv_field(c->csv, c_stop)) != '\0') {
         int k = a->n_stops > 0 ? find_stop(c, f) : -1;
@@ -591,13 +590,22 @@ static int read_place(replay_ctx *c, int c_lat, int c_lon, int c_stop, sim_place
     if (csv_parse_double(csv_field(c->csv, c_lon), -180, 180, &p->lon) < 0)
         return rfail(c, c_lon, "\"%s\" is not a longitude in [-180, 180]",
                      csv_field(c->csv, c_lon));
-    if (a->n_stops == 0) {
-        p->stop = -1;
-        if (c->check_bbox && (p->lon < c->bbox[0] || p->lat < c->bbox[1] || p->lon > c->bbox[2] ||
-                              p->lat > c->bbox[3]))
-            return 1;
+    p->stop = -1;
+    return 0;
+}
+
+/* A point onto the area: its nearest stop, or (no stops) kept free if
+ * inside the grown bbox.  0, or 1 if the row is to be skipped. */
+static int snap_place(replay_ctx *c, sim_place *p)
+{
+    const area *a = c->a;
+    double dist_m;
+
+    if (p->stop >= 0)
         return 0;
-    }
+    if (a->n_stops == 0)
+        return c->check_bbox && (p->lon < c->bbox[0] || p->lat < c->bbox[1] ||
+                                 p->lon > c->bbox[2] || p->lat > c->bbox[3]);
     p->stop = area_nearest_stop(a, p->lat, p->lon, &dist_m);
     if (p->stop < 0 || dist_m > c->s->service.max_snap_m)
         return 1;
@@ -630,8 +638,9 @@ static int find_column(replay_ctx *c, const char *name, const char *field, int *
     for (int i = 0; i < c->n_hdr && used < sizeof(list); i++)
         used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? "," : "", c->hdr[i]);
     snprintf(c->err, c->err_len,
-             "%s: no column \"%s\" (demand.replay.columns.%s in %s); the header has: %s",
-             csv_name(c->csv), name, field, c->s->path ? c->s->path : "the scenario", list);
+             "%s:%d: no column \"%s\" (demand.replay.columns.%s in %s); the header has: %s",
+             csv_name(c->csv), csv_line(c->csv), name, field,
+             c->s->path ? c->s->path : "the scenario", list);
     return SIM_EDEMAND;
 }
 
@@ -745,10 +754,16 @@ static int read_row(replay_ctx *c, sim_rng *rb, int row, sim_request *r, int *sk
                          r->passengers);
         r->wheelchairs = (int)v;
     }
-    if ((rc = read_place(c, c->c_olat, c->c_olon, c->c_ostop, &r->pickup)) != 0 ||
-        (rc = read_place(c, c->c_dlat, c->c_dlon, c->c_dstop, &r->drop)) != 0) {
-        if (rc < 0)
-            return rc;
+    if ((rc = parse_place(c, c->c_olat, c->c_olon, c->c_ostop, &r->pickup)) < 0 ||
+        (rc = parse_place(c, c->c_dlat, c->c_dlon, c->c_dstop, &r->drop)) < 0)
+        return rc;
+    if (c->c_id >= 0) {
+        f = csv_field(c->csv, c->c_id);
+        if (*f == '\0' || strlen(f) > 64 || !csv_utf8_valid(f))
+            return rfail(c, c->c_id, "an id must be 1 to 64 bytes of UTF-8");
+    }
+    /* The row is well formed; now whether it is usable. */
+    if (snap_place(c, &r->pickup) || snap_place(c, &r->drop)) {
         *skip = 1; /* too far from every stop / off the area */
         return 0;
     }
@@ -762,10 +777,7 @@ static int read_row(replay_ctx *c, sim_rng *rb, int row, sim_request *r, int *sk
         return 0;
     }
     if (c->c_id >= 0) {
-        f = csv_field(c->csv, c->c_id);
-        if (*f == '\0' || strlen(f) > 64 || !csv_utf8_valid(f))
-            return rfail(c, c->c_id, "an id must be 1 to 64 bytes of UTF-8");
-        r->id = strdup(f);
+        r->id = strdup(csv_field(c->csv, c->c_id));
     } else {
         snprintf(id, sizeof(id), "row%d", row);
         r->id = strdup(id);
