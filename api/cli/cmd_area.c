@@ -380,7 +380,7 @@ static void print_info(const area *a, json_t *j)
            a->bbox[2], a->bbox[3]);
     printf("nodes        %lld\n", (long long)json_integer_value(json_object_get(j, "nodes")));
     printf("edges        %lld\n", (long long)json_integer_value(json_object_get(j, "edges")));
-    printf("stops        %d (%lld far from a road, %lld depots)\n", a->n_stops,
+    printf("stops        %d (far from a road: %lld, depots: %lld)\n", a->n_stops,
            (long long)json_integer_value(json_object_get(j, "far_stops")),
            (long long)json_integer_value(json_object_get(j, "depots")));
     printf("POIs         %d", a->n_pois);

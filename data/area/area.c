@@ -744,6 +744,9 @@ static int csv_row(loader *l, csv_reader *r, int done, long limit, const char *w
 
     if (rc < 0)
         return rc == CSV_ENOMEM ? AREA_ENOMEM : AREA_EFORMAT;
+    if (rc > 0 && csv_n_fields(r) != csv_n_cols(r))
+        return fail(l->err, l->err_len, AREA_EFORMAT, "%s:%d: %d fields, the header has %d",
+                    csv_name(r), csv_line(r), csv_n_fields(r), csv_n_cols(r));
     if (rc > 0 && done >= limit)
         return fail(l->err, l->err_len, AREA_EFORMAT,
                     "%s:%d: more %s than area.json's counts say (%ld)", csv_name(r), csv_line(r),

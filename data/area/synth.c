@@ -532,7 +532,8 @@ static int add_chord(town *t, int pa, int pb, const seg *attr)
         cr[n_cr].seg = s;
         n_cr++;
     }
-    qsort(cr, (size_t)n_cr, sizeof(*cr), cmp_crossing);
+    if (n_cr > 1)
+        qsort(cr, (size_t)n_cr, sizeof(*cr), cmp_crossing);
     for (int k = 0; k < n_cr; k++) {
         seg g = t->segs[cr[k].seg];
         pt a = t->pts[g.a], b = t->pts[g.b];
@@ -1406,11 +1407,12 @@ int area_synth(uint64_t seed, area_synth_size size, area **out, char *err, size_
         err = dummy;
         err_len = sizeof(dummy);
     }
+    if (out != NULL)
+        *out = NULL;
     if (out == NULL || size < AREA_SYNTH_SMALL || size > AREA_SYNTH_CITY) {
         snprintf(err, err_len, "synthetic town: invalid size");
         return AREA_EINVAL;
     }
-    *out = NULL;
     memset(&s, 0, sizeof(s));
     s.err = err;
     s.err_len = err_len;
