@@ -356,7 +356,9 @@ int dsp_replan_adopt(dsp_day *d, int now, dsp_replan *rp, int *improved)
         if (x->in_service)
             old_cost += x->cost;
     }
-    /* New plans: the solver's routes without what ended meanwhile. */
+    /* New plans: the solver's routes without what ended meanwhile.  From
+     * here on a failure restores every old plan. */
+    installed = 1;
     for (int i = 0; i < rp->n_sv; i++) {
         int v = rp->sv_veh[i];
         dsp_veh *x = &d->veh[v];
@@ -398,7 +400,6 @@ int dsp_replan_adopt(dsp_day *d, int now, dsp_replan *rp, int *improved)
         x->n = m;
         free(ns);
     }
-    installed = 1;
     /* Each booking in exactly one new plan (a booking moved to another van
      * meanwhile, e.g. by a van going out of service, may now appear twice). */
     for (int v = 0; v < d->n_veh; v++) {

@@ -83,6 +83,7 @@ typedef struct eng {
     long replans, adopted;
     int end_s;
     int buffer_s;
+    const char *op; /* the dispatcher call that failed, for the message */
 } eng;
 
 static int travel_s(const eng *e, const dsp_place *a, const dsp_place *b)
@@ -302,7 +303,7 @@ static int van_step(eng *e, int now, int v)
         if (now < x->until)
             return wake(e, v, x->until);
         x->state = VAN_AT;
-        if ((rc = dsp_vehicle_arrive(e->day, now, v)) < 0)
+        if ((rc = (e->op = "vehicle_arrive", dsp_vehicle_arrive(e->day, now, v))) < 0)
             return rc;
         if ((rc = rec_open(e, v, now, "stop")) < 0)
             return rc;
@@ -315,7 +316,7 @@ static int van_step(eng *e, int now, int v)
     case VAN_BREAK:
         if (now < x->until)
             return wake(e, v, x->until);
-        if ((rc = dsp_break_end(e->day, now, v, x->break_bk)) < 0)
+        if ((rc = (e->op = "break_end", dsp_break_end(e->day, now, v, x->break_bk))) < 0)
             return rc;
         x->state = VAN_AT;
         break;
@@ -341,7 +342,8 @@ static int van_step(eng *e, int now, int v)
         }
         if (now + home + 60 < vi.shift_end_s)
             return wake(e, v, vi.shift_end_s - home - 60);
-        if ((rc = dsp_vehicle_depart_to(e->day, now, v, &vi.depot)) < 0)
+        if ((rc = (e->op = "vehicle_depart_to", dsp_vehicle_depart_to(e->day, now, v, &vi.depot))) <
+            0)
             return rc;
         goto drive_to_depot;
     }
@@ -367,11 +369,11 @@ static int van_step(eng *e, int now, int v)
                               e->s->service.noshow_wait_s;
                 if (now < give_up)
                     return wake(e, v, give_up);
-                if ((rc = dsp_rider_no_show(e->day, now, v, b)) < 0)
+                if ((rc = (e->op = "rider_no_show", dsp_rider_no_show(e->day, now, v, b))) < 0)
                     return rc;
                 return wake(e, v, now);
             }
-            if ((rc = dsp_rider_boarded(e->day, now, v, b)) < 0)
+            if ((rc = (e->op = "rider_boarded", dsp_rider_boarded(e->day, now, v, b))) < 0)
                 return rc;
             x->riders += bi.passengers;
             x->seats += bi.passengers - bi.wheelchairs;
@@ -385,7 +387,7 @@ static int van_step(eng *e, int now, int v)
             break;
         }
         case DSP_STOP_DROP:
-            if ((rc = dsp_rider_alighted(e->day, now, v, b)) < 0)
+            if ((rc = (e->op = "rider_alighted", dsp_rider_alighted(e->day, now, v, b))) < 0)
                 return rc;
             x->riders -= bi.passengers;
             x->seats -= bi.passengers - bi.wheelchairs;
@@ -398,7 +400,7 @@ static int van_step(eng *e, int now, int v)
             x->until = now + ps[0].service_s;
             break;
         case DSP_STOP_BREAK:
-            if ((rc = dsp_break_start(e->day, now, v, b)) < 0)
+            if ((rc = (e->op = "break_start", dsp_break_start(e->day, now, v, b))) < 0)
                 return rc;
             if (rec)
                 snprintf(rec->kind, sizeof(rec->kind), "break");
@@ -420,7 +422,7 @@ static int van_step(eng *e, int now, int v)
         int leave = ps[0].planned_s - drive - e->buffer_s;
         if (x->riders == 0 && leave > now)
             return wake(e, v, leave);
-        if ((rc = dsp_vehicle_depart(e->day, now, v)) < 0)
+        if ((rc = (e->op = "vehicle_depart", dsp_vehicle_depart(e->day, now, v))) < 0)
             return rc;
     }
 drive_to_depot:
@@ -652,8 +654,8 @@ int sim_run(const sim_scenario *s, const area *a, const sim_demand *dm, const si
             break;
         }
         if (rc < 0) {
-            snprintf(err, err_len, "%s: simulation stopped at %d s: %s", s->path, now,
-                     rc <= -100 ? "internal" : dsp_strerror(rc));
+            snprintf(err, err_len, "%s: simulation stopped at %d s: %s%s%s", s->path, now,
+                     e.op ? e.op : "", e.op ? ": " : "", dsp_strerror(rc));
             rc = SIM_EDISPATCH;
             goto out;
         }
