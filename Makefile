@@ -118,3 +118,10 @@ bench-osm: $(BUILD)/bench/bench_osm
 $(BUILD)/bench/bench_osm: tests/bench/bench_osm.c $(BUILD)/libnoriai.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libnoriai.a $(LIBS)
+
+# H3: bench-area
+# Area builds of every shared OSM extract (wall time, peak memory), the
+# Liechtenstein bus-stop matrix and a 1,000 x 1,000 Monaco matrix on 2 threads.
+.PHONY: bench-area
+bench-area: all
+	@scripts/bench-area.sh $(BUILD)

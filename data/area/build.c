@@ -299,7 +299,7 @@ static int compute_matrix(const area_build_opts *o, area *a, char *err, size_t e
     if (o->verbose) {
         if (o->cache_dir != NULL && *o->cache_dir != '\0')
             fprintf(stderr, "area: matrix cache: %s\n", msg);
-        fprintf(stderr, "area: matrix %d x %d in %.1f s\n", a->n_stops, a->n_stops,
+        fprintf(stderr, "area: matrix %d x %d in %.2f s\n", a->n_stops, a->n_stops,
                 now_s() - p.t0);
     } else if (o->cache_dir != NULL && *o->cache_dir != '\0' &&
                (st == NET_CACHE_NOT_STORED || st == NET_CACHE_REPLACED)) {
