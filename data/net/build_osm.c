@@ -34,13 +34,17 @@
  * Every node of a kept way becomes a graph node (so snapping lands on real
  * road geometry), and each consecutive pair one edge per allowed direction:
  * length by the haversine formula (net_haversine_m, the mean Earth radius),
- * time = length / speed, in integers: mm rounded, ms rounded up, so that
- * no edge is faster than its speed and max_speed_mps is the top speed of
- * the table or of a maxspeed tag, not an artefact of rounding a short edge.  A pair with an end
- * node missing from the file (ways cut by the extract's border) or more than 1,000 km long (a
- * corrupt position) is dropped and counted.  The graph is then cut to its largest strongly
- * connected component and projected with PROJ to the requested CRS, or to the UTM zone of the
- * graph's centre.
+ * time = length / speed, in integers: mm rounded, ms rounded up, so that no
+ * edge is faster than its speed and max_speed_mps is the top speed of the
+ * table or of a maxspeed tag, not an artefact of rounding a short edge.  A
+ * pair with an end node missing from the file (ways cut by the extract's
+ * border) or more than 1,000 km long (a corrupt position) is dropped and
+ * counted.
+ *
+ * The graph is then cut to its largest strongly connected component (what
+ * goes is mostly the halves of divided roads and motorways cut by the
+ * extract's border, and service roads behind a private gate) and projected
+ * with PROJ to the requested CRS, or to the UTM zone of the graph's centre.
  *
  * Cost: two reads of the file; O(R log R) for R way node references; the
  * graph and SCC linear in its size.

@@ -150,8 +150,10 @@ int net_build_from_osm(const char *pbf_path, const net_osm_opts *o, net_osm_resu
                        char *err, size_t err_len);
 void net_osm_result_cleanup(net_osm_result *r);
 
-/* Keeps the largest strongly connected component; renumbers nodes.
- * Returns 0 or NET_E*; *g is replaced. */
+/* Keeps the largest strongly connected component (ties: the one found
+ * first); renumbers nodes keeping their order, recomputes max_speed_mps.
+ * Returns 0 and replaces *g, or NET_EEMPTY (no nodes) / NET_ENOMEM with *g
+ * unchanged. */
 int net_graph_keep_largest_scc(net_graph **g);
 
 /* ---- nearest node ---- */
