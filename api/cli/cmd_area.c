@@ -232,9 +232,8 @@ static int area_build_cmd(int argc, char **argv)
     }
     for (int k = 0; k < a->n_stops; k++)
         far += a->stops[k].far;
-    printf("%s: %s, %d nodes, %d edges, %d stops (%d far), matrix %d x %d, EPSG:%d\n", out,
-           a->name, a->graph->n_nodes, a->graph->n_edges, a->n_stops, far, a->n_stops, a->n_stops,
-           a->epsg);
+    printf("%s: %s, %d nodes, %d edges, %d stops (%d far), matrix %d x %d, EPSG:%d\n", out, a->name,
+           a->graph->n_nodes, a->graph->n_edges, a->n_stops, far, a->n_stops, a->n_stops, a->epsg);
     area_destroy(a);
     return 0;
 }
@@ -346,8 +345,8 @@ static json_t *info_json(const area *a, const char *dir)
     json_object_set_new(o, "crs", json_string(crs));
     json_object_set_new(o, "epsg", json_integer(a->epsg));
     json_object_set_new(o, "model", json_string(a->model == AREA_ROAD ? "road" : "crowfly"));
-    json_object_set_new(o, "bbox", json_pack("[f,f,f,f]", a->bbox[0], a->bbox[1], a->bbox[2],
-                                             a->bbox[3]));
+    json_object_set_new(o, "bbox",
+                        json_pack("[f,f,f,f]", a->bbox[0], a->bbox[1], a->bbox[2], a->bbox[3]));
     json_object_set_new(o, "nodes", json_integer(a->graph ? a->graph->n_nodes : 0));
     json_object_set_new(o, "edges", json_integer(a->graph ? a->graph->n_edges : 0));
     json_object_set_new(o, "stops", json_integer(a->n_stops));
@@ -358,8 +357,9 @@ static json_t *info_json(const area *a, const char *dir)
     json_object_set_new(o, "zones", json_integer(a->n_zones));
     json_object_set_new(o, "matrix_n", json_integer(a->time_s ? a->n_stops : 0));
     if (a->model == AREA_CROWFLY)
-        json_object_set_new(o, "crowfly", json_pack("{s:f, s:f}", "detour", a->crowfly.detour,
-                                                    "speed_kmh", a->crowfly.speed_kmh));
+        json_object_set_new(o, "crowfly",
+                            json_pack("{s:f, s:f}", "detour", a->crowfly.detour, "speed_kmh",
+                                      a->crowfly.speed_kmh));
     json_object_set_new(o, "attribution", json_string(a->attribution));
     json_object_set_new(o, "license", json_string(a->license));
     json_object_set_new(o, "sources", src != NULL ? src : json_array());
@@ -376,10 +376,9 @@ static void print_info(const area *a, json_t *j)
     printf("CRS          EPSG:%d\n", a->epsg);
     printf("model        %s\n", a->model == AREA_ROAD ? "road network" : "crow-fly");
     if (a->model == AREA_CROWFLY)
-        printf("crow-fly     detour %.2f, %.1f km/h\n", a->crowfly.detour,
-               a->crowfly.speed_kmh);
-    printf("bbox         %.7f,%.7f .. %.7f,%.7f (lon,lat)\n", a->bbox[0], a->bbox[1],
-           a->bbox[2], a->bbox[3]);
+        printf("crow-fly     detour %.2f, %.1f km/h\n", a->crowfly.detour, a->crowfly.speed_kmh);
+    printf("bbox         %.7f,%.7f .. %.7f,%.7f (lon,lat)\n", a->bbox[0], a->bbox[1], a->bbox[2],
+           a->bbox[3]);
     printf("nodes        %lld\n", (long long)json_integer_value(json_object_get(j, "nodes")));
     printf("edges        %lld\n", (long long)json_integer_value(json_object_get(j, "edges")));
     printf("stops        %d (far from a road: %lld, depots: %lld)\n", a->n_stops,
@@ -582,8 +581,8 @@ static int area_route_cmd(int argc, char **argv)
         road = 1;
     }
     if (as_json) {
-        json_t *j = json_pack("{s:f, s:f, s:s}", "time_s", time_s, "distance_m", dist_m,
-                              "model", a->model == AREA_ROAD ? "road" : "crowfly");
+        json_t *j = json_pack("{s:f, s:f, s:s}", "time_s", time_s, "distance_m", dist_m, "model",
+                              a->model == AREA_ROAD ? "road" : "crowfly");
         json_object_set_new(j, "from", end_json(a, &e[0]));
         json_object_set_new(j, "to", end_json(a, &e[1]));
         json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
@@ -716,8 +715,8 @@ static int area_bench_cmd(int argc, char **argv)
     {
         uint64_t s = (uint64_t)seed;
         for (long k = 0; k < n; k++)
-            nodes[k] = use_stops ? a->stops[k].node
-                                 : (int32_t)(next_rand(&s) % (uint64_t)g->n_nodes);
+            nodes[k] =
+                use_stops ? a->stops[k].node : (int32_t)(next_rand(&s) % (uint64_t)g->n_nodes);
     }
     for (long r = 0; r < repeat; r++) {
         t0 = now_s();

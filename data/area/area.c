@@ -281,13 +281,12 @@ static json_t *sources_json(const char *const *sources, int n_sources, char *err
             goto fail;
         }
         if (area_sha256_file(path, hex, &bytes) < 0) {
-            *rc = fail(err, err_len, AREA_EOPEN, "%s: cannot read the source to hash it: %s",
-                       path, strerror(errno));
+            *rc = fail(err, err_len, AREA_EOPEN, "%s: cannot read the source to hash it: %s", path,
+                       strerror(errno));
             goto fail;
         }
-        if (json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I}", "path", path, "role",
-                                                 role, "sha256", hex, "bytes",
-                                                 (json_int_t)bytes)) != 0)
+        if (json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I}", "path", path, "role", role,
+                                                 "sha256", hex, "bytes", (json_int_t)bytes)) != 0)
             goto fail;
     }
     *rc = 0;
@@ -313,23 +312,23 @@ static json_t *manifest(const area *a, const char *const *sources, int n_sources
     if (src == NULL)
         return NULL;
     *rc = AREA_ENOMEM;
-    root = json_pack(
-        "{s:s, s:i, s:s, s:s, s:i, s:[f,f,f,f], s:s, s:{s:f, s:f}, s:s, s:s, s:o, "
-        "s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i}}",
-        "format", MANIFEST_FORMAT, "version", MANIFEST_VERSION, "name", a->name ? a->name : "",
-        "crs", crs, "epsg", a->epsg, "bbox", a->bbox[0], a->bbox[1], a->bbox[2], a->bbox[3],
-        "model", a->model == AREA_ROAD ? "road" : "crowfly", "crowfly", "detour",
-        a->crowfly.detour, "speed_kmh", a->crowfly.speed_kmh, "attribution",
-        a->attribution ? a->attribution : "", "license", a->license ? a->license : "", "sources",
-        src, "counts", "nodes", a->graph ? (int)a->graph->n_nodes : 0, "edges",
-        a->graph ? (int)a->graph->n_edges : 0, "stops", a->n_stops, "far_stops", far, "depots",
-        depots, "pois", a->n_pois, "zones", a->n_zones);
+    root = json_pack("{s:s, s:i, s:s, s:s, s:i, s:[f,f,f,f], s:s, s:{s:f, s:f}, s:s, s:s, s:o, "
+                     "s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i}}",
+                     "format", MANIFEST_FORMAT, "version", MANIFEST_VERSION, "name",
+                     a->name ? a->name : "", "crs", crs, "epsg", a->epsg, "bbox", a->bbox[0],
+                     a->bbox[1], a->bbox[2], a->bbox[3], "model",
+                     a->model == AREA_ROAD ? "road" : "crowfly", "crowfly", "detour",
+                     a->crowfly.detour, "speed_kmh", a->crowfly.speed_kmh, "attribution",
+                     a->attribution ? a->attribution : "", "license", a->license ? a->license : "",
+                     "sources", src, "counts", "nodes", a->graph ? (int)a->graph->n_nodes : 0,
+                     "edges", a->graph ? (int)a->graph->n_edges : 0, "stops", a->n_stops,
+                     "far_stops", far, "depots", depots, "pois", a->n_pois, "zones", a->n_zones);
     if (root == NULL)
         return NULL;
     if (a->model == AREA_ROAD) {
         snprintf(key, sizeof(key), "%016llx", (unsigned long long)matrix_key(a));
-        if (json_object_set_new(root, "matrix", json_pack("{s:i, s:s}", "n", a->n_stops, "key",
-                                                          key)) != 0) {
+        if (json_object_set_new(root, "matrix",
+                                json_pack("{s:i, s:s}", "n", a->n_stops, "key", key)) != 0) {
             json_decref(root);
             return NULL;
         }
@@ -381,8 +380,8 @@ static int check_for_save(const area *a, char *err, size_t err_len)
     return 0;
 }
 
-int area_save(const area *a, const char *dir, const char *const *sources, int n_sources,
-              char *err, size_t err_len)
+int area_save(const area *a, const char *dir, const char *const *sources, int n_sources, char *err,
+              size_t err_len)
 {
     char path[4096], tmp[4200];
     json_t *root = NULL;
@@ -432,8 +431,7 @@ int area_save(const area *a, const char *dir, const char *const *sources, int n_
         goto out;
     path_join(path, sizeof(path), dir, "matrix.bin");
     if (a->model == AREA_ROAD) {
-        rc = net_matrix_write(path, matrix_key(a), a->n_stops, a->time_s, a->dist_m, err,
-                              err_len);
+        rc = net_matrix_write(path, matrix_key(a), a->n_stops, a->time_s, a->dist_m, err, err_len);
         if (rc < 0) {
             rc = rc == NET_ENOMEM ? AREA_ENOMEM : AREA_EWRITE;
             goto out;
@@ -563,10 +561,10 @@ static int check_sources(loader *l, json_t *arr)
 static int read_manifest(loader *l, json_t **matrix_obj, json_t **root_out)
 {
     static const char *const top_keys[] = {
-        "format", "version", "name",    "crs",     "epsg",   "bbox",   "model",
+        "format",  "version",     "name",    "crs",     "epsg",   "bbox",   "model",
         "crowfly", "attribution", "license", "sources", "counts", "matrix", NULL};
-    static const char *const count_keys[] = {"nodes", "edges", "stops", "far_stops",
-                                             "depots", "pois", "zones", NULL};
+    static const char *const count_keys[] = {"nodes",  "edges", "stops", "far_stops",
+                                             "depots", "pois",  "zones", NULL};
     char path[4096], crs[32];
     json_error_t jerr;
     json_t *root, *v, *counts, *cf;
@@ -582,8 +580,8 @@ static int read_manifest(loader *l, json_t **matrix_obj, json_t **root_out)
                         "%s: cannot read (is %s an area bundle written by `noriai area build` or "
                         "`noriai area synth`?)",
                         path, l->dir);
-        return fail(l->err, l->err_len, AREA_EFORMAT, "%s:%d:%d: %s", path, jerr.line,
-                    jerr.column, jerr.text);
+        return fail(l->err, l->err_len, AREA_EFORMAT, "%s:%d:%d: %s", path, jerr.line, jerr.column,
+                    jerr.text);
     }
     *root_out = root;
     if (!json_is_object(root))
@@ -655,8 +653,7 @@ static int read_manifest(loader *l, json_t **matrix_obj, json_t **root_out)
 }
 
 /* Strict text field: UTF-8; NULL (optional) when empty and allow_null. */
-static int csv_text(loader *l, csv_reader *r, int col, const char *what, int allow_null,
-                    char **out)
+static int csv_text(loader *l, csv_reader *r, int col, const char *what, int allow_null, char **out)
 {
     const char *s = csv_field(r, col);
 
@@ -664,8 +661,8 @@ static int csv_text(loader *l, csv_reader *r, int col, const char *what, int all
         return fail(l->err, l->err_len, AREA_EFORMAT, "%s:%d: missing field %s", csv_name(r),
                     csv_line(r), what);
     if (!csv_utf8_valid(s))
-        return fail(l->err, l->err_len, AREA_EFORMAT, "%s:%d: %s is not valid UTF-8",
-                    csv_name(r), csv_line(r), what);
+        return fail(l->err, l->err_len, AREA_EFORMAT, "%s:%d: %s is not valid UTF-8", csv_name(r),
+                    csv_line(r), what);
     if (allow_null && *s == '\0') {
         *out = NULL;
         return 0;
@@ -681,21 +678,21 @@ static int csv_num(loader *l, csv_reader *r, int col, const char *what, double l
     const char *s = csv_field(r, col);
 
     if (s == NULL || csv_parse_double(s, lo, hi, out) < 0)
-        return fail(l->err, l->err_len, AREA_EFORMAT, "%s:%d: %s \"%s\": expected a number in "
+        return fail(l->err, l->err_len, AREA_EFORMAT,
+                    "%s:%d: %s \"%s\": expected a number in "
                     "[%g, %g]",
                     csv_name(r), csv_line(r), what, s ? s : "", lo, hi);
     return 0;
 }
 
-static int csv_int(loader *l, csv_reader *r, int col, const char *what, long lo, long hi,
-                   long *out)
+static int csv_int(loader *l, csv_reader *r, int col, const char *what, long lo, long hi, long *out)
 {
     const char *s = csv_field(r, col);
 
     if (s == NULL || csv_parse_long(s, lo, hi, out) < 0)
         return fail(l->err, l->err_len, AREA_EFORMAT,
-                    "%s:%d: %s \"%s\": expected an integer in [%ld, %ld]", csv_name(r),
-                    csv_line(r), what, s ? s : "", lo, hi);
+                    "%s:%d: %s \"%s\": expected an integer in [%ld, %ld]", csv_name(r), csv_line(r),
+                    what, s ? s : "", lo, hi);
     return 0;
 }
 
@@ -780,8 +777,8 @@ static int check_unique_ids(loader *l)
 
 static int read_stops(loader *l)
 {
-    static const char *const names[] = {"id",   "name", "name_en", "lat", "lon", "x",
-                                        "y",    "node", "snap_m",  "far", "kind", NULL};
+    static const char *const names[] = {"id", "name", "name_en", "lat", "lon",  "x",
+                                        "y",  "node", "snap_m",  "far", "kind", NULL};
     int c[11], rc, far = 0;
     area *a = l->a;
     csv_reader *r;
@@ -807,7 +804,8 @@ static int read_stops(loader *l)
             (rc = csv_num(l, r, c[6], "y", -MAX_COORD_M, MAX_COORD_M, &s->y)) < 0 ||
             (rc = csv_int(l, r, c[7], "node", node_lo, node_hi, &node)) < 0 ||
             (rc = csv_num(l, r, c[8], "snap_m", 0, MAX_COORD_M, &s->snap_m)) < 0 ||
-            (rc = csv_int(l, r, c[9], "far", 0, 1, &f)) < 0 || (rc = csv_kind(l, r, c[10], s->kind)) < 0)
+            (rc = csv_int(l, r, c[9], "far", 0, 1, &f)) < 0 ||
+            (rc = csv_kind(l, r, c[10], s->kind)) < 0)
             goto out;
         if (s->id[0] == '\0') {
             rc = fail(l->err, l->err_len, AREA_EFORMAT, "%s:%d: empty stop id", csv_name(r),
@@ -834,7 +832,7 @@ out:
 
 static int read_pois(loader *l)
 {
-    static const char *const names[] = {"name", "name_en", "kind", "lat",
+    static const char *const names[] = {"name", "name_en", "kind",   "lat",
                                         "lon",  "stop",    "weight", NULL};
     int c[7], rc;
     area *a = l->a;
@@ -873,8 +871,8 @@ out:
 
 static int read_zones(loader *l)
 {
-    static const char *const names[] = {"name", "name_en", "lat", "lon", "radius_m", "weight",
-                                        NULL};
+    static const char *const names[] = {"name",     "name_en", "lat", "lon",
+                                        "radius_m", "weight",  NULL};
     int c[6], rc;
     area *a = l->a;
     csv_reader *r;
@@ -899,9 +897,8 @@ static int read_zones(loader *l)
     if (rc < 0)
         goto out;
     if (a->n_zones != l->n_zones)
-        rc = fail(l->err, l->err_len, AREA_EFORMAT,
-                  "%s: %d zones, but area.json's counts say %ld", csv_name(r), a->n_zones,
-                  l->n_zones);
+        rc = fail(l->err, l->err_len, AREA_EFORMAT, "%s: %d zones, but area.json's counts say %ld",
+                  csv_name(r), a->n_zones, l->n_zones);
 out:
     csv_destroy(r);
     return rc;

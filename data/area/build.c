@@ -194,8 +194,8 @@ static int stops_auto(const net_graph *g, const net_index *ix, int verbose, area
     while ((n = auto_pick(g, ix, spacing, nodes, AUTO_MAX_STOPS)) > AUTO_MAX_STOPS)
         spacing *= 1.15;
     if (verbose)
-        fprintf(stderr, "area: no stop list given: %d stops on the roads, one per %.0f m cell\n",
-                n, spacing);
+        fprintf(stderr, "area: no stop list given: %d stops on the roads, one per %.0f m cell\n", n,
+                spacing);
     s = calloc(n > 0 ? (size_t)n : 1, sizeof(*s));
     if (s == NULL) {
         free(nodes);
@@ -235,8 +235,9 @@ static int project_and_snap(const area_build_opts *o, area *a, const net_index *
         area_stop *s = &a->stops[i];
         if (geo_forward(geo, s->lat, s->lon, &s->x, &s->y) < 0) {
             geo_proj_destroy(geo);
-            return fail(err, err_len, AREA_EGEO, "stop %s at (%.7f, %.7f): cannot project to EPSG:%d",
-                        s->id, s->lat, s->lon, a->graph->epsg);
+            return fail(err, err_len, AREA_EGEO,
+                        "stop %s at (%.7f, %.7f): cannot project to EPSG:%d", s->id, s->lat, s->lon,
+                        a->graph->epsg);
         }
         s->node = net_index_nearest(ix, s->x, s->y, &s->snap_m);
         s->far = s->snap_m > AREA_FAR_SNAP_M;
@@ -290,17 +291,16 @@ static int compute_matrix(const area_build_opts *o, area *a, char *err, size_t e
         nodes[i] = a->stops[i].node;
     p.t0 = p.last = now_s();
     msg[0] = '\0';
-    rc = net_matrix_cached(a->graph, nodes, a->n_stops, o->threads, o->cache_dir,
-                           AREA_MATRIX_TAG, a->time_s, a->dist_m,
-                           o->verbose ? matrix_progress : NULL, &p, &st, msg, sizeof(msg));
+    rc = net_matrix_cached(a->graph, nodes, a->n_stops, o->threads, o->cache_dir, AREA_MATRIX_TAG,
+                           a->time_s, a->dist_m, o->verbose ? matrix_progress : NULL, &p, &st, msg,
+                           sizeof(msg));
     free(nodes);
     if (rc < 0)
         return fail(err, err_len, from_net(rc), "%s", msg);
     if (o->verbose) {
         if (o->cache_dir != NULL && *o->cache_dir != '\0')
             fprintf(stderr, "area: matrix cache: %s\n", msg);
-        fprintf(stderr, "area: matrix %d x %d in %.2f s\n", a->n_stops, a->n_stops,
-                now_s() - p.t0);
+        fprintf(stderr, "area: matrix %d x %d in %.2f s\n", a->n_stops, a->n_stops, now_s() - p.t0);
     } else if (o->cache_dir != NULL && *o->cache_dir != '\0' &&
                (st == NET_CACHE_NOT_STORED || st == NET_CACHE_REPLACED)) {
         fprintf(stderr, "area: matrix cache: %s\n", msg);

@@ -61,9 +61,9 @@
 /* Town centre in EPSG:6677 (easting, northing), about 35.95 N, 139.60 E. */
 #define CENTRE_X (-21000.0)
 #define CENTRE_Y (-5500.0)
-#define PIECE_M 70.0    /* longest edge after subdivision */
-#define SNAP_END_M 3.0  /* a crossing this close to a segment end uses the end */
-#define WARP_M 25.0     /* amplitude of the gentle warp */
+#define PIECE_M 70.0   /* longest edge after subdivision */
+#define SNAP_END_M 3.0 /* a crossing this close to a segment end uses the end */
+#define WARP_M 25.0    /* amplitude of the gentle warp */
 #define WARP_WAVE_M 700.0
 #define PI 3.14159265358979323846
 
@@ -139,7 +139,7 @@ static void shuffle(rng *r, int *a, int n)
 typedef struct synth_spec {
     const char *name;
     double side_m;
-    int n_stops; /* depot included */
+    int n_stops;   /* depot included */
     int districts; /* per side */
     int oneway_pairs, ring, diagonals, lots, estates;
     int stations, clinics, supermarkets, halls, pharmacies, daycare, post_offices;
@@ -163,33 +163,48 @@ static const place town_names[] = {
 
 #define CENTRE_DISTRICT 0 /* index of 本町 in district_names */
 static const place district_names[] = {
-    {"本町", "Honmachi"},      {"栄町", "Sakaemachi"},   {"緑町", "Midoricho"},
-    {"旭町", "Asahicho"},      {"幸町", "Saiwaicho"},    {"東町", "Higashimachi"},
-    {"西町", "Nishimachi"},    {"南町", "Minamimachi"},  {"北町", "Kitamachi"},
-    {"若葉", "Wakaba"},        {"桜台", "Sakuradai"},    {"富士見", "Fujimi"},
-    {"松原", "Matsubara"},     {"青葉台", "Aobadai"},    {"柳町", "Yanagimachi"},
-    {"宮前", "Miyamae"},       {"新田", "Shinden"},      {"元町", "Motomachi"},
-    {"寿町", "Kotobukicho"},   {"昭和町", "Showacho"},   {"日の出町", "Hinodecho"},
-    {"泉町", "Izumicho"},      {"高砂", "Takasago"},     {"清水", "Shimizu"},
-    {"八幡", "Yawata"},        {"稲荷町", "Inaricho"},   {"城山", "Shiroyama"},
-    {"朝日が丘", "Asahigaoka"}, {"春日", "Kasuga"},       {"平和町", "Heiwacho"},
-    {"末広町", "Suehirocho"},  {"宝町", "Takaracho"},    {"梅が丘", "Umegaoka"},
-    {"桜木町", "Sakuragicho"}, {"若松町", "Wakamatsucho"}, {"川端", "Kawabata"},
-    {"橋本", "Hashimoto"},     {"大原", "Ohara"},        {"中野", "Nakano"},
+    {"本町", "Honmachi"},       {"栄町", "Sakaemachi"},     {"緑町", "Midoricho"},
+    {"旭町", "Asahicho"},       {"幸町", "Saiwaicho"},      {"東町", "Higashimachi"},
+    {"西町", "Nishimachi"},     {"南町", "Minamimachi"},    {"北町", "Kitamachi"},
+    {"若葉", "Wakaba"},         {"桜台", "Sakuradai"},      {"富士見", "Fujimi"},
+    {"松原", "Matsubara"},      {"青葉台", "Aobadai"},      {"柳町", "Yanagimachi"},
+    {"宮前", "Miyamae"},        {"新田", "Shinden"},        {"元町", "Motomachi"},
+    {"寿町", "Kotobukicho"},    {"昭和町", "Showacho"},     {"日の出町", "Hinodecho"},
+    {"泉町", "Izumicho"},       {"高砂", "Takasago"},       {"清水", "Shimizu"},
+    {"八幡", "Yawata"},         {"稲荷町", "Inaricho"},     {"城山", "Shiroyama"},
+    {"朝日が丘", "Asahigaoka"}, {"春日", "Kasuga"},         {"平和町", "Heiwacho"},
+    {"末広町", "Suehirocho"},   {"宝町", "Takaracho"},      {"梅が丘", "Umegaoka"},
+    {"桜木町", "Sakuragicho"},  {"若松町", "Wakamatsucho"}, {"川端", "Kawabata"},
+    {"橋本", "Hashimoto"},      {"大原", "Ohara"},          {"中野", "Nakano"},
     {"上町", "Kamimachi"},
 };
 #define N_DISTRICT_NAMES ((int)(sizeof(district_names) / sizeof(district_names[0])))
 
 /* Stop names inside a district, in order: <district><suffix>. */
 static const place stop_suffixes[] = {
-    {"一丁目", " 1-chome"},   {"二丁目", " 2-chome"},   {"三丁目", " 3-chome"},
-    {"四丁目", " 4-chome"},   {"五丁目", " 5-chome"},   {"北", " North"},
-    {"南", " South"},         {"東", " East"},          {"西", " West"},
-    {"中央", " Central"},     {"六丁目", " 6-chome"},   {"七丁目", " 7-chome"},
-    {"入口", " Entrance"},    {"公園前", " Park"},      {"八丁目", " 8-chome"},
-    {"九丁目", " 9-chome"},   {"小学校前", " Elementary School"},
-    {"神社前", " Shrine"},    {"会館前", " Hall"},      {"住宅前", " Housing"},
-    {"中学校前", " Junior High School"}, {"橋", " Bridge"}, {"坂上", " Hilltop"},
+    {"一丁目", " 1-chome"},
+    {"二丁目", " 2-chome"},
+    {"三丁目", " 3-chome"},
+    {"四丁目", " 4-chome"},
+    {"五丁目", " 5-chome"},
+    {"北", " North"},
+    {"南", " South"},
+    {"東", " East"},
+    {"西", " West"},
+    {"中央", " Central"},
+    {"六丁目", " 6-chome"},
+    {"七丁目", " 7-chome"},
+    {"入口", " Entrance"},
+    {"公園前", " Park"},
+    {"八丁目", " 8-chome"},
+    {"九丁目", " 9-chome"},
+    {"小学校前", " Elementary School"},
+    {"神社前", " Shrine"},
+    {"会館前", " Hall"},
+    {"住宅前", " Housing"},
+    {"中学校前", " Junior High School"},
+    {"橋", " Bridge"},
+    {"坂上", " Hilltop"},
     {"坂下", " Hill Foot"},
 };
 #define N_STOP_SUFFIXES ((int)(sizeof(stop_suffixes) / sizeof(stop_suffixes[0])))
@@ -233,12 +248,12 @@ typedef struct pt {
 enum { LINE_LOCAL = 0, LINE_ARTERIAL = 1, LINE_MAIN = 2 };
 
 typedef struct seg {
-    int32_t a, b;   /* point indices */
-    uint8_t cls;    /* net_class */
+    int32_t a, b; /* point indices */
+    uint8_t cls;  /* net_class */
     uint8_t kmh;
-    int8_t oneway;  /* 0 both ways, +1 only a -> b, -1 only b -> a */
+    int8_t oneway; /* 0 both ways, +1 only a -> b, -1 only b -> a */
     uint8_t alive;
-    int16_t road;   /* -1 grid; else the ring/diagonal that drew it */
+    int16_t road; /* -1 grid; else the ring/diagonal that drew it */
 } seg;
 
 typedef struct town {
@@ -811,10 +826,10 @@ typedef struct synth {
     const synth_spec *sp;
     net_graph *g;
     geo_proj *geo;
-    double *lx, *ly;        /* local coordinates of graph nodes */
-    uint8_t *major;         /* node on a road above residential */
-    int n_dist;             /* districts per side */
-    int *dist_name;         /* district -> district_names index */
+    double *lx, *ly; /* local coordinates of graph nodes */
+    uint8_t *major;  /* node on a road above residential */
+    int n_dist;      /* districts per side */
+    int *dist_name;  /* district -> district_names index */
     const place *town_name;
     area *a;
     char *err;
@@ -1096,8 +1111,8 @@ static int add_poi(synth *s, poi_list *l, const char *kind, const char *name, co
         return AREA_ENOMEM;
     snprintf(p->kind, sizeof(p->kind), "%s", kind);
     if (geo_inverse(s->geo, x, y, &p->lat, &p->lon) < 0) {
-        snprintf(s->err, s->err_len, "synthetic town: EPSG:%d to WGS84 failed for %s",
-                 SYNTH_EPSG, name_en);
+        snprintf(s->err, s->err_len, "synthetic town: EPSG:%d to WGS84 failed for %s", SYNTH_EPSG,
+                 name_en);
         return AREA_EGEO;
     }
     p->weight = weight;
@@ -1259,8 +1274,8 @@ out:
     return rc;
 }
 
-static int add_zone(synth *s, int *cap, const char *name, const char *name_en, double lx,
-                    double ly, double radius_m, double weight)
+static int add_zone(synth *s, int *cap, const char *name, const char *name_en, double lx, double ly,
+                    double radius_m, double weight)
 {
     area *a = s->a;
     area_zone *z;
@@ -1315,8 +1330,8 @@ static int make_zones(synth *s)
         snprintf(ja, sizeof(ja), "%s団地", dn->ja);
         snprintf(en, sizeof(en), "%s Danchi (housing estate)", dn->en);
         district_spot(s, d, &x, &y);
-        if ((rc = add_zone(s, &cap, ja, en, x, y, 150, 10 * round(rng_range(&s->t.r, 150, 300))))
-            < 0)
+        if ((rc = add_zone(s, &cap, ja, en, x, y, 150, 10 * round(rng_range(&s->t.r, 150, 300)))) <
+            0)
             return rc;
     }
     return 0;
@@ -1436,9 +1451,8 @@ int area_synth(uint64_t seed, area_synth_size size, area **out, char *err, size_
     if ((rc = make_graph(&s.t, s.geo, &a->graph, err, err_len)) < 0)
         goto out;
     s.g = a->graph;
-    if ((rc = node_locals(&s)) < 0 || (rc = name_districts(&s)) < 0 ||
-        (rc = make_stops(&s)) < 0 || (rc = make_pois(&s)) < 0 || (rc = make_zones(&s)) < 0 ||
-        (rc = make_matrix(&s)) < 0)
+    if ((rc = node_locals(&s)) < 0 || (rc = name_districts(&s)) < 0 || (rc = make_stops(&s)) < 0 ||
+        (rc = make_pois(&s)) < 0 || (rc = make_zones(&s)) < 0 || (rc = make_matrix(&s)) < 0)
         goto out;
     snprintf(name, sizeof(name), "%s%s (%s %s), synthetic, seed %llu", s.town_name->ja,
              size == AREA_SYNTH_SMALL ? "町" : "市", s.town_name->en,

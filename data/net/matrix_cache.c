@@ -272,8 +272,7 @@ int net_matrix_cached(const net_graph *g, const int32_t *nodes, int n, int threa
     if (rc < 0)
         return fail(err, err_len, rc, "matrix: %s", net_strerror(rc));
     if (mkdir(cache_dir, 0777) != 0 && errno != EEXIST) {
-        fail(err, err_len, 0, "%s: cannot create the cache folder: %s", cache_dir,
-             strerror(errno));
+        fail(err, err_len, 0, "%s: cannot create the cache folder: %s", cache_dir, strerror(errno));
         return 0;
     }
     snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid());

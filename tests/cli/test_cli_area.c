@@ -332,8 +332,8 @@ static void test_errors(void **state)
     assert_non_null(strstr(r.err, "/nonexistent.osm.pbf"));
     run_free(&r);
     snprintf(pbf, sizeof(pbf), "%s/data/osm/tokyo_shibuya.osm.pbf", shared);
-    r = run("area", "build", "--osm", pbf, "--stops", "x.csv", "--osm-bus-stops", "--out",
-            "/tmp/x", NULL);
+    r = run("area", "build", "--osm", pbf, "--stops", "x.csv", "--osm-bus-stops", "--out", "/tmp/x",
+            NULL);
     assert_int_equal(r.status, 2);
     run_free(&r);
     r = run("area", "build", "--osm", pbf, "--epsg", "abc", "--out", "/tmp/x", NULL);

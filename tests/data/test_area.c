@@ -33,8 +33,8 @@
 #include "data/geo/geo.h"
 #include "data/net/net.h"
 
-static const char *const bundle_files[] = {"area.json", "graph.bin", "stops.csv",
-                                           "pois.csv",  "zones.csv", "matrix.bin", NULL};
+static const char *const bundle_files[] = {"area.json", "graph.bin",  "stops.csv", "pois.csv",
+                                           "zones.csv", "matrix.bin", NULL};
 
 /* ---------------------------------------------------------------------- */
 /* helpers                                                                 */
@@ -241,8 +241,8 @@ static void check_town(const area *a, int n_stops)
 {
     const net_graph *g = a->graph;
     int kinds[6] = {0}, depots = 0;
-    static const char *const want[] = {"hospital",    "clinic",    "supermarket",
-                                       "station",     "city_hall", "community_hall"};
+    static const char *const want[] = {"hospital", "clinic",    "supermarket",
+                                       "station",  "city_hall", "community_hall"};
     uint32_t *t = malloc((size_t)g->n_nodes * sizeof(*t));
     geo_proj *geo;
     char err[256];
@@ -515,10 +515,9 @@ static void test_crowfly_bundle(void **state)
     file_path(src, sizeof(src), dir, "area.json");
     man = json_load_file(src, 0, NULL);
     assert_non_null(man);
-    assert_string_equal(
-        json_string_value(json_object_get(json_array_get(json_object_get(man, "sources"), 0),
-                                          "sha256")),
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(man, "sources"), 0), "sha256")),
+                        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     json_decref(man);
     /* a missing source fails before anything is written */
     sources[0] = "/nonexistent/file.osm.pbf";
@@ -702,8 +701,8 @@ static void test_matrix_cache(void **state)
     assert_int_equal(tu_tmpdir_create(dir, sizeof(dir), "cache"), 0);
     snprintf(cache, sizeof(cache), "%s/c", dir);
 
-    assert_int_equal(net_matrix_cached(a->graph, nodes, n, 2, cache, "t1", t1, d1, NULL, NULL,
-                                       &st, err, sizeof(err)),
+    assert_int_equal(net_matrix_cached(a->graph, nodes, n, 2, cache, "t1", t1, d1, NULL, NULL, &st,
+                                       err, sizeof(err)),
                      0);
     assert_int_equal(st, NET_CACHE_STORED);
     assert_memory_equal(t1, a->time_s, (size_t)n * n * 4);
@@ -712,28 +711,28 @@ static void test_matrix_cache(void **state)
     assert_int_equal(access(p, R_OK), 0);
     /* hit */
     memset(t2, 0, (size_t)n * n * 4);
-    assert_int_equal(net_matrix_cached(a->graph, nodes, n, 1, cache, "t1", t2, d2, NULL, NULL,
-                                       &st, err, sizeof(err)),
+    assert_int_equal(net_matrix_cached(a->graph, nodes, n, 1, cache, "t1", t2, d2, NULL, NULL, &st,
+                                       err, sizeof(err)),
                      0);
     assert_int_equal(st, NET_CACHE_HIT);
     assert_memory_equal(t1, t2, (size_t)n * n * 4);
     assert_memory_equal(d1, d2, (size_t)n * n * 4);
     /* damaged: a flipped byte, then a truncation; recomputed, never trusted */
     flip_byte(cache, strrchr(p, '/') + 1, 24 + 4 * 7);
-    assert_int_equal(net_matrix_cached(a->graph, nodes, n, 1, cache, "t1", t2, d2, NULL, NULL,
-                                       &st, err, sizeof(err)),
+    assert_int_equal(net_matrix_cached(a->graph, nodes, n, 1, cache, "t1", t2, d2, NULL, NULL, &st,
+                                       err, sizeof(err)),
                      0);
     assert_int_equal(st, NET_CACHE_REPLACED);
     assert_non_null(strstr(err, "checksum"));
     assert_memory_equal(t1, t2, (size_t)n * n * 4);
     truncate_file(cache, strrchr(p, '/') + 1, 100);
-    assert_int_equal(net_matrix_cached(a->graph, nodes, n, 1, cache, "t1", t2, d2, NULL, NULL,
-                                       &st, err, sizeof(err)),
+    assert_int_equal(net_matrix_cached(a->graph, nodes, n, 1, cache, "t1", t2, d2, NULL, NULL, &st,
+                                       err, sizeof(err)),
                      0);
     assert_int_equal(st, NET_CACHE_REPLACED);
     assert_memory_equal(d1, d2, (size_t)n * n * 4);
-    assert_int_equal(net_matrix_cached(a->graph, nodes, n, 1, cache, "t1", t2, d2, NULL, NULL,
-                                       &st, err, sizeof(err)),
+    assert_int_equal(net_matrix_cached(a->graph, nodes, n, 1, cache, "t1", t2, d2, NULL, NULL, &st,
+                                       err, sizeof(err)),
                      0);
     assert_int_equal(st, NET_CACHE_HIT);
     /* another tag or another node order is another entry */
@@ -741,8 +740,8 @@ static void test_matrix_cache(void **state)
     nodes[0] ^= 1;
     assert_true(net_matrix_key(a->graph, nodes, n, "t1") != key);
     nodes[0] ^= 1;
-    assert_int_equal(net_matrix_cached(a->graph, nodes, n, 1, cache, "t2", t2, d2, NULL, NULL,
-                                       &st, err, sizeof(err)),
+    assert_int_equal(net_matrix_cached(a->graph, nodes, n, 1, cache, "t2", t2, d2, NULL, NULL, &st,
+                                       err, sizeof(err)),
                      0);
     assert_int_equal(st, NET_CACHE_STORED);
     /* direct reads with the wrong key or size */
@@ -752,8 +751,8 @@ static void test_matrix_cache(void **state)
     snprintf(bad_dir, sizeof(bad_dir), "%s/nothing", dir);
     assert_int_equal(net_matrix_read(bad_dir, key, n, t2, d2, err, sizeof(err)), NET_EOPEN);
     /* no cache, and a cache that cannot be created: computed all the same */
-    assert_int_equal(net_matrix_cached(a->graph, nodes, n, 1, NULL, "t1", t2, d2, NULL, NULL,
-                                       &st, err, sizeof(err)),
+    assert_int_equal(net_matrix_cached(a->graph, nodes, n, 1, NULL, "t1", t2, d2, NULL, NULL, &st,
+                                       err, sizeof(err)),
                      0);
     assert_int_equal(st, NET_CACHE_NOT_STORED);
     assert_memory_equal(t1, t2, (size_t)n * n * 4);
@@ -835,14 +834,12 @@ static void test_build_shibuya(void **state)
     snprintf(csv, sizeof(csv), "%s/area.json", out);
     man = json_load_file(csv, 0, NULL);
     assert_non_null(man);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(man, "counts"),
-                                                        "far_stops")),
-                     1);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(man, "counts"), "far_stops")), 1);
     assert_int_equal(area_sha256_file(pbf, hex, NULL), 0);
-    assert_string_equal(
-        json_string_value(json_object_get(json_array_get(json_object_get(man, "sources"), 0),
-                                          "sha256")),
-        hex);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(man, "sources"), 0), "sha256")),
+                        hex);
     json_decref(man);
     area_destroy(a);
     /* the same build again finds its matrix in the cache (one entry) */
@@ -896,10 +893,10 @@ static void test_build_shibuya(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sha256_vectors),     cmocka_unit_test(test_synth_sizes),
+        cmocka_unit_test(test_sha256_vectors),      cmocka_unit_test(test_synth_sizes),
         cmocka_unit_test(test_synth_deterministic), cmocka_unit_test(test_bundle_round_trip),
-        cmocka_unit_test(test_crowfly_bundle),     cmocka_unit_test(test_damaged_bundles),
-        cmocka_unit_test(test_matrix_cache),       cmocka_unit_test(test_build_shibuya),
+        cmocka_unit_test(test_crowfly_bundle),      cmocka_unit_test(test_damaged_bundles),
+        cmocka_unit_test(test_matrix_cache),        cmocka_unit_test(test_build_shibuya),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
