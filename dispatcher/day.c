@@ -228,13 +228,13 @@ static int add_break(dsp_day *d, int v, int earliest_s, int latest_s, int durati
     b->load[DSP_DIM_MARKER] = DSP_MARKER_CAP;
     b->pickup_service_s = duration_s;
     b->drop_service_s = 0;
-    b->max_ride_s = 0;
+    b->max_ride_s = duration_s; /* ends exactly when its time is up */
     b->promise_from_s = earliest_s;
     b->promise_to_s = latest_s;
     b->latest_drop_s = DSP_NEVER;
     b->eff_pick_close_s = latest_s;
     b->eff_drop_close_s = DSP_NEVER;
-    b->eff_max_ride_s = 0;
+    b->eff_max_ride_s = duration_s;
     b->vehicle = v;
     /* Breaks go into the plan in time order; requests are inserted around them. */
     if ((rc = dsp_stops_reserve(x, x->n + 2)) < 0)

@@ -337,7 +337,7 @@ int dsp_vehicle_out_of_service(dsp_day *d, int now, int v)
         b->promise_from_s = now;
         b->eff_pick_close_s = now + d->rules.max_wait_s;
         b->direct_s = dsp_travel_s(d, &b->pickup, &b->drop);
-        int lim = b->eff_pick_close_s + b->pickup_service_s + b->max_ride_s;
+        int lim = b->eff_pick_close_s + b->max_ride_s;
         if (b->eff_drop_close_s < lim)
             b->eff_drop_close_s = lim;
         b->delayed = 1;

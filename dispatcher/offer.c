@@ -263,7 +263,7 @@ static int desired(const dsp_day *d, int now, dsp_booking *b, int shift)
         break;
     default: /* arrive by */
         Ld = b->time_s + shift;
-        E = Ld - b->max_ride_s - b->pickup_service_s;
+        E = Ld - b->max_ride_s;
         Lp = Ld - b->direct_s - b->pickup_service_s;
         break;
     }
@@ -293,7 +293,7 @@ static void promise(const dsp_day *d, dsp_booking *b, const dsp_insertion *ins, 
         from = ins->pickup_s - w;
     opt->pickup_from_s = from;
     opt->pickup_to_s = from + w;
-    opt->latest_dropoff_s = from + w + b->pickup_service_s + b->max_ride_s;
+    opt->latest_dropoff_s = from + w + b->max_ride_s;
     if (b->when == DSP_ARRIVE_BY && b->eff_drop_close_s < opt->latest_dropoff_s)
         opt->latest_dropoff_s = b->eff_drop_close_s;
     opt->planned_pickup_s = ins->pickup_s;
@@ -378,7 +378,10 @@ int dsp_request_offer(dsp_day *d, int now, const dsp_request *req, int hold, dsp
     b->pickup_service_s = r->pickup_service_s + req->wheelchairs * r->wheelchair_service_s;
     b->drop_service_s = r->drop_service_s + req->wheelchairs * r->wheelchair_service_s;
     b->direct_s = dsp_travel_s(d, &b->pickup, &b->drop);
+    /* Ride time runs from the start of boarding to the start of alighting. */
     b->max_ride_s = (int)lround(r->ride_alpha * b->direct_s) + r->ride_beta_s;
+    if (b->max_ride_s < b->direct_s + b->pickup_service_s)
+        b->max_ride_s = b->direct_s + b->pickup_service_s;
     if (hold)
         dsp_emit(d, now, bid, -1, DSP_REQUESTED, DSP_REQUESTED, "status", "");
 

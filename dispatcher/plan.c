@@ -145,9 +145,9 @@ int dsp_eval(dsp_day *d, const dsp_veh *v, const dsp_stop *stops, int n, const d
             w->serv[k] = b->drop_service_s;
             if (b->scratch_stamp == stamp) {
                 w->mate[k] = b->scratch_pos;
-                w->ride[k] = ride_lim + b->pickup_service_s;
+                w->ride[k] = ride_lim;
             } else if (b->status == DSP_PICKED_UP && b->vehicle == v - d->veh) {
-                double lim = b->pickup_s + b->pickup_service_s + ride_lim;
+                double lim = b->pickup_s + ride_lim;
                 if (lim < w->close[k])
                     w->close[k] = lim;
             } else {
@@ -200,11 +200,11 @@ int dsp_eval(dsp_day *d, const dsp_veh *v, const dsp_stop *stops, int n, const d
             if (!stops[k - 1].drop || b->is_break)
                 continue;
             if (w->mate[k] >= 0)
-                ride = w->sched[k] - (w->sched[w->mate[k]] + w->serv[w->mate[k]]);
+                ride = w->sched[k] - w->sched[w->mate[k]];
             else
-                ride = w->sched[k] - (b->pickup_s + b->pickup_service_s);
-            if (ride > b->direct_s)
-                excess += ride - b->direct_s;
+                ride = w->sched[k] - b->pickup_s;
+            if (ride > b->direct_s + b->pickup_service_s)
+                excess += ride - b->direct_s - b->pickup_service_s;
         }
         *cost = d->rules.w_drive * drive + d->rules.w_excess_ride * excess + d->rules.w_wait * wait;
     }
@@ -232,8 +232,7 @@ static void relax(dsp_day *d, int now, int v, int stage)
                 changed = 1;
             }
             if (stage == 2) {
-                double from = w->mate[k] >= 0 ? w->early[w->mate[k]] + w->serv[w->mate[k]]
-                                              : b->pickup_s + b->pickup_service_s;
+                double from = w->mate[k] >= 0 ? w->early[w->mate[k]] : b->pickup_s;
                 int ride = (int)ceil(w->early[k] - from - 1e-6);
                 if (ride > b->eff_max_ride_s) {
                     b->eff_max_ride_s = ride;

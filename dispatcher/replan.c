@@ -201,7 +201,11 @@ int dsp_replan_prepare(dsp_day *d, int now, dsp_replan **out)
         q.drop_close = b->eff_drop_close_s >= DSP_NEVER ? SLV_INF : b->eff_drop_close_s;
         q.pickup_service = b->pickup_service_s;
         q.drop_service = b->drop_service_s;
-        q.max_ride = b->eff_max_ride_s >= DSP_NEVER ? SLV_INF : b->eff_max_ride_s;
+        /* The solver counts ride time from the end of boarding. */
+        q.max_ride = b->eff_max_ride_s >= DSP_NEVER ? SLV_INF
+                                                    : (b->eff_max_ride_s > b->pickup_service_s
+                                                           ? b->eff_max_ride_s - b->pickup_service_s
+                                                           : 0);
         for (int dim = 0; dim < DSP_DIMS; dim++)
             q.load[dim] = b->load[dim];
         q.promised = 1;

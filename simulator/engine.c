@@ -455,6 +455,48 @@ drive_to_depot:
     }
 }
 
+/*
+ * Van v breaks down.  A van on the road limps to the place it was driving to;
+ * its riders get off there (the dispatcher moves them onto other vans or
+ * reports them) and the van's day ends.
+ */
+static int breakdown(eng *e, int now, int v)
+{
+    van *x = &e->vans[v];
+    int rc, t = now;
+
+    if (x->state == VAN_DONE)
+        return 0;
+    if (x->state == VAN_DRIVING) {
+        t = x->until > now ? x->until : now;
+        if ((rc = rec_open(e, v, t, "breakdown")) < 0)
+            return rc;
+    }
+    if (x->rec >= 0) {
+        sim_stop_rec *rec = &e->res->stops[x->rec];
+        for (int i = 0; i < e->dm->n; i++) {
+            dsp_booking_info bi;
+            if (e->bk_of[i] < 0 || dsp_booking_get(e->day, e->bk_of[i], &bi) < 0)
+                continue;
+            if (bi.status != DSP_PICKED_UP || bi.vehicle != v)
+                continue;
+            if ((rc = rec_append(&rec->alighted, e->dm->req[i].id)) < 0)
+                return rc;
+        }
+        rec->seats_used = rec->wheelchairs_used = 0;
+        if (rec->departure_s < t)
+            rec->departure_s = t;
+        snprintf(rec->kind, sizeof(rec->kind), "breakdown");
+    }
+    if ((rc = (e->op = "vehicle_out_of_service", dsp_vehicle_out_of_service(e->day, now, v))) < 0)
+        return rc;
+    x->riders = x->seats = x->wheelchairs = 0;
+    x->state = VAN_DONE;
+    x->rec = -1;
+    e->res->veh_last_s[v] = t;
+    return 0;
+}
+
 static void progress(const eng *e, int now, int *last_pct)
 {
     int span = e->end_s - e->s->service.start_s;
@@ -635,14 +677,7 @@ int sim_run(const sim_scenario *s, const area *a, const sim_demand *dm, const si
             break;
         }
         case EV_FAIL:
-            rc = dsp_vehicle_out_of_service(e.day, now, x.a);
-            if (rc == 0) {
-                van *vx = &e.vans[x.a];
-                if (vx->rec >= 0)
-                    out->stops[vx->rec].departure_s = now;
-                vx->state = VAN_DONE;
-                out->veh_last_s[x.a] = now;
-            }
+            rc = breakdown(&e, now, x.a);
             break;
         case EV_VAN:
             if (x.token != e.vans[x.a].token)

@@ -321,15 +321,16 @@ static inline void audit_apply(audit_ctx *c, const audit_table *st, int r, const
             continue;
         }
         if (sign > 0) {
-            if (t->boarded++ > 0)
-                audit_note(c, "%s:%d: van %s: request %s boards a second time", st->path,
+            /* Again only after getting off (a transfer after a breakdown). */
+            if (t->boarded++ > t->alighted)
+                audit_note(c, "%s:%d: van %s: request %s boards while still on board", st->path,
                            st->line[r], veh, id);
             t->board_veh = veh;
             t->board_loc = loc;
             t->board_arr = arr;
             t->board_dep = dep;
         } else {
-            if (t->boarded == 0 || t->alighted > 0 || t->board_veh == NULL ||
+            if (t->boarded <= t->alighted || t->board_veh == NULL ||
                 strcmp(t->board_veh, veh) != 0)
                 audit_note(c, "%s:%d: van %s: request %s gets off without being on board", st->path,
                            st->line[r], veh, id);
@@ -475,7 +476,7 @@ static inline int audit_day(const char *dir, const audit_opts *o)
                            t->id, tt.row[t->row][tc[1]]);
             continue;
         }
-        if (t->boarded != 1 || t->alighted != 1) {
+        if (t->boarded < 1 || t->boarded != t->alighted) {
             audit_note(&c, "%s:%d: request %s is dropped_off but boards %d and alights %d times",
                        tt.path, line, t->id, t->boarded, t->alighted);
             continue;
