@@ -333,6 +333,12 @@ int dsp_vehicle_out_of_service(dsp_day *d, int now, int v)
             b->status = DSP_DROPPED_OFF;
             continue;
         }
+        if (same_place(&x->pos, &b->drop)) {
+            /* It broke down where this rider was going: trip done. */
+            b->dropoff_s = now;
+            dsp_set_status(d, now, b, DSP_DROPPED_OFF, "");
+            continue;
+        }
         b->pickup = x->pos;
         b->promise_from_s = now;
         b->eff_pick_close_s = now + d->rules.max_wait_s;

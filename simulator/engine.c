@@ -482,6 +482,7 @@ static int breakdown(eng *e, int now, int v)
                 continue;
             if ((rc = rec_append(&rec->alighted, e->dm->req[i].id)) < 0)
                 return rc;
+            e->res->trips[i].dropoff_s = t; /* final unless another van takes them on */
         }
         rec->seats_used = rec->wheelchairs_used = 0;
         if (rec->departure_s < t)
@@ -723,6 +724,8 @@ int sim_run(const sim_scenario *s, const area *a, const sim_demand *dm, const si
         t->vehicle = bi.status == DSP_REJECTED || bi.status == DSP_EXPIRED ? -1 : bi.vehicle;
         if (bi.status != DSP_DROPPED_OFF && bi.status != DSP_PICKED_UP)
             t->pickup_s = t->dropoff_s = -1;
+        else if (t->dropoff_s < 0)
+            t->dropoff_s = bi.dropoff_s; /* got off where its van broke down */
     }
     out->replans = e.replans;
     out->replans_adopted = e.adopted;
