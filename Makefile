@@ -88,11 +88,9 @@ test: deps
 	@scripts/run-tests.sh $(BUILD) $(SANDIR) $(TEST_BIN) -- $(SAN_TEST_BIN)
 
 run: all
-	@echo "== noriai solve examples/small-town.json (a bundled 12-request dial-a-ride day) =="
-	$(BUILD)/noriai solve examples/small-town.json --time-limit 2 --seed 1 --routes
-	@echo "== checked by the independent checker =="
-	@$(BUILD)/noriai solve examples/small-town.json --time-limit 2 --seed 1 --out $(BUILD)/small-town.sol.json >/dev/null
-	$(BUILD)/noriai check examples/small-town.json $(BUILD)/small-town.sol.json
+	@echo "== noriai simulate examples/scenarios/demo-town.json: a service day in a synthetic town =="
+	$(BUILD)/noriai simulate examples/scenarios/demo-town.json --out out/demo-town
+	@echo "== open out/demo-town/report.html (or fleet-*/report.html for the sweep) =="
 
 # BENCH=full adds li_lim_200; BENCH_TIME sets seconds per instance.
 bench: all
