@@ -913,26 +913,122 @@ static double my(const map_view *m, double lat)
     return 10 + (m->lat1 - lat) * m->scale;
 }
 
+static const char *const poi_kinds[][2] = {
+    {"hospital", "#e03131"},       {"clinic", "#f06595"},      {"pharmacy", "#e64980"},
+    {"elderly_care", "#ae3ec9"},   {"supermarket", "#2f9e44"}, {"station", "#1971c2"},
+    {"city_hall", "#f08c00"},      {"post_office", "#fab005"}, {"library", "#7048e8"},
+    {"community_hall", "#15aabf"}, {"school", "#5c940d"},
+};
+#define N_POI_KINDS ((int)(sizeof(poi_kinds) / sizeof(poi_kinds[0])))
+#define POI_OTHER_COLOR "#495057"
+
 static const char *poi_color(const char *kind)
 {
-    static const char *const kinds[][2] = {
-        {"hospital", "#e03131"}, {"clinic", "#f06595"},    {"supermarket", "#2f9e44"},
-        {"station", "#1971c2"},  {"city_hall", "#f08c00"}, {"school", "#7048e8"},
-    };
-    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-        if (strcmp(kind, kinds[i][0]) == 0)
-            return kinds[i][1];
-    return "#495057";
+    for (int i = 0; i < N_POI_KINDS; i++)
+        if (strcmp(kind, poi_kinds[i][0]) == 0)
+            return poi_kinds[i][1];
+    return POI_OTHER_COLOR;
+}
+
+/* Roads of the area's graph as thin lines, each two-way street once;
+ * skipped for very large graphs (the page would grow past a few MB). */
+static void map_roads(FILE *f, const map_view *m, const net_graph *g)
+{
+    if (g == NULL || g->n_edges > 60000)
+        return;
+    fputs("<g stroke=\"#dee2e6\" stroke-width=\"1\" fill=\"none\">\n", f);
+    for (int32_t u = 0; u < g->n_nodes; u++) {
+        for (int32_t e = g->first_out[u]; e < g->first_out[u + 1]; e++) {
+            int32_t v = g->head[e], back = 0;
+            if (v > u) {
+                for (int32_t k = g->first_out[v]; k < g->first_out[v + 1] && !back; k++)
+                    back = g->head[k] == u;
+            }
+            if (v < u) {
+                /* drawn from v's side if the street is two-way */
+                for (int32_t k = g->first_out[v]; k < g->first_out[v + 1] && !back; k++)
+                    back = g->head[k] == u;
+                if (back)
+                    continue;
+            }
+            fprintf(f, "<path d=\"M%.1f %.1fL%.1f %.1f\"/>\n", mx(m, g->lon[u]), my(m, g->lat[u]),
+                    mx(m, g->lon[v]), my(m, g->lat[v]));
+        }
+    }
+    fputs("</g>\n", f);
+}
+
+/* Pickups asked at stops: a disc per stop, its area proportional to the count. */
+static void map_pickups_at_stops(FILE *f, const map_view *m, const sim_result *r)
+{
+    const area *a = r->area;
+    int *cnt = calloc((size_t)a->n_stops, sizeof(int)), cmax = 0;
+
+    if (cnt == NULL)
+        return;
+    for (int i = 0; i < r->n_trips; i++) {
+        int s = r->trips[i].req->pickup.stop;
+        if (s >= 0 && s < a->n_stops && ++cnt[s] > cmax)
+            cmax = cnt[s];
+    }
+    for (int s = 0; s < a->n_stops; s++) {
+        if (cnt[s] == 0)
+            continue;
+        fprintf(f,
+                "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"#fd7e14\" fill-opacity=\"0.45\" "
+                "stroke=\"#e8590c\" stroke-width=\"0.6\"><title>",
+                mx(m, a->stops[s].lon), my(m, a->stops[s].lat),
+                2 + 12 * sqrt((double)cnt[s] / cmax));
+        html_text(f, a->stops[s].id);
+        if (a->stops[s].name != NULL && *a->stops[s].name) {
+            fputc(' ', f);
+            html_text(f, a->stops[s].name);
+        }
+        fprintf(f, ": %d pickups</title></circle>\n", cnt[s]);
+    }
+    free(cnt);
+}
+
+/* Pickups at free points: a grid of cells shaded by count. */
+static void map_pickups_grid(FILE *f, const map_view *m, const sim_result *r)
+{
+    enum { GRID = 60 };
+    int cell[GRID][GRID], cmax = 0;
+
+    memset(cell, 0, sizeof(cell));
+    for (int i = 0; i < r->n_trips; i++) {
+        const sim_place *p = &r->trips[i].req->pickup;
+        int cx = (int)((p->lon - m->lon0) / (m->lon1 - m->lon0) * GRID);
+        int cy = (int)((m->lat1 - p->lat) / (m->lat1 - m->lat0) * GRID);
+        if (cx < 0 || cy < 0 || cx >= GRID || cy >= GRID)
+            continue;
+        cell[cy][cx]++;
+        cmax = cell[cy][cx] > cmax ? cell[cy][cx] : cmax;
+    }
+    for (int cy = 0; cy < GRID; cy++) {
+        for (int cx = 0; cx < GRID; cx++) {
+            double lon_a = m->lon0 + (m->lon1 - m->lon0) * cx / GRID;
+            double lon_b = m->lon0 + (m->lon1 - m->lon0) * (cx + 1) / GRID;
+            double lat_a = m->lat1 - (m->lat1 - m->lat0) * cy / GRID;
+            double lat_b = m->lat1 - (m->lat1 - m->lat0) * (cy + 1) / GRID;
+            if (cell[cy][cx] == 0)
+                continue;
+            fprintf(f,
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fd7e14\" "
+                    "fill-opacity=\"%.2f\"><title>%d pickups</title></rect>\n",
+                    mx(m, lon_a), my(m, lat_a), mx(m, lon_b) - mx(m, lon_a),
+                    my(m, lat_b) - my(m, lat_a), 0.12 + 0.85 * sqrt((double)cell[cy][cx] / cmax),
+                    cell[cy][cx]);
+        }
+    }
 }
 
 static void chart_map(FILE *f, const sim_result *r)
 {
-    enum { GRID = 48 };
-    int cell[GRID][GRID];
     const area *a = r->area;
-    double b[4] = {HUGE_VAL, HUGE_VAL, -HUGE_VAL, -HUGE_VAL}, max_w = 600, max_h = 520;
+    double b[4] = {HUGE_VAL, HUGE_VAL, -HUGE_VAL, -HUGE_VAL}, max_w = 640, max_h = 560;
+    int at_stops = a != NULL && a->n_stops > 0;
     map_view m;
-    int cmax = 0;
 
     if (a != NULL) {
         for (int i = 0; i < a->n_stops; i++)
@@ -944,7 +1040,7 @@ static void chart_map(FILE *f, const sim_result *r)
         grow(b, r->trips[i].req->pickup.lat, r->trips[i].req->pickup.lon);
         grow(b, r->trips[i].req->drop.lat, r->trips[i].req->drop.lon);
     }
-    fputs("<h2>Map: stops, points of interest, depots and where pickups were asked</h2>\n", f);
+    fputs("<h2>Map: where pickups were asked, stops, points of interest and depots</h2>\n", f);
     if (!(b[2] >= b[0] && b[3] >= b[1])) {
         fputs("<p>No places to show.</p>\n", f);
         return;
@@ -961,52 +1057,49 @@ static void chart_map(FILE *f, const sim_result *r)
     m.w = (m.lon1 - m.lon0) * m.kx * m.scale + 20;
     m.h = (m.lat1 - m.lat0) * m.scale + 20;
 
-    memset(cell, 0, sizeof(cell));
-    for (int i = 0; i < r->n_trips; i++) {
-        const sim_place *p = &r->trips[i].req->pickup;
-        int cx = (int)((p->lon - m.lon0) / (m.lon1 - m.lon0) * GRID);
-        int cy = (int)((m.lat1 - p->lat) / (m.lat1 - m.lat0) * GRID);
-        if (cx < 0 || cy < 0 || cx >= GRID || cy >= GRID)
-            continue;
-        cell[cy][cx]++;
-        cmax = cell[cy][cx] > cmax ? cell[cy][cx] : cmax;
-    }
-    fputs("<div class=\"legend\"><span><i style=\"background:#fd7e14\"></i>pickups asked "
-          "(darker: more)</span><span><i style=\"background:#adb5bd;border-radius:50%\"></i>"
-          "stop</span><span><i style=\"background:#212529\"></i>depot</span>"
-          "<span><i style=\"background:#e03131;border-radius:50%\"></i>point of interest "
-          "(hover for its name)</span></div>\n",
-          f);
-    fprintf(
-        f,
-        "<svg viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\" "
-        "class=\"map\">\n<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#f8f9fa\"/>\n",
-        m.w, m.h, m.w, m.h, m.w, m.h);
-    for (int cy = 0; cy < GRID; cy++) {
-        for (int cx = 0; cx < GRID; cx++) {
-            double lon_a = m.lon0 + (m.lon1 - m.lon0) * cx / GRID;
-            double lon_b = m.lon0 + (m.lon1 - m.lon0) * (cx + 1) / GRID;
-            double lat_a = m.lat1 - (m.lat1 - m.lat0) * cy / GRID;
-            double lat_b = m.lat1 - (m.lat1 - m.lat0) * (cy + 1) / GRID;
-            if (cell[cy][cx] == 0)
-                continue;
-            fprintf(f,
-                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fd7e14\" "
-                    "fill-opacity=\"%.2f\"><title>%d pickups</title></rect>\n",
-                    mx(&m, lon_a), my(&m, lat_a), mx(&m, lon_b) - mx(&m, lon_a),
-                    my(&m, lat_b) - my(&m, lat_a), 0.15 + 0.8 * sqrt((double)cell[cy][cx] / cmax),
-                    cell[cy][cx]);
+    fprintf(f,
+            "<div class=\"legend\"><span><i style=\"background:#fd7e14;border-radius:50%%\"></i>"
+            "pickups asked (%s)</span><span><i style=\"background:#adb5bd;border-radius:50%%\"></i>"
+            "stop</span><span><i style=\"background:#212529\"></i>depot</span>",
+            at_stops ? "larger: more" : "darker: more");
+    {
+        int other = 0;
+        for (int k = 0; k < N_POI_KINDS; k++) {
+            int present = 0;
+            for (int i = 0; a != NULL && i < a->n_pois && !present; i++)
+                present = strcmp(a->pois[i].kind, poi_kinds[k][0]) == 0;
+            if (present)
+                fprintf(f, "<span><i style=\"background:%s;border-radius:50%%\"></i>%s</span>",
+                        poi_kinds[k][1], poi_kinds[k][0]);
         }
+        for (int i = 0; a != NULL && i < a->n_pois; i++)
+            other |= strcmp(poi_color(a->pois[i].kind), POI_OTHER_COLOR) == 0;
+        if (other)
+            fputs("<span><i style=\"background:" POI_OTHER_COLOR
+                  ";border-radius:50%\"></i>other place</span>",
+                  f);
     }
+    fputs("</div>\n", f);
+    fprintf(f,
+            "<svg viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\" "
+            "class=\"map\">\n<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" "
+            "fill=\"#f8f9fa\"/>\n",
+            m.w, m.h, m.w, m.h, m.w, m.h);
+    if (a != NULL)
+        map_roads(f, &m, a->graph);
+    if (at_stops)
+        map_pickups_at_stops(f, &m, r);
+    else
+        map_pickups_grid(f, &m, r);
     if (a != NULL) {
         for (int i = 0; i < a->n_stops; i++) {
             const area_stop *s = &a->stops[i];
             int depot = strcmp(s->kind, "depot") == 0;
             if (depot)
-                fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"7\" height=\"7\" fill=\"#212529\">",
-                        mx(&m, s->lon) - 3.5, my(&m, s->lat) - 3.5);
+                fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"8\" height=\"8\" fill=\"#212529\">",
+                        mx(&m, s->lon) - 4, my(&m, s->lat) - 4);
             else
-                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"1.8\" fill=\"#adb5bd\">",
+                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"1.6\" fill=\"#868e96\">",
                         mx(&m, s->lon), my(&m, s->lat));
             fputs("<title>", f);
             html_text(f, s->id);
@@ -1037,9 +1130,9 @@ static void chart_map(FILE *f, const sim_result *r)
             if (d->depot_stop >= 0 || !(d->depot_lat != 0 || d->depot_lon != 0))
                 continue; /* depot stops are drawn with the stops */
             fprintf(f,
-                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"7\" height=\"7\" fill=\"#212529\">"
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"8\" height=\"8\" fill=\"#212529\">"
                     "<title>depot of ",
-                    mx(&m, d->depot_lon) - 3.5, my(&m, d->depot_lat) - 3.5);
+                    mx(&m, d->depot_lon) - 4, my(&m, d->depot_lat) - 4);
             html_text(f, d->id);
             fputs("</title></rect>\n", f);
         }
