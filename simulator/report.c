@@ -1023,6 +1023,38 @@ static void map_pickups_grid(FILE *f, const map_view *m, const sim_result *r)
     }
 }
 
+/* Grows b by the pickups, leaving out the outer 0.5 % on each side when
+ * there are many (a few stray coordinates would shrink the rest to a dot). */
+static void pickup_extent(const sim_result *r, double *b)
+{
+    double *lat = malloc(((size_t)r->n_trips + 1) * sizeof(double));
+    double *lon = malloc(((size_t)r->n_trips + 1) * sizeof(double));
+    int n = 0, lo, hi;
+
+    if (lat == NULL || lon == NULL) {
+        free(lat);
+        free(lon);
+        return;
+    }
+    for (int i = 0; i < r->n_trips; i++) {
+        const sim_place *p = &r->trips[i].req->pickup;
+        if (isfinite(p->lat) && isfinite(p->lon)) {
+            lat[n] = p->lat;
+            lon[n++] = p->lon;
+        }
+    }
+    if (n > 0) {
+        qsort(lat, (size_t)n, sizeof(double), cmp_double);
+        qsort(lon, (size_t)n, sizeof(double), cmp_double);
+        lo = n >= 200 ? n / 200 : 0;
+        hi = n - 1 - lo;
+        grow(b, lat[lo], lon[lo]);
+        grow(b, lat[hi], lon[hi]);
+    }
+    free(lat);
+    free(lon);
+}
+
 static void chart_map(FILE *f, const sim_result *r)
 {
     const area *a = r->area;
@@ -1036,10 +1068,7 @@ static void chart_map(FILE *f, const sim_result *r)
         for (int i = 0; i < a->n_pois; i++)
             grow(b, a->pois[i].lat, a->pois[i].lon);
     }
-    for (int i = 0; i < r->n_trips; i++) {
-        grow(b, r->trips[i].req->pickup.lat, r->trips[i].req->pickup.lon);
-        grow(b, r->trips[i].req->drop.lat, r->trips[i].req->drop.lon);
-    }
+    pickup_extent(r, b);
     fputs("<h2>Map: where pickups were asked, stops, points of interest and depots</h2>\n", f);
     if (!(b[2] >= b[0] && b[3] >= b[1])) {
         fputs("<p>No places to show.</p>\n", f);
