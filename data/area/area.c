@@ -751,6 +751,26 @@ static int csv_row(loader *l, csv_reader *r, int done, long limit, const char *w
     return rc;
 }
 
+/* Room for one more element in *arr (n used, *cap allocated, zeroed when
+ * added): arrays grow with the rows actually read, never from a count in a
+ * file.  0 or AREA_ENOMEM. */
+static int grow(loader *l, void **arr, int n, int *cap, size_t elem)
+{
+    void *p;
+    int ncap;
+
+    if (n < *cap)
+        return 0;
+    ncap = *cap ? 2 * *cap : 64;
+    p = realloc(*arr, (size_t)ncap * elem);
+    if (p == NULL)
+        return fail(l->err, l->err_len, AREA_ENOMEM, "%s: out of memory", l->dir);
+    memset((char *)p + (size_t)*cap * elem, 0, (size_t)(ncap - *cap) * elem);
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
 static int cmp_stop_id(const void *a, const void *b)
 {
     return strcmp((*(const area_stop *const *)a)->id, (*(const area_stop *const *)b)->id);
@@ -779,7 +799,7 @@ static int read_stops(loader *l)
 {
     static const char *const names[] = {"id", "name", "name_en", "lat", "lon",  "x",
                                         "y",  "node", "snap_m",  "far", "kind", NULL};
-    int c[11], rc, far = 0;
+    int c[11], rc, far = 0, cap = 0;
     area *a = l->a;
     csv_reader *r;
     long node_lo = a->model == AREA_ROAD ? 0 : -1;
@@ -787,12 +807,9 @@ static int read_stops(loader *l)
 
     if ((rc = csv_table(l, "stops.csv", names, c, &r)) < 0)
         return rc;
-    a->stops = calloc(l->n_stops > 0 ? (size_t)l->n_stops : 1, sizeof(*a->stops));
-    if (a->stops == NULL) {
-        rc = fail(l->err, l->err_len, AREA_ENOMEM, "%s: out of memory", csv_name(r));
-        goto out;
-    }
     while ((rc = csv_row(l, r, a->n_stops, l->n_stops, "stops")) > 0) {
+        if ((rc = grow(l, (void **)&a->stops, a->n_stops, &cap, sizeof(*a->stops))) < 0)
+            goto out;
         area_stop *s = &a->stops[a->n_stops++];
         long node, f;
         if ((rc = csv_text(l, r, c[0], "id", 0, &s->id)) < 0 ||
@@ -834,18 +851,15 @@ static int read_pois(loader *l)
 {
     static const char *const names[] = {"name", "name_en", "kind",   "lat",
                                         "lon",  "stop",    "weight", NULL};
-    int c[7], rc;
+    int c[7], rc, cap = 0;
     area *a = l->a;
     csv_reader *r;
 
     if ((rc = csv_table(l, "pois.csv", names, c, &r)) < 0)
         return rc;
-    a->pois = calloc(l->n_pois > 0 ? (size_t)l->n_pois : 1, sizeof(*a->pois));
-    if (a->pois == NULL) {
-        rc = fail(l->err, l->err_len, AREA_ENOMEM, "%s: out of memory", csv_name(r));
-        goto out;
-    }
     while ((rc = csv_row(l, r, a->n_pois, l->n_pois, "points of interest")) > 0) {
+        if ((rc = grow(l, (void **)&a->pois, a->n_pois, &cap, sizeof(*a->pois))) < 0)
+            goto out;
         area_poi *p = &a->pois[a->n_pois++];
         long stop;
         if ((rc = csv_text(l, r, c[0], "name", 0, &p->name)) < 0 ||
@@ -873,18 +887,15 @@ static int read_zones(loader *l)
 {
     static const char *const names[] = {"name",     "name_en", "lat", "lon",
                                         "radius_m", "weight",  NULL};
-    int c[6], rc;
+    int c[6], rc, cap = 0;
     area *a = l->a;
     csv_reader *r;
 
     if ((rc = csv_table(l, "zones.csv", names, c, &r)) < 0)
         return rc;
-    a->zones = calloc(l->n_zones > 0 ? (size_t)l->n_zones : 1, sizeof(*a->zones));
-    if (a->zones == NULL) {
-        rc = fail(l->err, l->err_len, AREA_ENOMEM, "%s: out of memory", csv_name(r));
-        goto out;
-    }
     while ((rc = csv_row(l, r, a->n_zones, l->n_zones, "zones")) > 0) {
+        if ((rc = grow(l, (void **)&a->zones, a->n_zones, &cap, sizeof(*a->zones))) < 0)
+            goto out;
         area_zone *z = &a->zones[a->n_zones++];
         if ((rc = csv_text(l, r, c[0], "name", 0, &z->name)) < 0 ||
             (rc = csv_text(l, r, c[1], "name_en", 1, &z->name_en)) < 0 ||
@@ -931,6 +942,7 @@ static int read_matrix(loader *l, json_t *mobj)
     area *a = l->a;
     size_t nn = (size_t)a->n_stops * (size_t)a->n_stops;
     uint64_t key = matrix_key(a);
+    struct stat st;
     long n;
     int rc;
 
@@ -945,11 +957,20 @@ static int read_matrix(loader *l, json_t *mobj)
                     "%s/area.json: matrix key differs from the graph and stops in the bundle "
                     "(%s): files from different builds were mixed",
                     l->dir, hex);
+    /* The file must be the size n implies before n^2 is allocated. */
+    path_join(path, sizeof(path), l->dir, "matrix.bin");
+    if (stat(path, &st) != 0)
+        return fail(l->err, l->err_len, AREA_EOPEN, "%s: cannot read: %s", path, strerror(errno));
+    if ((uint64_t)st.st_size != net_matrix_file_bytes(a->n_stops))
+        return fail(l->err, l->err_len, AREA_EFORMAT,
+                    "%s: %lld bytes, but a %d x %d matrix file has %llu (truncated or not this "
+                    "bundle's matrix)",
+                    path, (long long)st.st_size, a->n_stops, a->n_stops,
+                    (unsigned long long)net_matrix_file_bytes(a->n_stops));
     a->time_s = malloc((nn > 0 ? nn : 1) * sizeof(int32_t));
     a->dist_m = malloc((nn > 0 ? nn : 1) * sizeof(int32_t));
     if (a->time_s == NULL || a->dist_m == NULL)
         return fail(l->err, l->err_len, AREA_ENOMEM, "%s: out of memory for the matrix", l->dir);
-    path_join(path, sizeof(path), l->dir, "matrix.bin");
     rc = net_matrix_read(path, key, a->n_stops, a->time_s, a->dist_m, l->err, l->err_len);
     if (rc < 0)
         return rc == NET_EOPEN ? AREA_EOPEN : rc == NET_ENOMEM ? AREA_ENOMEM : AREA_EFORMAT;

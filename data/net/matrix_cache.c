@@ -109,12 +109,16 @@ uint64_t net_matrix_key(const net_graph *g, const int32_t *nodes, int n, const c
     return h;
 }
 
-/* Bytes of a file for n nodes; 0 if n is out of range. */
-static size_t file_bytes(int n)
+uint64_t net_matrix_file_bytes(int n)
 {
     if (n < 0 || n > 32768)
         return 0;
-    return HEADER_BYTES + 8 * (size_t)n * (size_t)n + 8;
+    return HEADER_BYTES + 8 * (uint64_t)n * (uint64_t)n + 8;
+}
+
+static size_t file_bytes(int n)
+{
+    return (size_t)net_matrix_file_bytes(n);
 }
 
 int net_matrix_write(const char *path, uint64_t key, int n, const int32_t *time_s,

@@ -213,6 +213,10 @@ void net_crowfly_travel(const net_crowfly *c, double lat1, double lon1, double l
  * (may be NULL) for anything else the caller wants to distinguish. */
 uint64_t net_matrix_key(const net_graph *g, const int32_t *nodes, int n, const char *tag);
 
+/* Size in bytes of the matrix file for n nodes (0 if n is out of range), so
+ * that a reader can check a file before allocating n^2 entries. */
+uint64_t net_matrix_file_bytes(int n);
+
 int net_matrix_write(const char *path, uint64_t key, int n, const int32_t *time_s,
                      const int32_t *dist_m, char *err, size_t err_len);
 /* Reads a matrix written for exactly (key, n) into time_s/dist_m (n*n each).
