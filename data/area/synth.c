@@ -43,7 +43,8 @@
  * Determinism: one xoshiro256** generator seeded with splitmix64 from the
  * seed, drawn in a fixed order; no clock, no rand(), no hash-order
  * iteration.  The same (seed, size) gives the same area and, written with
- * area_save, the same bytes.
+ * area_save, the same bytes (on one platform: the geometry goes through
+ * libm's sin/cos/exp and PROJ, whose last bits may differ elsewhere).
  *
  * Cost: a city (10 x 10 km, about 15,000 nodes, 500 stops) takes well under
  * a second, most of it the 500 x 500 matrix.

@@ -281,6 +281,64 @@ static void test_build_shibuya(void **state)
     run_free(&r);
 }
 
+static void put(const char *dir, const char *name, const char *text)
+{
+    char p[400];
+    FILE *f;
+
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* A crow-fly bundle written by hand, as documented in area.h. */
+static void test_crowfly_bundle(void **state)
+{
+    char dir[300];
+    run_result r;
+    json_t *j;
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s/crow", tmp_dir);
+    assert_int_equal(mkdir(dir, 0777), 0);
+    put(dir, "area.json",
+        "{\"format\": \"noriai-area\", \"version\": 1, \"name\": \"Vaduz\",\n"
+        " \"crs\": \"EPSG:32632\", \"epsg\": 32632, \"bbox\": [9.5, 47.1, 9.55, 47.2],\n"
+        " \"model\": \"crowfly\", \"crowfly\": {\"detour\": 1.4, \"speed_kmh\": 30},\n"
+        " \"attribution\": \"\", \"license\": \"\", \"sources\": [],\n"
+        " \"counts\": {\"nodes\": 0, \"edges\": 0, \"stops\": 2, \"far_stops\": 0, "
+        "\"depots\": 0, \"pois\": 0, \"zones\": 0}}\n");
+    put(dir, "stops.csv",
+        "id,name,name_en,lat,lon,x,y,node,snap_m,far,kind\n"
+        "a,Post,,47.14,9.52,0,0,-1,0,0,stop\n"
+        "b,Schaan,,47.165,9.51,0,0,-1,0,0,stop\n");
+    put(dir, "pois.csv", "name,name_en,kind,lat,lon,stop,weight\n");
+    put(dir, "zones.csv", "name,name_en,lat,lon,radius_m,weight\n");
+    r = run("area", "info", dir, "--json", NULL);
+    if (r.status != 0)
+        fail_msg("info: exit %d: %s", r.status, r.err);
+    j = parse(r.out);
+    assert_string_equal(json_string_value(json_object_get(j, "model")), "crowfly");
+    assert_int_equal(jint(j, "stops"), 2);
+    assert_int_equal(jint(j, "nodes"), 0);
+    json_decref(j);
+    run_free(&r);
+    r = run("area", "route", dir, "--from", "47.14,9.52", "--to", "47.165,9.51", "--json", NULL);
+    assert_int_equal(r.status, 0);
+    j = parse(r.out);
+    assert_string_equal(json_string_value(json_object_get(j, "model")), "crowfly");
+    /* 2.9 km as the crow flies, x 1.4 at 30 km/h */
+    assert_true(json_number_value(json_object_get(j, "distance_m")) > 3800);
+    assert_true(json_number_value(json_object_get(j, "distance_m")) < 4400);
+    assert_true(json_number_value(json_object_get(j, "time_s")) > 450);
+    assert_true(json_number_value(json_object_get(j, "time_s")) < 530);
+    json_decref(j);
+    run_free(&r);
+    tu_tmpdir_remove(dir);
+}
+
 static void test_bench_matrix(void **state)
 {
     run_result r;
@@ -372,9 +430,9 @@ static void test_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_synth_info),    cmocka_unit_test(test_route),
-        cmocka_unit_test(test_build_shibuya), cmocka_unit_test(test_bench_matrix),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_synth_info),     cmocka_unit_test(test_route),
+        cmocka_unit_test(test_build_shibuya),  cmocka_unit_test(test_bench_matrix),
+        cmocka_unit_test(test_crowfly_bundle), cmocka_unit_test(test_errors),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
