@@ -176,7 +176,8 @@ typedef struct sim_scenario {
 
 /* Every field at its documented default (docs/scenario-format.md); no vehicles, no strings. */
 void sim_scenario_defaults(sim_scenario *s);
-/* Reads and validates path.  Errors name the field: "demo.json: fleet[2].seats: must be > 0". */
+/* Reads and validates path (docs/scenario-format.md).  Errors name the file and the JSON path:
+ * "demo.json: fleet.vehicles[2].seats: must be a positive integer (at most 200), found 0". */
 int sim_scenario_load(const char *path, sim_scenario **out, char *err, size_t err_len);
 void sim_scenario_destroy(sim_scenario *s);
 /* Stop references in the scenario (depots) are resolved against the area. */
