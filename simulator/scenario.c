@@ -1285,7 +1285,8 @@ int sim_scenario_area(const sim_scenario *s, area **out, char *err, size_t err_l
     }
     a->name = strdup(s->name ? s->name : "crow-fly");
     a->attribution = strdup("");
-    if (a->name == NULL || a->attribution == NULL) {
+    a->license = strdup("");
+    if (a->name == NULL || a->attribution == NULL || a->license == NULL) {
         area_destroy(a);
         snprintf(err, err_len, "out of memory");
         return SIM_ENOMEM;
