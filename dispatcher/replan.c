@@ -356,7 +356,8 @@ int dsp_replan_adopt(dsp_day *d, int now, dsp_replan *rp, int *improved)
             rc = DSP_ENOMEM;
             goto out;
         }
-        memcpy(old[v].stops, x->stops, (size_t)x->n * sizeof(dsp_stop));
+        if (x->n > 0)
+            memcpy(old[v].stops, x->stops, (size_t)x->n * sizeof(dsp_stop));
         if (x->in_service)
             old_cost += x->cost;
     }
@@ -400,7 +401,8 @@ int dsp_replan_adopt(dsp_day *d, int now, dsp_replan *rp, int *improved)
                 goto out;
             }
         }
-        memcpy(x->stops, ns, (size_t)m * sizeof(*ns));
+        if (m > 0)
+            memcpy(x->stops, ns, (size_t)m * sizeof(*ns));
         x->n = m;
         free(ns);
     }
@@ -475,7 +477,8 @@ out:
     if (rc < 0 && installed) {
         for (int v = 0; v < d->n_veh; v++) {
             dsp_veh *x = &d->veh[v];
-            memcpy(x->stops, old[v].stops, (size_t)old[v].n * sizeof(dsp_stop));
+            if (old[v].n > 0)
+                memcpy(x->stops, old[v].stops, (size_t)old[v].n * sizeof(dsp_stop));
             x->n = old[v].n;
             for (int k = 0; k < x->n; k++)
                 d->bk[x->stops[k].b].vehicle = v;

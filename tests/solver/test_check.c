@@ -562,6 +562,7 @@ static void test_pinned(void **state)
     (void)state;
     q[2].pinned = 1;
     q[2].pinned_vehicle = 1;
+    q[2].promised = 1;
     build(&f, 1, q, 3, v, 2);
     route(&f, 0, 4, P(0), D(0), P(2), D(2));
     route(&f, 1, 2, P(1), D(1));
