@@ -823,12 +823,13 @@ static void chart_occupancy(FILE *f, const sim_result *r, const int *order)
         t_lo = r->scn ? r->scn->service.start_s : 7 * 3600;
         t_hi = r->scn ? r->scn->service.end_s : 19 * 3600;
     }
-    t_lo = t_lo < 0 ? 0 : t_lo;
+    /* the chart covers at most 48 hours: clamp both ends into them */
+    t_lo = t_lo < 0 ? 0 : t_lo > (MAX_BINS - 1) * BIN_S ? (MAX_BINS - 1) * BIN_S : t_lo;
     t_hi = t_hi > MAX_BINS * BIN_S ? MAX_BINS * BIN_S : t_hi;
     b_lo = t_lo / BIN_S;
     b_hi = (t_hi + BIN_S - 1) / BIN_S;
     if (b_hi <= b_lo)
-        b_hi = b_lo + 1;
+        b_hi = b_lo + 1; /* <= MAX_BINS as b_lo < MAX_BINS */
 
     /* load after stop k holds from its arrival to the next stop's arrival */
     for (int i = 0; i + 1 < r->n_stops; i++) {

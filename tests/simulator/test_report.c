@@ -492,6 +492,46 @@ static void test_sweep_csv(void **state)
     free_day(&d);
 }
 
+/* Free points (a crow-fly area without stops), times before midnight and
+ * past 48 h, a van with one record: the page is still written, nothing is
+ * read out of bounds (the sanitizer build checks). */
+static void test_odd_day(void **state)
+{
+    day d;
+    area fly;
+    char p[600], err[512], *text;
+
+    (void)state;
+    make_day(&d);
+    memset(&fly, 0, sizeof(fly));
+    fly.name = (char *)"crow-fly";
+    fly.model = AREA_CROWFLY;
+    d.r.area = &fly;
+    for (int i = 0; i < 7; i++) {
+        d.req[i].pickup.stop = d.req[i].drop.stop = -1;
+        d.req[i].pickup.lat += 0.001 * i;
+    }
+    d.req[3].request_s = -40000;
+    for (int i = 0; i < 10; i++)
+        d.recs[i].stop = -1;
+    d.recs[2].arrival_s = d.recs[2].departure_s = 200000;
+    d.recs[9].arrival_s = -5;
+    d.r.n_stops = 9; /* v1 loses its last record */
+    d.last[1] = 200000;
+    snprintf(p, sizeof(p), "%s/odd", tmp_dir);
+    assert_int_equal(sim_report_write(&d.r, p, err, sizeof(err)), 0);
+    out_path(p, sizeof(p), "odd", "stops.csv");
+    text = slurp(p);
+    assert_non_null(strstr(text, "\nv1,0,\"35.020000,137.000000\","));
+    free(text);
+    out_path(p, sizeof(p), "odd", "report.html");
+    text = slurp(p);
+    assert_non_null(strstr(text, "pickups</title></rect>")); /* the grid */
+    free(text);
+    d.r.n_stops = 10;
+    free_day(&d);
+}
+
 /* ------------------------------------------------------------------------ */
 /* The audit                                                                */
 
@@ -633,6 +673,7 @@ int main(void)
         cmocka_unit_test(test_kpis),
         cmocka_unit_test(test_files),
         cmocka_unit_test(test_sweep_csv),
+        cmocka_unit_test(test_odd_day),
         cmocka_unit_test(test_audit_day),
         cmocka_unit_test(test_audit_finds_violations),
     };
