@@ -655,6 +655,52 @@ static void test_replay_malformed(void **state)
     }
 }
 
+/* Byte flips and truncations of a small replay file: each read succeeds or
+ * fails naming the file; none crashes (the sanitizer build checks). */
+static void test_replay_damaged(void **state)
+{
+    const char *cols = "\"id\": \"id\", \"request_time\": \"t\", \"pickup_lat\": \"olat\", "
+                       "\"pickup_lon\": \"olon\", \"drop_stop\": \"to\", \"passengers\": \"n\", "
+                       "\"desired_time\": \"want\"";
+    char csv[2048], bad[2048], err[512];
+    sim_scenario *s;
+    sim_rng r;
+    size_t n;
+
+    (void)state;
+    n = (size_t)snprintf(csv, sizeof(csv),
+                         "id,t,olat,olon,to,n,want\n"
+                         "a,2024-04-01 08:10:00,%.6f,%.6f,%s,2,\n"
+                         "\"b,1\",2024-04-01 09:00:30,%.6f,%.6f,%s,1,2024-04-01 09:30:00\n"
+                         "c,2024-04-01 10:00:00,%.6f,%.6f,%s,3,\n",
+                         town->stops[0].lat, town->stops[0].lon, town->stops[1].id,
+                         town->stops[2].lat, town->stops[2].lon, town->stops[3].id,
+                         town->stops[4].lat, town->stops[4].lon, town->stops[0].id);
+    s = town_replay("damaged.csv", cols, "datetime", NULL);
+    sim_rng_seed(&r, 5);
+    for (int k = 0; k < 600; k++) {
+        sim_demand d;
+        size_t len = n;
+        memcpy(bad, csv, n + 1);
+        if (k < 200) {
+            len = (size_t)sim_rng_below(&r, (int)n);
+            bad[len] = '\0';
+        } else {
+            static const char junk[] = ",\"\n\r:-. 9aZ\x01\xff";
+            bad[sim_rng_below(&r, (int)n)] = junk[sim_rng_below(&r, (int)sizeof(junk) - 1)];
+        }
+        write_tmp("damaged.csv", bad);
+        if (sim_demand_replay_read(s, town, &d, err, sizeof(err)) == 0) {
+            assert_true(d.n <= 3);
+            sim_demand_cleanup(&d);
+        } else {
+            assert_non_null(strstr(err, "damaged.csv"));
+            assert_int_equal(d.n, 0);
+        }
+    }
+    sim_scenario_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -662,6 +708,7 @@ int main(void)
         cmocka_unit_test(test_rates_keep_trips), cmocka_unit_test(test_hours_and_profile),
         cmocka_unit_test(test_generate_crowfly), cmocka_unit_test(test_replay_nyc),
         cmocka_unit_test(test_replay_town),      cmocka_unit_test(test_replay_malformed),
+        cmocka_unit_test(test_replay_damaged),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

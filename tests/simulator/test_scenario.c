@@ -500,6 +500,46 @@ static void test_with_fleet(void **state)
     sim_scenario_destroy(s);
 }
 
+/* Truncations and byte flips of the demo scenario: every load either
+ * succeeds or fails with a message naming the file; none crashes or leaks
+ * (the sanitizer build checks). */
+static void test_damaged(void **state)
+{
+    FILE *f = fopen("examples/scenarios/demo-town.json", "rb");
+    char text[8192], damaged[8192], err[512];
+    size_t n;
+    sim_rng r;
+
+    (void)state;
+    assert_non_null(f);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    sim_rng_seed(&r, 99);
+    for (size_t len = 0; len < n; len += 3) {
+        sim_scenario *s;
+        memcpy(damaged, text, len);
+        damaged[len] = '\0';
+        if (sim_scenario_load(write_tmp("cut.json", damaged), &s, err, sizeof(err)) == 0)
+            sim_scenario_destroy(s);
+        else
+            assert_non_null(strstr(err, "cut.json"));
+    }
+    for (int k = 0; k < 400; k++) {
+        sim_scenario *s;
+        memcpy(damaged, text, n + 1);
+        for (int j = 0; j < 1 + k % 3; j++) {
+            size_t at = (size_t)sim_rng_below(&r, (int)n);
+            static const char junk[] = "{}[]\",:0-9.e\\ xZ\x01\xff";
+            damaged[at] = junk[sim_rng_below(&r, (int)sizeof(junk) - 1)];
+        }
+        if (sim_scenario_load(write_tmp("flip.json", damaged), &s, err, sizeof(err)) == 0)
+            sim_scenario_destroy(s);
+        else
+            assert_non_null(strstr(err, "flip.json"));
+    }
+}
+
 static void test_clock(void **state)
 {
     int t;
@@ -575,7 +615,8 @@ int main(void)
         cmocka_unit_test(test_demo_town), cmocka_unit_test(test_nyc_and_disruptions),
         cmocka_unit_test(test_defaults),  cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_resolve),   cmocka_unit_test(test_with_fleet),
-        cmocka_unit_test(test_clock),     cmocka_unit_test(test_rng),
+        cmocka_unit_test(test_damaged),   cmocka_unit_test(test_clock),
+        cmocka_unit_test(test_rng),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
