@@ -2,6 +2,8 @@
 # Runs every cmocka test program given, then the sanitizer builds after "--",
 # and prints one summary line: "N passed, N failed".
 BUILD=$1; SANDIR=$2; shift 2
+# The CLI tests run the binary of this build, not whatever build/ holds.
+NORIAI_BIN=${NORIAI_BIN:-$BUILD/noriai}; export NORIAI_BIN
 passed=0; failed=0; failed_names=""
 run_one() {
     label=$1; bin=$2
