@@ -42,16 +42,10 @@ static char shared[1024];
 
 static const char *shared_dir(void)
 {
-    const char *env = getenv("NORIAI_SHARED");
-    char probe[1200];
-    struct stat st;
-
-    snprintf(shared, sizeof(shared), "%s", env && *env ? env : "../shared");
-    snprintf(probe, sizeof(probe), "%s/bench/darp/README.md", shared);
-    if (stat(probe, &st) != 0)
+    if (tu_shared_dir(shared, sizeof(shared), "bench/darp/README.md") != 0)
         fail_msg("shared benchmark folder not found: %s is missing (set NORIAI_SHARED to the "
                  "folder holding bench/darp and bench/pdptw)",
-                 probe);
+                 shared);
     return shared;
 }
 

@@ -45,16 +45,10 @@ static char shared[1024];
 
 static const char *shared_dir(void)
 {
-    const char *env = getenv("NORIAI_SHARED");
-    char probe[1200];
-    struct stat st;
-
-    snprintf(shared, sizeof(shared), "%s", env && *env ? env : "../shared");
-    snprintf(probe, sizeof(probe), "%s/data/osm/tokyo_shibuya.osm.pbf", shared);
-    if (stat(probe, &st) != 0)
+    if (tu_shared_dir(shared, sizeof(shared), "data/osm/tokyo_shibuya.osm.pbf") != 0)
         fail_msg("shared data folder not found: %s is missing (set NORIAI_SHARED to the folder "
                  "holding data/osm)",
-                 probe);
+                 shared);
     return shared;
 }
 
