@@ -9,7 +9,7 @@ SANDIR  ?= build-san
 OPT     ?= -O2
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) -g $(WARN) -I. -I$(GEN) $(CFLAGS)
-LIBS    := -lglpk -ljansson -lprotobuf-c -lproj -lz -lm -lpthread
+LIBS    := -lglpk -ljansson -lprotobuf-c -lproj -luv -lpq -lhttp_parser -lwslay -lz -lm -lpthread
 TESTLIBS := -lcmocka
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -19,21 +19,25 @@ GEN        := $(BUILD)/gen
 PROTO_SRC  := $(sort $(wildcard data/proto/*.proto))
 GEN_C      := $(PROTO_SRC:%.proto=$(GEN)/%.pb-c.c)
 GEN_H      := $(GEN_C:.c=.h)
+# The SQL migrations are compiled into the binary (scripts/embed.c).
+SQL_SRC    := $(sort $(wildcard data/sql/*.sql))
+SQL_C      := $(GEN)/sql_migrations.c
 
 SOLVER_SRC := $(sort $(wildcard solver/*.c solver/ops/*.c))
 DATA_SRC   := $(sort $(wildcard data/*/*.c))
 DSP_SRC    := $(sort $(wildcard dispatcher/*.c))
 SIM_SRC    := $(sort $(wildcard simulator/*.c))
+API_SRC    := $(sort $(wildcard api/http/*.c api/server/*.c))
 CLI_SRC    := $(sort $(wildcard api/cli/*.c))
-LIB_SRC    := $(SOLVER_SRC) $(DATA_SRC) $(DSP_SRC) $(SIM_SRC)
-TEST_DIRS  := solver data dispatcher simulator cli
+LIB_SRC    := $(SOLVER_SRC) $(DATA_SRC) $(DSP_SRC) $(SIM_SRC) $(API_SRC)
+TEST_DIRS  := solver data dispatcher simulator api cli
 TEST_SRC   := $(sort $(foreach d,$(TEST_DIRS),$(wildcard tests/$(d)/test_*.c)))
-SAN_TEST_SRC := $(sort $(wildcard tests/solver/test_*.c tests/data/test_*.c tests/dispatcher/test_*.c tests/simulator/test_*.c))
+SAN_TEST_SRC := $(sort $(wildcard tests/solver/test_*.c tests/data/test_*.c tests/dispatcher/test_*.c tests/simulator/test_*.c tests/api/test_http*.c))
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_C:$(GEN)/%.c=$(BUILD)/obj/gen/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_C:$(GEN)/%.c=$(BUILD)/obj/gen/%.o) $(BUILD)/obj/gen/sql_migrations.o
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-SAN_LIB_OBJ := $(LIB_SRC:%.c=$(SANDIR)/obj/%.o) $(GEN_C:$(GEN)/%.c=$(SANDIR)/obj/gen/%.o)
+SAN_LIB_OBJ := $(LIB_SRC:%.c=$(SANDIR)/obj/%.o) $(GEN_C:$(GEN)/%.c=$(SANDIR)/obj/gen/%.o) $(SANDIR)/obj/gen/sql_migrations.o
 SAN_TEST_BIN := $(SAN_TEST_SRC:tests/%.c=$(SANDIR)/tests/%)
 
 .PHONY: all deps test test-unit test-san run bench clean format
@@ -53,6 +57,14 @@ $(BUILD)/libnoriai.a: $(LIB_OBJ)
 $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: %.proto
 	@mkdir -p $(GEN)
 	protoc-c --proto_path=. --c_out=$(GEN) $<
+
+$(BUILD)/tools/embed: scripts/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -o $@ $<
+
+$(SQL_C): $(SQL_SRC) $(BUILD)/tools/embed
+	@mkdir -p $(GEN)
+	$(BUILD)/tools/embed $@ db_sql $(SQL_SRC)
 
 $(BUILD)/obj/gen/%.o: $(GEN)/%.c $(GEN_H)
 	@mkdir -p $(dir $@)
