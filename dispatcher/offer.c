@@ -337,17 +337,15 @@ static int valid_place(const dsp_day *d, const dsp_place *p)
     return isfinite(p->lat) && isfinite(p->lon) && fabs(p->lat) <= 90 && fabs(p->lon) <= 180;
 }
 
-int dsp_request_offer(dsp_day *d, int now, const dsp_request *req, int hold, dsp_offer *out)
+/* A new booking of request req in d->bk (requested at `requested`), with
+ * everything but its windows set; ext_id copied when keep. */
+static int booking_init(dsp_day *d, int requested, const dsp_request *req, int keep, int64_t *out)
 {
     const dsp_rules *r = &d->rules;
     dsp_booking *b;
-    dsp_insertion ins;
     int64_t bid;
     int rc;
 
-    memset(out, 0, sizeof(*out));
-    out->booking = -1;
-    dsp_clock(d, now);
     if (req == NULL || req->passengers < 1 || req->wheelchairs < 0 ||
         req->wheelchairs > req->passengers || req->passengers > 100 ||
         (unsigned)req->when > DSP_ARRIVE_BY || !valid_place(d, &req->pickup) ||
@@ -356,7 +354,7 @@ int dsp_request_offer(dsp_day *d, int now, const dsp_request *req, int hold, dsp
     if ((rc = dsp_booking_new(d, &bid)) < 0)
         return rc;
     b = &d->bk[bid];
-    if (req->ext_id && hold) {
+    if (req->ext_id && keep) {
         size_t len = strlen(req->ext_id) + 1;
         if ((b->ext_id = malloc(len)) == NULL) {
             d->n_bk--;
@@ -368,8 +366,8 @@ int dsp_request_offer(dsp_day *d, int now, const dsp_request *req, int hold, dsp
     b->pickup = req->pickup;
     b->drop = req->drop;
     b->when = req->when;
-    b->requested_s = now;
-    b->time_s = req->when == DSP_ASAP ? now : req->time_s;
+    b->requested_s = requested;
+    b->time_s = req->when == DSP_ASAP ? requested : req->time_s;
     b->passengers = req->passengers;
     b->wheelchairs = req->wheelchairs;
     b->load[DSP_DIM_SEATS] = req->passengers - req->wheelchairs;
@@ -382,6 +380,24 @@ int dsp_request_offer(dsp_day *d, int now, const dsp_request *req, int hold, dsp
     b->max_ride_s = (int)lround(r->ride_alpha * b->direct_s) + r->ride_beta_s;
     if (b->max_ride_s < b->direct_s + b->pickup_service_s)
         b->max_ride_s = b->direct_s + b->pickup_service_s;
+    *out = bid;
+    return 0;
+}
+
+int dsp_request_offer(dsp_day *d, int now, const dsp_request *req, int hold, dsp_offer *out)
+{
+    const dsp_rules *r = &d->rules;
+    dsp_booking *b;
+    dsp_insertion ins;
+    int64_t bid;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    out->booking = -1;
+    dsp_clock(d, now);
+    if ((rc = booking_init(d, now, req, hold, &bid)) < 0)
+        return rc;
+    b = &d->bk[bid];
     if (hold)
         dsp_emit(d, now, bid, -1, DSP_REQUESTED, DSP_REQUESTED, "status", "");
 
@@ -443,4 +459,59 @@ fail:
     if (!hold)
         d->n_bk--;
     return rc;
+}
+
+/*
+ * Restoring after a restart: the booking comes back with the promise it was
+ * given, as hard windows, into the van it had if it still fits there, else
+ * the cheapest van.  If time moved on so far that the promise cannot be kept
+ * any more, it goes where it is least late and the plan relaxes it (a
+ * "delayed" event) - a restart must not lose a confirmed rider.
+ */
+int dsp_booking_restore(dsp_day *d, int now, const dsp_restore *rs, int64_t *booking)
+{
+    dsp_booking *b;
+    dsp_insertion ins;
+    int64_t bid;
+    int rc;
+
+    *booking = -1;
+    dsp_clock(d, now);
+    if (rs == NULL || (rs->status != DSP_OFFERED && rs->status != DSP_CONFIRMED &&
+                       rs->status != DSP_ASSIGNED))
+        return DSP_EINVAL;
+    if (rs->promise_from_s > rs->promise_to_s || rs->promise_to_s > rs->latest_dropoff_s ||
+        rs->vehicle >= d->n_veh)
+        return DSP_EINVAL;
+    if ((rc = booking_init(d, rs->requested_s, rs->req, 1, &bid)) < 0)
+        return rc;
+    b = &d->bk[bid];
+    b->promise_from_s = rs->promise_from_s;
+    b->promise_to_s = b->eff_pick_close_s = rs->promise_to_s;
+    b->latest_drop_s = b->eff_drop_close_s = rs->latest_dropoff_s;
+    b->eff_max_ride_s = b->max_ride_s;
+    b->expires_s = rs->expires_s;
+    /* Assigned means the van was on its way; after a restart the tablet says
+     * so again, until then it is a confirmed booking. */
+    b->status = rs->status == DSP_OFFERED ? DSP_OFFERED : DSP_CONFIRMED;
+    rc = 0;
+    if (rs->vehicle >= 0)
+        rc = dsp_best_insertion(d, bid, rs->vehicle, NULL, &ins);
+    if (rc == 0)
+        rc = dsp_best_insertion(d, bid, -1, NULL, &ins);
+    if (rc == 0) {
+        dsp_eval_opts o = {.probe = -1, .no_closes = 1, .no_rides = 1};
+        rc = dsp_best_insertion(d, bid, -1, &o, &ins);
+    }
+    if (rc <= 0) {
+        free(b->ext_id);
+        b->ext_id = NULL;
+        d->n_bk--;
+        return rc < 0 ? rc : DSP_ENOFIT;
+    }
+    b->vehicle = ins.vehicle;
+    if ((rc = dsp_apply_insertion(d, now, bid, &ins)) < 0)
+        return rc;
+    *booking = bid;
+    return 0;
 }
