@@ -11,6 +11,7 @@
 #include "dispatcher/dsp_int.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -418,4 +419,46 @@ int dsp_travel_s(const dsp_day *d, const dsp_place *a, const dsp_place *b)
 
     dsp_travel(d, a, b, &t, &m);
     return t;
+}
+
+int dsp_clock_parse(const char *s, int *out_s)
+{
+    int part[3] = {0, 0, 0}, n_parts = 0;
+    const char *p = s;
+
+    if (s == NULL)
+        return DSP_EINVAL;
+    for (;;) {
+        int v = 0, digits = 0;
+        while (*p >= '0' && *p <= '9' && digits < 3) {
+            v = v * 10 + (*p - '0');
+            p++;
+            digits++;
+        }
+        if (digits == 0 || digits > 2)
+            return DSP_EINVAL;
+        part[n_parts++] = v;
+        if (*p == '\0')
+            break;
+        if (*p != ':' || n_parts == 3)
+            return DSP_EINVAL;
+        p++;
+    }
+    if (n_parts < 2 || part[1] > 59 || part[2] > 59)
+        return DSP_EINVAL;
+    if (part[0] * 3600 + part[1] * 60 + part[2] > DSP_MAX_CLOCK_S)
+        return DSP_EINVAL;
+    *out_s = part[0] * 3600 + part[1] * 60 + part[2];
+    return 0;
+}
+
+void dsp_clock_format(int t_s, char *buf, size_t len)
+{
+    const char *sign = t_s < 0 ? "-" : "";
+    int a = t_s < 0 ? -t_s : t_s;
+
+    if (a % 60 == 0)
+        snprintf(buf, len, "%s%02d:%02d", sign, a / 3600, a / 60 % 60);
+    else
+        snprintf(buf, len, "%s%02d:%02d:%02d", sign, a / 3600, a / 60 % 60, a % 60);
 }

@@ -83,6 +83,13 @@ typedef enum dsp_status {
 const char *dsp_status_name(dsp_status s); /* "requested", "offered", ... */
 int dsp_status_parse(const char *name);    /* dsp_status or -1 */
 
+/* Times of day: "HH:MM" or "HH:MM:SS", hours up to 48 (a service day may
+ * run past midnight), into seconds: 0 or DSP_EINVAL.  Formatting writes
+ * "HH:MM" (or "HH:MM:SS" when not whole minutes), "-" before negatives. */
+#define DSP_MAX_CLOCK_S (48 * 3600)
+int dsp_clock_parse(const char *s, int *out_s);
+void dsp_clock_format(int t_s, char *buf, size_t len);
+
 typedef enum dsp_when { DSP_ASAP = 0, DSP_DEPART_AFTER, DSP_ARRIVE_BY } dsp_when;
 
 /* Why nothing fits. */

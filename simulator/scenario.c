@@ -22,6 +22,7 @@
  * so nothing read here can make a later stage allocate without limit.
  */
 #include "simulator/sim.h"
+#include "dispatcher/dsp.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -53,44 +54,12 @@ const char *sim_strerror(int err)
 
 int sim_parse_clock(const char *s, int *out_s)
 {
-    int part[3] = {0, 0, 0}, n_parts = 0;
-    const char *p = s;
-
-    if (s == NULL)
-        return SIM_EINVAL;
-    for (;;) {
-        int v = 0, digits = 0;
-        while (*p >= '0' && *p <= '9' && digits < 3) {
-            v = v * 10 + (*p - '0');
-            p++;
-            digits++;
-        }
-        if (digits == 0 || digits > 2)
-            return SIM_EINVAL;
-        part[n_parts++] = v;
-        if (*p == '\0')
-            break;
-        if (*p != ':' || n_parts == 3)
-            return SIM_EINVAL;
-        p++;
-    }
-    if (n_parts < 2 || part[1] > 59 || part[2] > 59)
-        return SIM_EINVAL;
-    if (part[0] * 3600 + part[1] * 60 + part[2] > SCN_MAX_TIME_S)
-        return SIM_EINVAL;
-    *out_s = part[0] * 3600 + part[1] * 60 + part[2];
-    return 0;
+    return dsp_clock_parse(s, out_s) < 0 ? SIM_EINVAL : 0;
 }
 
 void sim_format_clock(int t_s, char *buf, size_t len)
 {
-    const char *sign = t_s < 0 ? "-" : "";
-    int a = t_s < 0 ? -t_s : t_s;
-
-    if (a % 60 == 0)
-        snprintf(buf, len, "%s%02d:%02d", sign, a / 3600, a / 60 % 60);
-    else
-        snprintf(buf, len, "%s%02d:%02d:%02d", sign, a / 3600, a / 60 % 60, a % 60);
+    dsp_clock_format(t_s, buf, len);
 }
 
 /* ------------------------------------------------------------------------ */
