@@ -22,6 +22,8 @@ GEN_H      := $(GEN_C:.c=.h)
 # The SQL migrations are compiled into the binary (scripts/embed.c).
 SQL_SRC    := $(sort $(wildcard data/sql/*.sql))
 SQL_C      := $(GEN)/sql_migrations.c
+# ... and so is the OpenAPI document the daemon serves.
+DOC_C      := $(GEN)/api_doc.c
 
 SOLVER_SRC := $(sort $(wildcard solver/*.c solver/ops/*.c))
 DATA_SRC   := $(sort $(wildcard data/*/*.c))
@@ -34,10 +36,10 @@ TEST_DIRS  := solver data dispatcher simulator api cli
 TEST_SRC   := $(sort $(foreach d,$(TEST_DIRS),$(wildcard tests/$(d)/test_*.c)))
 SAN_TEST_SRC := $(sort $(wildcard tests/solver/test_*.c tests/data/test_*.c tests/dispatcher/test_*.c tests/simulator/test_*.c tests/api/test_http*.c))
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_C:$(GEN)/%.c=$(BUILD)/obj/gen/%.o) $(BUILD)/obj/gen/sql_migrations.o
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_C:$(GEN)/%.c=$(BUILD)/obj/gen/%.o) $(BUILD)/obj/gen/sql_migrations.o $(BUILD)/obj/gen/api_doc.o
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-SAN_LIB_OBJ := $(LIB_SRC:%.c=$(SANDIR)/obj/%.o) $(GEN_C:$(GEN)/%.c=$(SANDIR)/obj/gen/%.o) $(SANDIR)/obj/gen/sql_migrations.o
+SAN_LIB_OBJ := $(LIB_SRC:%.c=$(SANDIR)/obj/%.o) $(GEN_C:$(GEN)/%.c=$(SANDIR)/obj/gen/%.o) $(SANDIR)/obj/gen/sql_migrations.o $(SANDIR)/obj/gen/api_doc.o
 SAN_TEST_BIN := $(SAN_TEST_SRC:tests/%.c=$(SANDIR)/tests/%)
 
 .PHONY: all deps test test-unit test-san run bench clean format
@@ -65,6 +67,10 @@ $(BUILD)/tools/embed: scripts/embed.c
 $(SQL_C): $(SQL_SRC) $(BUILD)/tools/embed
 	@mkdir -p $(GEN)
 	$(BUILD)/tools/embed $@ db_sql $(SQL_SRC)
+
+$(DOC_C): api/openapi.json $(BUILD)/tools/embed
+	@mkdir -p $(GEN)
+	$(BUILD)/tools/embed $@ api_doc api/openapi.json
 
 $(BUILD)/obj/gen/%.o: $(GEN)/%.c $(GEN_H)
 	@mkdir -p $(dir $@)

@@ -33,11 +33,15 @@ int cli_solve(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_area(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
+int cli_serve(int argc, char **argv);
+int cli_migrate(int argc, char **argv);
 
 void cli_usage_solve(FILE *f);
 void cli_usage_check(FILE *f);
 void cli_usage_area(FILE *f);
 void cli_usage_simulate(FILE *f);
+void cli_usage_serve(FILE *f);
+void cli_usage_migrate(FILE *f);
 
 /*
  * Option scanning shared by the subcommands.  cli_opt_value recognises

@@ -5,6 +5,8 @@
  *   noriai check INSTANCE SOLUTION       verify a plan (cmd_check.c)
  *   noriai area build|synth|info|route   service areas (cmd_area.c)
  *   noriai simulate SCENARIO [options]   a service day offline (cmd_simulate.c)
+ *   noriai serve [options]               the reservation daemon (cmd_serve.c)
+ *   noriai migrate --database CONNINFO   apply the store's schema (cmd_serve.c)
  *   noriai help [SUBCOMMAND]
  *   noriai --version
  *
@@ -80,6 +82,8 @@ static void usage(FILE *f)
                "  check INSTANCE SOLUTION    verify a solution with the independent checker\n"
                "  area build|synth|info|route  service areas: roads, stops, travel times\n"
                "  simulate SCENARIO.json     run a service day offline (planners)\n"
+               "  serve [options]            run the reservation daemon (HTTP API, PostgreSQL)\n"
+               "  migrate --database URL     apply the database schema migrations\n"
                "  help [COMMAND]             show this help or a command's\n"
                "  --version                  print the version\n"
                "\n"
@@ -109,6 +113,10 @@ static int help(int argc, char **argv)
         cli_usage_simulate(stdout);
         return 0;
     }
+    if (strcmp(argv[1], "serve") == 0 || strcmp(argv[1], "migrate") == 0) {
+        cli_usage_serve(stdout);
+        return 0;
+    }
     fprintf(stderr, "noriai help: unknown command \"%s\"\n", argv[1]);
     usage(stderr);
     return CLI_EUSAGE;
@@ -132,6 +140,10 @@ int main(int argc, char **argv)
         rc = cli_area(argc - 1, argv + 1);
     } else if (strcmp(cmd, "simulate") == 0) {
         rc = cli_simulate(argc - 1, argv + 1);
+    } else if (strcmp(cmd, "serve") == 0) {
+        rc = cli_serve(argc - 1, argv + 1);
+    } else if (strcmp(cmd, "migrate") == 0) {
+        rc = cli_migrate(argc - 1, argv + 1);
     } else if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         rc = help(argc - 1, argv + 1);
     } else if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {

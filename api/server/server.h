@@ -1,0 +1,86 @@
+/*
+ * server.h - `noriai serve`: the reservation daemon.  One libuv loop thread
+ * owns the live state (the dispatcher days), the HTTP server and the store
+ * connection; re-plans run in uv_queue_work on snapshots.
+ *
+ * Pieces (one file each, prefix api_):
+ *   config.c   settings: defaults (the demo town), JSON config file, flags
+ *   clock.c    the service clock: dates and seconds of the service day in
+ *              the area's time zone (real time, optionally shifted)
+ *   service.c  live state: days, bookings' side data, tokens, idempotency,
+ *              persisting every change (events, booking rows, plans) and
+ *              answering only after the commit; restore at start; timers
+ *   routes.c   the /v1 API: routing, auth by role, JSON in and out
+ *   metrics.c  Prometheus text exposition of counters and histograms
+ *   log.c      structured logs, one JSON object per line on stderr
+ *
+ * Durability rule: an HTTP 2xx for a change is sent only from the store's
+ * commit callback of the transaction that holds that change.
+ */
+#ifndef NORIAI_API_SERVER_H
+#define NORIAI_API_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dispatcher/dsp.h"
+
+#define API_MAX_VEHICLES 1000
+#define API_MAX_CONFIGS SLV_MAX_CONFIGS
+
+typedef struct api_fleet_def {
+    char id[48];
+    int n_configs;
+    int seats[API_MAX_CONFIGS], wheelchairs[API_MAX_CONFIGS];
+    int depot_stop; /* area stop index; -1: the area's depot */
+    int shift_start_s, shift_end_s;
+    int n_breaks;
+    int break_earliest_s[DSP_MAX_BREAKS], break_latest_s[DSP_MAX_BREAKS],
+        break_duration_s[DSP_MAX_BREAKS];
+} api_fleet_def;
+
+typedef struct api_config {
+    char listen_host[64];
+    int listen_port;
+    char database[512];     /* libpq conninfo; "" = none given */
+    char area_dir[512];     /* bundle folder; "" = synthetic */
+    uint64_t synth_seed;
+    int synth_size;         /* area_synth_size */
+    char timezone[64];      /* "Asia/Tokyo" */
+    int clock_shift_s;      /* added to real time (demo/tests: --clock HH:MM) */
+    int log_level;          /* 0 error, 1 warn, 2 info, 3 debug */
+    int n_vehicles;
+    api_fleet_def vehicles[API_MAX_VEHICLES];
+    dsp_rules rules;
+    int max_lead_days;      /* 0: today only */
+    double max_snap_m;      /* coordinates further than this from a stop: out of area */
+    int replan_interval_s;  /* 0: none */
+    long replan_iterations;
+    double replan_time_limit_s;
+    char demo_tokens[512];  /* write demo tokens here ("" = none) */
+    int max_body_bytes;
+} api_config;
+
+/* The demo town: synthetic area seed 7 "town", 5 vans, 07:00-19:00. */
+void api_config_default(api_config *c);
+/* Reads a JSON config file over c; 0 or -1 with err. */
+int api_config_load(api_config *c, const char *path, char *err, size_t err_len);
+
+/* "HOST:PORT" into c->listen_host/port; 0 or -1 with err. */
+int api_config_parse_listen(api_config *c, const char *s, char *err, size_t err_len);
+
+/* Runs the daemon until SIGTERM/SIGINT; returns a process exit status. */
+int api_serve(const api_config *c);
+
+/* ---- logs ---- */
+void api_log_set_level(int level);
+/* One JSON line: {"ts":...,"level":...,"msg":...,<fields>}; fields is a
+ * printf format producing `"k":v,...` (or NULL). */
+void api_log(int level, const char *msg, const char *fields_fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define API_LOG_ERROR 0
+#define API_LOG_WARN 1
+#define API_LOG_INFO 2
+#define API_LOG_DEBUG 3
+
+#endif

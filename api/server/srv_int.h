@@ -1,0 +1,175 @@
+/*
+ * srv_int.h - private to api/server/: the live service state shared by
+ * service.c (state, store, timers) and routes.c (the HTTP API).
+ */
+#ifndef NORIAI_SRV_INT_H
+#define NORIAI_SRV_INT_H
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "api/http/http.h"
+#include "api/server/server.h"
+#include "data/db/db.h"
+
+/* ---- map.c: string keys to pointers (open addressing, keys copied) ---- */
+typedef struct api_map_slot {
+    char *key;
+    void *val;
+} api_map_slot;
+
+typedef struct api_map {
+    api_map_slot *slots;
+    size_t cap, n, used; /* used counts tombstones too */
+} api_map;
+
+int api_map_put(api_map *m, const char *key, void *val); /* 0 or -1 (memory) */
+void *api_map_get(const api_map *m, const char *key);
+void *api_map_del(api_map *m, const char *key);
+void api_map_cleanup(api_map *m); /* frees keys, not values */
+
+/* ---- roles ---- */
+enum {
+    API_ROLE_ADMIN = 1,
+    API_ROLE_OPERATOR = 2,
+    API_ROLE_RIDER = 4,
+    API_ROLE_DRIVER = 8,
+    API_ROLE_PLANNER = 16,
+    API_ROLE_PUBLIC = 32 /* no token needed */
+};
+const char *api_role_name(int role);
+int api_role_parse(const char *name); /* role bit or 0 */
+
+typedef struct api_token {
+    char id[40];
+    int role;
+    char rider_id[40];
+    char vehicle_id[48];
+} api_token;
+
+/* ---- metrics.c ---- */
+#define API_HIST_BUCKETS 14
+typedef struct api_hist {
+    uint64_t count, bucket[API_HIST_BUCKETS];
+    double sum;
+} api_hist;
+extern const double api_hist_bounds[API_HIST_BUCKETS]; /* seconds */
+void api_hist_add(api_hist *h, double seconds);
+
+#define API_N_ROUTES_MAX 40
+typedef struct api_metrics {
+    uint64_t http_requests[API_N_ROUTES_MAX][6]; /* by route, status class 1xx..5xx; [5] = other */
+    api_hist http_latency[API_N_ROUTES_MAX];
+    uint64_t offers, offers_rejected[8], quotes, confirms, cancels, expired;
+    api_hist offer_latency; /* dispatcher time per offer */
+    uint64_t replans, replans_adopted, replans_stale, replans_failed;
+    api_hist replan_latency;
+    uint64_t commits_failed;
+} api_metrics;
+
+/* ---- live state ---- */
+typedef struct api_svc api_svc;
+
+typedef struct api_bk {
+    char id[24];
+    int day;
+    int64_t idx;
+    char rider_id[40];
+    char created_by[40];
+    char notes[256];
+    int dirty;
+} api_bk;
+
+#define API_MAX_DAYS 8
+
+typedef struct api_day {
+    api_svc *svc;
+    int used;
+    char date[11];    /* YYYY-MM-DD */
+    int64_t midnight; /* unix seconds of local midnight */
+    dsp_day *dsp;
+    api_bk **by_idx;
+    int64_t cap_idx;
+    int64_t *seq_base;   /* per vehicle: plan seq = base + dsp version */
+    uint8_t *plan_dirty; /* per vehicle */
+} api_day;
+
+typedef struct api_evq {
+    int day;
+    int64_t idx;
+    int vehicle, time_s;
+    dsp_status from, to;
+    char kind[16];
+    char detail[48];
+} api_evq;
+
+typedef struct api_idem {
+    char req_sha[65];
+    int done; /* 0 while its change is committing */
+    int status;
+    char *body;
+    int64_t created;
+} api_idem;
+
+struct api_svc {
+    api_config cfg;
+    uv_loop_t *loop;
+    area *area;
+    api_map stop_ids; /* stop id -> index + 1 */
+    db *db;
+    api_http_server *http;
+    int port;
+    api_day days[API_MAX_DAYS];
+    api_map bookings; /* id -> api_bk */
+    api_map tokens;   /* sha256 hex of the token -> api_token */
+    api_map riders;   /* id -> (void *)1 */
+    api_map idem;     /* token id "\n" key -> api_idem */
+    api_evq *evq;
+    int n_evq, cap_evq;
+    api_metrics m;
+    uv_timer_t tick_timer, replan_timer;
+    uv_signal_t sig_term, sig_int;
+    int replan_busy;
+    int stopping;
+    int64_t started;
+    char actor[40]; /* token id behind the change being made (events' actor) */
+};
+
+/* service.c */
+int64_t api_unix_now(const api_svc *s);          /* real time + shift */
+int api_today(api_svc *s, char date[11]);        /* today's date in the area's zone */
+int api_day_now(const api_svc *s, const api_day *d); /* seconds of d's service day now */
+/* The day of date (created when within today .. today + max_lead_days), or NULL. */
+api_day *api_day_get(api_svc *s, const char *date, int create);
+/* Formats second t_s of day d as ISO 8601 with offset into buf (>= 32). */
+void api_day_iso(const api_svc *s, const api_day *d, int t_s, char *buf, size_t len);
+/* The same for a date string (-1 if not a valid date), and a unix time. */
+int api_date_iso(const char *date, int t_s, char *buf, size_t len);
+void api_unix_iso(int64_t unix_s, char *buf, size_t len);
+int64_t api_date_midnight(const char *date); /* -1 if not a valid YYYY-MM-DD */
+const char *api_vehicle_id(const api_svc *s, int v);
+int api_vehicle_index(const api_svc *s, const char *id); /* -1 */
+api_bk *api_bk_new(api_svc *s, api_day *d, int64_t idx, const char *rider, const char *notes);
+/* The booking's JSON from live state. */
+json_t *api_bk_json(api_svc *s, const api_bk *b);
+json_t *api_plan_json(api_svc *s, api_day *d, int v);
+void api_random_id(const char *prefix, char *out, size_t len);
+
+/*
+ * Persists every change made so far (queued events, dirty bookings, dirty
+ * plans) plus the caller's own statements in txn (may be NULL) in one
+ * transaction, then calls done(ud, rc) on the loop; rc 0 = committed.  On
+ * failure the changes stay queued for the next commit.
+ */
+typedef void (*api_commit_cb)(void *ud, int rc, const db_result *res, const char *err);
+void api_commit(api_svc *s, db_txn *txn, api_commit_cb done, void *ud);
+
+/* routes.c */
+void api_routes_handle(void *ud, api_http_req *req);
+int api_route_count(void);
+void api_route_get(int i, const char **method, const char **pattern);
+
+/* metrics.c */
+char *api_metrics_text(api_svc *s, size_t *len);
+
+#endif
