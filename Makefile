@@ -42,7 +42,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 SAN_LIB_OBJ := $(LIB_SRC:%.c=$(SANDIR)/obj/%.o) $(GEN_C:$(GEN)/%.c=$(SANDIR)/obj/gen/%.o) $(SANDIR)/obj/gen/sql_migrations.o $(SANDIR)/obj/gen/api_doc.o
 SAN_TEST_BIN := $(SAN_TEST_SRC:tests/%.c=$(SANDIR)/tests/%)
 
-.PHONY: all deps test test-unit test-san run bench clean format
+.PHONY: all deps test test-unit test-san run simulate bench clean format
 all: deps
 	@$(MAKE) --no-print-directory $(BUILD)/noriai
 
@@ -106,6 +106,10 @@ test: deps
 	@scripts/run-tests.sh $(BUILD) $(SANDIR) $(TEST_BIN) -- $(SAN_TEST_BIN)
 
 run: all
+	@scripts/run-demo.sh $(BUILD)
+
+# The planners' demo: a whole simulated day in the demo town, with a report.
+simulate: all
 	@echo "== noriai simulate examples/scenarios/demo-town.json: a service day in a synthetic town =="
 	$(BUILD)/noriai simulate examples/scenarios/demo-town.json --out out/demo-town
 	@echo "== open out/demo-town/report.html (or fleet-*/report.html for the sweep) =="

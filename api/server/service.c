@@ -1224,8 +1224,10 @@ static int demo_tokens(api_svc *s, char *err, size_t err_len)
         }
     }
     out = json_object();
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 5; i++) {
         json_object_set_new(out, roles[i], json_string(tok[i]));
+        snprintf(s->demo_tok[i], sizeof(s->demo_tok[i]), "%.60s", tok[i]);
+    }
     rc = json_dump_file(out, s->cfg.demo_tokens, JSON_INDENT(2));
     json_decref(out);
     if (rc != 0) {
@@ -1402,6 +1404,22 @@ int api_serve(const api_config *cfg)
         api_log(API_LOG_INFO, "listening",
                 "\"url\":\"http://%s:%d/\",\"vehicles\":%d,\"service_date\":\"%s\"",
                 cfg->listen_host, s->port, cfg->n_vehicles, today);
+    }
+    if (cfg->demo_tokens[0]) {
+        static const char *const roles[] = {"admin", "operator", "rider", "driver", "planner"};
+        printf("\nnoriai serves the demo town at http://%s:%d/\n\n", cfg->listen_host, s->port);
+        printf("  tokens (also in %s):\n", cfg->demo_tokens);
+        for (int i = 0; i < 5; i++)
+            printf("    %-9s %s\n", roles[i], s->demo_tok[i]);
+        printf("\n  try:\n    curl http://%s:%d/v1/health\n", cfg->listen_host, s->port);
+        printf("    curl -H 'Authorization: Bearer %s' -H 'Idempotency-Key: demo-1' "
+               "-d '{\"rider_id\":\"r_demo\",\"pickup\":{\"stop_id\":\"s010\"},"
+               "\"dropoff\":{\"stop_id\":\"s040\"}}' http://%s:%d/v1/bookings\n",
+               s->demo_tok[1], cfg->listen_host, s->port);
+        printf("    then POST /v1/bookings/<id>/confirm; API: http://%s:%d/v1/openapi.json "
+               "(docs/api.md)\n\n",
+               cfg->listen_host, s->port);
+        fflush(stdout);
     }
     fflush(stderr);
     uv_run(&loop, UV_RUN_DEFAULT);

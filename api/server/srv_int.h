@@ -133,6 +133,7 @@ struct api_svc {
     int stopping;
     int64_t started;
     char actor[40]; /* token id behind the change being made (events' actor) */
+    char demo_tok[5][64];
 };
 
 /* service.c */
