@@ -1464,6 +1464,16 @@ static void h_metrics(rctx *c)
     ctx_free(c);
 }
 
+static void h_driver_ws(rctx *c)
+{
+    api_http_req *req = c->req;
+
+    record(c, 101);
+    c->req = NULL;
+    api_driver_upgrade(c->s, c->tok, req);
+    ctx_free(c);
+}
+
 static void h_openapi(rctx *c)
 {
     record(c, 200);
@@ -1496,6 +1506,7 @@ static const route routes[] = {
     {"GET", "/v1/stops", ALL_ROLES, h_stops},
     {"GET", "/v1/stops/*", ALL_ROLES, h_stops},
     {"POST", "/v1/tokens", API_ROLE_ADMIN, h_token_create},
+    {"GET", "/v1/driver/ws", API_ROLE_DRIVER, h_driver_ws},
 };
 #define N_ROUTES ((int)(sizeof(routes) / sizeof(routes[0])))
 

@@ -692,6 +692,16 @@ static void commit_done(void *ud, int rc, const db_result *res, const char *err)
                 s->days[day].plan_dirty[v] = 1;
         }
     }
+    if (rc == 0) {
+        /* Stored: now the tablets may hear of it. */
+        for (int i = 0; i < c->n_plans; i++) {
+            int day = c->plans[i] / s->cfg.n_vehicles, v = c->plans[i] % s->cfg.n_vehicles;
+            if (s->days[day].used)
+                api_driver_plan_stored(s, &s->days[day], v);
+        }
+        for (int i = 0; i < c->n_events; i++)
+            api_driver_event_stored(s, &c->events[i]);
+    }
     if (c->done != NULL)
         c->done(c->ud, rc, res, err);
     free(c->events);
@@ -1286,6 +1296,7 @@ static void on_signal(uv_signal_t *h, int signum)
     uv_close((uv_handle_t *)&s->replan_timer, NULL);
     uv_close((uv_handle_t *)&s->sig_term, NULL);
     uv_close((uv_handle_t *)&s->sig_int, NULL);
+    api_driver_close(s);
     api_http_server_close(s->http, closed_cb, NULL);
     if (db_ready(s->db) && has_pending(s)) {
         api_commit(s, NULL, final_commit_done, s);
@@ -1385,6 +1396,10 @@ int api_serve(const api_config *cfg)
                 cfg->listen_host, cfg->listen_port, api_http_strerror(rc));
         goto out_loop;
     }
+    if (api_driver_init(s) < 0) {
+        api_log(API_LOG_ERROR, "cannot start the driver channel", NULL);
+        goto out_loop;
+    }
     uv_timer_init(&loop, &s->tick_timer);
     s->tick_timer.data = s;
     uv_timer_start(&s->tick_timer, on_tick, 1000, 1000);
@@ -1426,6 +1441,7 @@ int api_serve(const api_config *cfg)
     status = 0;
 out_loop:
     if (!s->stopping) {
+        api_driver_close(s);
         if (s->http != NULL)
             api_http_server_close(s->http, closed_cb, NULL);
         if (s->db != NULL)

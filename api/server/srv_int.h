@@ -134,6 +134,7 @@ struct api_svc {
     int64_t started;
     char actor[40]; /* token id behind the change being made (events' actor) */
     char demo_tok[5][64];
+    void *driver; /* driver.c's state */
 };
 
 /* service.c */
@@ -169,6 +170,15 @@ void api_commit(api_svc *s, db_txn *txn, api_commit_cb done, void *ud);
 void api_routes_handle(void *ud, api_http_req *req);
 int api_route_count(void);
 void api_route_get(int i, const char **method, const char **pattern);
+
+/* driver.c: the driver channel (WebSocket + protobuf, data/proto/driver.proto) */
+int api_driver_init(api_svc *s);  /* after the loop exists; 0 or -1 */
+void api_driver_close(api_svc *s); /* closes every tablet connection */
+/* The route's handler after auth (token role driver): takes req over. */
+void api_driver_upgrade(api_svc *s, const api_token *tok, api_http_req *req);
+/* After a commit stored these: push the plan of (day, v), tell of cancellations. */
+void api_driver_plan_stored(api_svc *s, api_day *d, int v);
+void api_driver_event_stored(api_svc *s, const api_evq *e);
 
 /* metrics.c */
 char *api_metrics_text(api_svc *s, size_t *len);
