@@ -35,6 +35,7 @@ void cli_usage_serve(FILE *f)
             "  --clock HH:MM          run the service clock as if it were HH:MM now\n"
             "  --log-level LEVEL      error, warn, info (default) or debug\n"
             "  --demo-tokens FILE     make (or reuse) a token per role, written to FILE\n"
+            "  --web DIR              the consoles' files (default api/web/dist)\n"
             "  --replan-interval S    seconds between re-plans (0: none)\n"
             "\n"
             "  noriai migrate --database CONNINFO [--list]   apply the schema migrations\n");
@@ -78,6 +79,10 @@ int cli_serve(int argc, char **argv)
             if (rc < 0 || strlen(v) >= sizeof(cfg->area_dir))
                 goto usage;
             snprintf(cfg->area_dir, sizeof(cfg->area_dir), "%s", v);
+        } else if ((rc = cli_opt_value(argc, argv, &i, "--web", &v)) != 0) {
+            if (rc < 0 || strlen(v) >= sizeof(cfg->web_dir))
+                goto usage;
+            snprintf(cfg->web_dir, sizeof(cfg->web_dir), "%s", v);
         } else if ((rc = cli_opt_value(argc, argv, &i, "--demo-tokens", &v)) != 0) {
             if (rc < 0 || strlen(v) >= sizeof(cfg->demo_tokens))
                 goto usage;

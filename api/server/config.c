@@ -45,6 +45,7 @@ void api_config_default(api_config *c)
     c->replan_iterations = 300;
     c->replan_time_limit_s = 2.0;
     c->max_body_bytes = 64 * 1024;
+    snprintf(c->web_dir, sizeof(c->web_dir), "api/web/dist");
     c->n_vehicles = 5;
     for (int i = 0; i < c->n_vehicles; i++) {
         api_fleet_def *v = &c->vehicles[i];
@@ -304,8 +305,9 @@ static int parse_service(cfg_ctx *c, json_t *o, api_config *cfg)
 
 int api_config_load(api_config *cfg, const char *path, char *err, size_t err_len)
 {
-    static const char *const keys[] = {"listen",    "database", "area",    "timezone", "log_level",
-                                       "service",   "fleet",    "replan",  "comment",  NULL};
+    static const char *const keys[] = {"listen",  "database", "area",   "timezone", "log_level",
+                                       "service", "fleet",    "replan", "comment",  "web_dir",
+                                       NULL};
     static const char *const akeys[] = {"bundle", "synthetic", NULL};
     static const char *const skeys[] = {"seed", "size", NULL};
     static const char *const rkeys[] = {"interval_s", "iterations", "time_limit_s", NULL};
@@ -325,7 +327,8 @@ int api_config_load(api_config *cfg, const char *path, char *err, size_t err_len
     if (get_str(&c, root, "listen", "config", buf, sizeof(buf)) < 0 ||
         (json_object_get(root, "listen") && parse_listen(&c, buf, cfg) < 0) ||
         get_str(&c, root, "database", "config", cfg->database, sizeof(cfg->database)) < 0 ||
-        get_str(&c, root, "timezone", "config", cfg->timezone, sizeof(cfg->timezone)) < 0)
+        get_str(&c, root, "timezone", "config", cfg->timezone, sizeof(cfg->timezone)) < 0 ||
+        get_str(&c, root, "web_dir", "config", cfg->web_dir, sizeof(cfg->web_dir)) < 0)
         goto out;
     if (get_str(&c, root, "log_level", "config", buf, sizeof(buf)) == 1) {
         static const char *const lv[] = {"error", "warn", "info", "debug"};

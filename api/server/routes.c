@@ -1629,6 +1629,10 @@ void api_routes_handle(void *ud, api_http_req *req)
     c->s = s;
     c->req = req;
     c->route = -1;
+    if (api_web_serve(s, req)) {
+        ctx_free(c);
+        return;
+    }
     for (int i = 0; i < N_ROUTES; i++) {
         rctx probe;
         if (!match(routes[i].pattern, req->path, &probe))

@@ -59,6 +59,7 @@ typedef struct api_config {
     double replan_time_limit_s;
     char demo_tokens[512];  /* write demo tokens here ("" = none) */
     int max_body_bytes;
+    char web_dir[512];      /* the consoles' built files (api/web/dist) */
 } api_config;
 
 /* The demo town: synthetic area seed 7 "town", 5 vans, 07:00-19:00. */

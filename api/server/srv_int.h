@@ -180,6 +180,9 @@ void api_driver_upgrade(api_svc *s, const api_token *tok, api_http_req *req);
 void api_driver_plan_stored(api_svc *s, api_day *d, int v);
 void api_driver_event_stored(api_svc *s, const api_evq *e);
 
+/* web.c: static console files under /web/; 1 when it answered req */
+int api_web_serve(api_svc *s, api_http_req *req);
+
 /* metrics.c */
 char *api_metrics_text(api_svc *s, size_t *len);
 
