@@ -1550,11 +1550,17 @@ static int match(const char *pattern, const char *path, rctx *c)
     return 1;
 }
 
-static const api_token *authenticate(api_svc *s, const api_http_req *req)
+/* The bearer token; browsers cannot set headers on a WebSocket, so the
+ * driver channel also takes it as ?access_token= (RFC 6750 section 2.3). */
+static const api_token *authenticate(api_svc *s, const api_http_req *req, int query_ok)
 {
     const char *h = api_http_header_get(req, "Authorization");
-    char sha[65];
+    char sha[65], q[210];
 
+    if (h == NULL && query_ok && api_http_query_get(req, "access_token", q, sizeof(q)) > 0) {
+        area_sha256_hex(q, strlen(q), sha);
+        return api_map_get(&s->tokens, sha);
+    }
     if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) == 0 || strlen(h + 7) > 200)
         return NULL;
     area_sha256_hex(h + 7, strlen(h + 7), sha);
@@ -1661,7 +1667,7 @@ void api_routes_handle(void *ud, api_http_req *req)
     }
     c->route = found;
     if (!(routes[found].roles & API_ROLE_PUBLIC)) {
-        c->tok = authenticate(s, req);
+        c->tok = authenticate(s, req, routes[found].fn == h_driver_ws);
         if (c->tok == NULL) {
             reply(c, 401, err_json("unauthorized", "a valid bearer token is required"),
                   "WWW-Authenticate: Bearer\r\n");
