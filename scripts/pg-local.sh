@@ -43,6 +43,14 @@ usage() {
 CMD=$1
 DIR_ARG=$2
 [ -n "$DIR_ARG" ] || usage
+case $CMD in
+start | stop | restart | status | conninfo) ;;
+*) usage ;;
+esac
+case $DIR_ARG in
+*[!A-Za-z0-9_./+@%=,:-]*)
+    die "$DIR_ARG: use a folder path of letters, digits and ._/+-@%=,: only (it goes into the server's configuration and the conninfo)" ;;
+esac
 
 find_bin() {
     if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then

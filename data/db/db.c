@@ -581,14 +581,24 @@ static void pipe_schedule_retry(db_pipe *p)
     p->backoff_ms = p->backoff_ms * 2 > DB_BACKOFF_MAX_MS ? DB_BACKOFF_MAX_MS : p->backoff_ms * 2;
 }
 
+/*
+ * Keywords before "dbname" are defaults the conninfo may override: a dead
+ * server host (no FIN, no RST) is noticed within about half a minute
+ * instead of the kernel's two hours.  They do nothing on a Unix socket.
+ */
 static void pipe_connect(db_pipe *p)
 {
-    static const char *const kw[] = {"dbname", "fallback_application_name", NULL};
-    const char *val[3];
+    static const char *const kw[] = {"keepalives_idle",
+                                     "keepalives_interval",
+                                     "keepalives_count",
+                                     "tcp_user_timeout",
+                                     "dbname",
+                                     "fallback_application_name",
+                                     NULL};
+    const char *val[7] = {"10", "5", "3", "30000", NULL, NULL, NULL};
 
-    val[0] = p->d->conninfo;
-    val[1] = p->is_read ? "noriai-read" : "noriai";
-    val[2] = NULL;
+    val[4] = p->d->conninfo;
+    val[5] = p->is_read ? "noriai-read" : "noriai";
     p->pg = PQconnectStartParams(kw, val, 1);
     if (p->pg == NULL) {
         pipe_lost(p, "out of memory starting a connection");
@@ -684,7 +694,14 @@ static void pipe_connected(db_pipe *p)
 
 static void pipe_connect_step(db_pipe *p)
 {
-    switch (PQconnectPoll(p->pg)) {
+    PostgresPollingStatusType st = PQconnectPoll(p->pg);
+
+    /* libpq may have closed the socket and opened another, possibly under
+     * the same number (next host, SSL or GSS fallback); the kernel forgot
+     * the old registration with the old socket.  A fresh poll handle per
+     * step is cheap and always right. */
+    pipe_unwatch(p);
+    switch (st) {
     case PGRES_POLLING_READING:
         if (pipe_watch(p, UV_READABLE) != 0)
             pipe_lost(p, p->last_err);
@@ -761,6 +778,7 @@ static void pipe_shutdown(db_pipe *p)
 {
     if (p->state == P_SHUT)
         return;
+    pipe_fail_waiting(p, DB_ECLOSED, "closing"); /* e.g. a failed group sent back */
     pipe_unwatch(p);
     if (p->pg != NULL) {
         PQfinish(p->pg);
@@ -964,8 +982,8 @@ static void batch_record_error(db_batch *b, const PGresult *res)
     if (b->stage == S_STMTS && b->cur != NULL) {
         b->fail_txn = b->cur;
         idx = b->cur_stmt;
-        snprintf(where, sizeof(where), "statement %d (%.60s%s)", idx + 1,
-                 b->cur->stmts[idx].sql, strlen(b->cur->stmts[idx].sql) > 60 ? "..." : "");
+        snprintf(where, sizeof(where), "statement %d (%.60s%s)", idx + 1, b->cur->stmts[idx].sql,
+                 strlen(b->cur->stmts[idx].sql) > 60 ? "..." : "");
     } else {
         snprintf(where, sizeof(where), "%s",
                  b->stage == S_BEGIN ? "BEGIN" : (b->stage == S_END ? "COMMIT" : "control"));

@@ -117,8 +117,7 @@ static int db_run(PGconn *c, const char *what, const char *sql, int n, const cha
     return db_err(err, err_len, rc, "%s: %s", what, msg);
 }
 
-int db_exec_blocking(const char *conninfo, const char *sql, int n_params,
-                     const char *const *params,
+int db_exec_blocking(const char *conninfo, const char *sql, int n_params, const char *const *params,
                      void (*row)(void *ud, int n_cols, const char *const *values), void *ud,
                      char *err, size_t err_len)
 {
@@ -213,8 +212,8 @@ int db_migrate(const char *conninfo, int *applied, char *err, size_t err_len)
     rc = db_open(conninfo, &c, err, err_len);
     if (rc != 0)
         goto out;
-    rc = db_run(c, "taking the migration lock",
-                "SELECT pg_advisory_lock(" DB_MIGRATE_LOCK_KEY ")", 0, NULL, NULL, err, err_len);
+    rc = db_run(c, "taking the migration lock", "SELECT pg_advisory_lock(" DB_MIGRATE_LOCK_KEY ")",
+                0, NULL, NULL, err, err_len);
     if (rc != 0)
         goto out;
     rc = db_run(c, "creating schema_migrations",

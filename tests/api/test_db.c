@@ -305,8 +305,7 @@ static void test_migrate(void **state)
     assert_int_equal(db_migrate(g_conn, &applied, err, sizeof(err)), 0);
 
     /* No server: unavailable, with libpq's reason. */
-    rc = db_migrate("host=/nonexistent-noriai port=1 dbname=x user=x", &applied, err,
-                    sizeof(err));
+    rc = db_migrate("host=/nonexistent-noriai port=1 dbname=x user=x", &applied, err, sizeof(err));
     assert_int_equal(rc, DB_EUNAVAIL);
     assert_non_null(strstr(err, "cannot connect"));
     assert_int_equal(db_migrate(NULL, &applied, err, sizeof(err)), DB_EINVAL);
@@ -366,8 +365,8 @@ static void test_exec_blocking(void **state)
     assert_int_equal(s.nulls, 1);
 
     memset(&s, 0, sizeof(s));
-    assert_int_equal(db_exec_blocking(g_conn, "SELECT 1 WHERE false", 0, NULL, collect_row, &s,
-                                      err, sizeof(err)),
+    assert_int_equal(db_exec_blocking(g_conn, "SELECT 1 WHERE false", 0, NULL, collect_row, &s, err,
+                                      sizeof(err)),
                      0);
     assert_int_equal(s.n, 0);
 
@@ -447,8 +446,7 @@ static void test_txn_params_and_results(void **state)
     assert_int_equal(f.ups, 1);
     memset(&s, 0, sizeof(s));
     t = db_txn_new(f.d);
-    assert_int_equal(db_txn_add(t, "INSERT INTO kv VALUES ($1, $2, $3) RETURNING k, n", 3, ins),
-                     0);
+    assert_int_equal(db_txn_add(t, "INSERT INTO kv VALUES ($1, $2, $3) RETURNING k, n", 3, ins), 0);
     assert_int_equal(db_txn_add(t, "SELECT k, v, n FROM kv WHERE k = $1", 1, sel), 0);
     ins[0] = "changed after add"; /* parameters were copied */
     db_txn_submit(t, on_kv, &s);
@@ -730,12 +728,89 @@ static void test_bad_input(void **state)
     memset(&f, 0, sizeof(f));
     assert_int_equal(uv_loop_init(&f.loop), 0);
     uv_timer_init(&f.loop, &f.tick);
-    assert_int_equal(db_create(&f.loop, "host=/nonexistent-noriai port=1 dbname=x", NULL, &f.d),
-                     0);
+    assert_int_equal(db_create(&f.loop, "host=/nonexistent-noriai port=1 dbname=x", NULL, &f.d), 0);
     submit(txn1(f.d, "SELECT 1", 0), &r, 0);
     assert_true(run_until(&f, all_done, &w, 1000));
     assert_int_equal(r.rc[0], DB_EUNAVAIL);
     assert_non_null(strstr(r.err[0], "unavailable"));
+    fx_close(&f);
+}
+
+/* Runs the loop for ms milliseconds. */
+static int never(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+static void run_for(fx *f, int ms)
+{
+    run_until(f, never, NULL, ms);
+}
+
+static void test_connection_killed(void **state)
+{
+    static rec r;
+    want w = {&r, 1};
+    db_txn *t;
+    fx f;
+
+    (void)state;
+    memset(&r, 0, sizeof(r));
+    exec_ok("CREATE TABLE ck (i integer PRIMARY KEY)");
+    exec_ok("INSERT INTO ck VALUES (1)");
+    fx_open(&f);
+    run_for(&f, 20); /* the read connection is up too */
+    assert_int_equal(count_of("SELECT count(*) FROM pg_stat_activity "
+                              "WHERE application_name IN ('noriai', 'noriai-read')"),
+                     2);
+
+    /* The read connection dies under a read: the read is repeated on the
+     * write connection. */
+    assert_int_equal(count_of("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                              "WHERE application_name = 'noriai-read'"),
+                     1);
+    sleep_ms(20);
+    t = txn1(f.d, "SELECT count(*) FROM ck", 0);
+    db_txn_set_readonly(t);
+    submit(t, &r, 0);
+    assert_true(run_until(&f, all_done, &w, 3000));
+    assert_int_equal(r.rc[0], 0);
+    assert_string_equal(r.first[0], "1");
+
+    /* While it is down, reads go through the write connection, read-only. */
+    run_for(&f, 30);
+    t = txn1(f.d, "SELECT count(*) FROM ck", 0);
+    db_txn_set_readonly(t);
+    submit(t, &r, 1);
+    t = txn1(f.d, "INSERT INTO ck VALUES ($1)", 2);
+    db_txn_set_readonly(t);
+    submit(t, &r, 2);
+    submit(txn1(f.d, "INSERT INTO ck VALUES ($1)", 3), &r, 3);
+    w.n = 4;
+    assert_true(run_until(&f, all_done, &w, 3000));
+    assert_int_equal(r.rc[1], 0);
+    assert_string_equal(r.first[1], "1");
+    assert_int_equal(r.rc[2], DB_EQUERY);
+    assert_non_null(strstr(r.err[2], "read-only"));
+    assert_int_equal(r.rc[3], 0);
+    assert_int_equal(count_of("SELECT count(*) FROM ck"), 2);
+
+    /* The write connection dies while idle: reported down, then up again. */
+    assert_int_equal(count_of("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                              "WHERE application_name = 'noriai'"),
+                     1);
+    assert_true(run_until(&f, is_reported_down, &f, 3000));
+    assert_true(run_until(&f, is_up, &f, 3000));
+    assert_int_equal(f.downs, 1);
+    submit(txn1(f.d, "INSERT INTO ck VALUES ($1)", 4), &r, 4);
+    w.n = 5;
+    assert_true(run_until(&f, all_done, &w, 3000));
+    assert_int_equal(r.rc[4], 0);
+    run_for(&f, 300); /* both back */
+    assert_int_equal(count_of("SELECT count(*) FROM pg_stat_activity "
+                              "WHERE application_name IN ('noriai', 'noriai-read')"),
+                     2);
     fx_close(&f);
 }
 
@@ -1029,6 +1104,7 @@ int main(void)
         cmocka_unit_test(test_group_one_bad),
         cmocka_unit_test(test_readonly_beside_writes),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_connection_killed),
         cmocka_unit_test(test_restart),
         cmocka_unit_test(test_close_with_waiting),
         cmocka_unit_test(test_throughput),
