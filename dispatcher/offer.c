@@ -199,7 +199,8 @@ int dsp_best_insertion(dsp_day *d, int64_t bid, int only, const dsp_eval_opts *o
         if ((rc = van_candidates(d, v, bk, o, &n_cand)) < 0)
             return rc;
     }
-    qsort(d->cand, (size_t)n_cand, sizeof(*d->cand), cand_cmp);
+    if (n_cand > 1) /* d->cand is NULL until a first candidate */
+        qsort(d->cand, (size_t)n_cand, sizeof(*d->cand), cand_cmp);
     for (int i = 0; i < n_cand; i++) {
         const dsp_cand *c = &d->cand[i];
         const dsp_veh *x = &d->veh[c->v];
