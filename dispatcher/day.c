@@ -248,11 +248,12 @@ static int add_break(dsp_day *d, int v, int earliest_s, int latest_s, int durati
 int dsp_vehicle_add(dsp_day *d, const dsp_vehicle_def *def)
 {
     dsp_veh *x;
-    int rc, v;
+    int rc, v, fit, clock;
+    int64_t n_bk = d->n_bk;
 
     if (def == NULL || def->id == NULL || def->n_configs < 1 || def->n_configs > SLV_MAX_CONFIGS ||
         def->shift_end_s <= def->shift_start_s || def->n_breaks < 0 ||
-        def->n_breaks > DSP_MAX_BREAKS)
+        def->n_breaks > DSP_MAX_BREAKS || !dsp_place_valid(d, &def->depot))
         return DSP_EINVAL;
     for (int k = 0; k < def->n_configs; k++)
         if (def->seats[k] < 0 || def->wheelchairs[k] < 0 ||
@@ -290,12 +291,32 @@ int dsp_vehicle_add(dsp_day *d, const dsp_vehicle_def *def)
     for (int k = 0; k < def->n_breaks; k++)
         if ((rc = add_break(d, v, def->breaks[k].earliest_s, def->breaks[k].latest_s,
                             def->breaks[k].duration_s)) < 0)
-            return rc;
+            goto fail;
+    /* Breaks that do not fit the shift are refused.  They are judged on the
+     * shift as defined, from its start whatever the clock says: dsp_refresh
+     * would stretch them, and the shift, as if the van were running late. */
+    clock = d->now;
+    d->now = 0;
+    fit = dsp_eval(d, x, x->stops, x->n, NULL, NULL);
+    d->now = clock;
+    if (fit != 1) {
+        rc = fit < 0 ? fit : DSP_EINVAL;
+        goto fail;
+    }
     if ((rc = dsp_refresh(d, def->shift_start_s, v)) < 0)
-        return rc;
-    if (!x->feasible)
-        return DSP_EINVAL; /* breaks that do not fit the shift */
+        goto fail;
     return v;
+fail:
+    /* Nothing of the van stays: its break bookings were the last ones made. */
+    d->n_bk = n_bk;
+    free(x->id);
+    free(x->stops);
+    free(x->early);
+    free(x->late);
+    free(x->sched);
+    free(x->load_after);
+    d->n_veh--;
+    return rc;
 }
 
 int dsp_n_vehicles(const dsp_day *d)

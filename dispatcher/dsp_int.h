@@ -161,6 +161,9 @@ typedef struct dsp_insertion {
  * any in-service van (or only van `only` if >= 0).  Returns 1 found, 0 none. */
 int dsp_best_insertion(dsp_day *d, int64_t b, int only, const dsp_eval_opts *o, dsp_insertion *out);
 int dsp_apply_insertion(dsp_day *d, int now, int64_t b, const dsp_insertion *ins);
+/* A place vans can stop at in this area: a stop index, or finite
+ * coordinates where the area plans by crow-fly.  1 yes, 0 no. */
+int dsp_place_valid(const dsp_day *d, const dsp_place *p);
 
 /* lifecycle.c */
 int dsp_plan_remove_booking(dsp_day *d, int v, int64_t b);

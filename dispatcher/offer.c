@@ -329,7 +329,7 @@ static dsp_reason why_not(dsp_day *d, dsp_booking *b)
     return DSP_REASON_WINDOW;
 }
 
-static int valid_place(const dsp_day *d, const dsp_place *p)
+int dsp_place_valid(const dsp_day *d, const dsp_place *p)
 {
     if (p->stop >= d->area->n_stops || p->stop < -1)
         return 0;
@@ -349,8 +349,8 @@ static int booking_init(dsp_day *d, int requested, const dsp_request *req, int k
 
     if (req == NULL || req->passengers < 1 || req->wheelchairs < 0 ||
         req->wheelchairs > req->passengers || req->passengers > 100 ||
-        (unsigned)req->when > DSP_ARRIVE_BY || !valid_place(d, &req->pickup) ||
-        !valid_place(d, &req->drop))
+        (unsigned)req->when > DSP_ARRIVE_BY || !dsp_place_valid(d, &req->pickup) ||
+        !dsp_place_valid(d, &req->drop))
         return DSP_EINVAL;
     if ((rc = dsp_booking_new(d, &bid)) < 0)
         return rc;
