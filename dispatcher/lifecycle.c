@@ -114,15 +114,29 @@ int dsp_cancel(dsp_day *d, int now, int64_t id, const char *reason)
 
 int dsp_tick(dsp_day *d, int now)
 {
-    int rc;
+    char *touched = NULL;
+    int rc = 0;
     dsp_clock(d, now);
 
+    /* Offers past their time all leave their plans first, then each van
+     * they left is rescheduled once: rescheduling after each one would judge
+     * a plan still holding the next expired offer, and could report that
+     * offer late (a "delayed" event) just before it goes. */
     for (int64_t i = 0; i < d->n_bk; i++) {
         dsp_booking *b = &d->bk[i];
-        if (b->status == DSP_OFFERED && now > b->expires_s)
-            if ((rc = withdraw(d, now, b, DSP_EXPIRED, "offer not confirmed in time")) < 0)
-                return rc;
+        if (b->status != DSP_OFFERED || now <= b->expires_s)
+            continue;
+        if (touched == NULL && (touched = calloc((size_t)d->n_veh + 1, 1)) == NULL)
+            return DSP_ENOMEM;
+        if (b->vehicle >= 0) {
+            dsp_plan_remove_booking(d, b->vehicle, b->id);
+            touched[b->vehicle] = 1;
+        }
+        dsp_set_status(d, now, b, DSP_EXPIRED, "offer not confirmed in time");
     }
+    for (int v = 0; touched != NULL && v < d->n_veh; v++)
+        if (touched[v] && (rc = dsp_refresh(d, now, v)) < 0)
+            goto out;
     for (int v = 0; v < d->n_veh; v++) {
         dsp_veh *x = &d->veh[v];
         if (!x->in_service || x->pos_s >= now)
@@ -132,9 +146,11 @@ int dsp_tick(dsp_day *d, int now)
         int stale = x->en_route || (x->n > 0 && x->feasible && x->sched[0] < now - 0.5);
         x->pos_s = now;
         if (stale && (rc = dsp_refresh(d, now, v)) < 0)
-            return rc;
+            goto out;
     }
-    return 0;
+out:
+    free(touched);
+    return rc;
 }
 
 static dsp_veh *van(dsp_day *d, int v)
