@@ -65,6 +65,7 @@ struct http_req {
     api_http_header *hdrs;
     char *body;
     size_t blen, bcap;
+    size_t bmax;       /* the body buffer never grows beyond: Content-Length or the limit, + 1 */
     int is_head;       /* HEAD: the answer carries no body */
     int keep_alive;    /* the client allows another request after this one */
     int proto_upgrade; /* http-parser saw an upgrade: no HTTP may follow this request */

@@ -171,6 +171,7 @@ http_req *api_http_req_new(void)
     r->body = NULL;
     r->blen = 0;
     r->bcap = 0;
+    r->bmax = 0;
     r->is_head = 0;
     r->keep_alive = 0;
     r->proto_upgrade = 0;

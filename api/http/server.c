@@ -41,12 +41,17 @@
  * idle timeout and api_http_server_close close at once.  Memory of a
  * connection is freed only when both its handles are through uv_close; an
  * outstanding request is detached then (see http_int.h).
+ *
+ * api_http_server_create sets SIGPIPE to ignored when it is at its default:
+ * libuv writes with writev, and a write to a socket the client has reset
+ * would otherwise end the whole daemon.
  */
 #include "api/http/http_int.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -460,6 +465,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (nread < 0) {
+        api_http_raw_deliver(c); /* what came before the end, if still waiting */
         api_http_conn_close(c);
         return;
     }
@@ -767,12 +773,9 @@ static int on_headers_complete(http_parser *p)
             }
         }
     }
-    if (has_length) {
-        r->bcap = (size_t)p->content_length + 1;
-        r->body = malloc(r->bcap);
-        if (r->body == NULL)
-            return oom(c);
-    }
+    /* The body buffer grows with the bytes that arrive, up to Content-Length:
+     * a head alone does not make the server set aside max_body_bytes. */
+    r->bmax = has_length ? (size_t)p->content_length + 1 : lim->max_body_bytes + 1;
     return 0;
 }
 
@@ -789,13 +792,13 @@ static int on_body(http_parser *p, const char *at, size_t len)
         return cb_fail(c, 413, "payload_too_large", msg);
     }
     if (r->bcap - r->blen < len + 1) {
-        size_t cap = r->bcap < 256 ? 256 : r->bcap;
+        size_t cap = r->bcap < 4096 ? 4096 : r->bcap;
         char *b;
 
         while (cap - r->blen < len + 1)
             cap *= 2;
-        if (cap > max + 1)
-            cap = max + 1;
+        if (cap > r->bmax)
+            cap = r->bmax;
         b = realloc(r->body, cap);
         if (b == NULL)
             return oom(c);
@@ -884,6 +887,22 @@ static void on_connection(uv_stream_t *ls, int status)
 
 /* ---- public API ------------------------------------------------------------------------ */
 
+/*
+ * A write to a socket the peer has reset raises SIGPIPE, whose default action
+ * ends the process; libuv writes with writev and does not block it.  One
+ * client hanging up mid-answer must not stop the daemon, so SIGPIPE is
+ * ignored - unless the program already chose a handler of its own.
+ */
+static void ignore_sigpipe(void)
+{
+    struct sigaction sa;
+
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+        sa.sa_handler = SIG_IGN;
+        sigaction(SIGPIPE, &sa, NULL);
+    }
+}
+
 int api_http_server_create(uv_loop_t *loop, const api_http_limits *limits, api_http_handler handler,
                            void *ud, api_http_server **out)
 {
@@ -911,6 +930,7 @@ int api_http_server_create(uv_loop_t *loop, const api_http_limits *limits, api_h
         return API_HTTP_ENOMEM;
     }
     uv_idle_init(loop, &s->resume);
+    ignore_sigpipe();
     s->loop = loop;
     s->handler = handler;
     s->ud = ud;

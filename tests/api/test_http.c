@@ -952,6 +952,50 @@ static void test_max_connections(void **state)
     free(t);
 }
 
+static void client_reset(tctx *t)
+{
+    hc_conn *k = conn_new();
+    hc_resp r = {0};
+    struct linger lg = {1, 0};
+
+    /* a client that resets the connection in the middle of a 4 MiB answer: the
+     * server's queued write fails (EPIPE/ECONNRESET, no SIGPIPE) and it lives on */
+    CK(k != NULL && hc_open(k, t->port, 3000) == 0);
+    CK(hc_sends(k, "GET /big HTTP/1.1\r\n\r\n") == 0);
+    CK(hc_fill(k) > 0);
+    setsockopt(k->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    hc_close(k);
+    hc_sleep_ms(100);
+
+    /* many pipelined requests, then a close at once: the first answer draws a
+     * reset from the client's kernel, the next writes fail with EPIPE */
+    for (int round = 0; round < 5; round++) {
+        char many[50 * 24 + 1];
+        size_t n = 0;
+
+        for (int i = 0; i < 50; i++)
+            n += (size_t)snprintf(many + n, sizeof(many) - n, "GET /p%02d HTTP/1.1\r\n\r\n", i);
+        CK(hc_open(k, t->port, 3000) == 0);
+        CK(hc_send(k, many, n) == 0);
+        hc_close(k);
+    }
+    hc_sleep_ms(100);
+    CK(hc_open(k, t->port, 3000) == 0);
+    CK(ask(k, "GET /after HTTP/1.1\r\n\r\n", &r, 0) == 0 && r.status == 200);
+out:
+    hc_resp_free(&r);
+    conn_free(k);
+}
+
+static void test_client_reset_mid_answer(void **state)
+{
+    tctx *t = tctx_new();
+
+    (void)state;
+    run(t, client_reset);
+    free(t);
+}
+
 /* ---- fuzz: random and mutated requests must never crash the server ---------------------- */
 
 static uint64_t rng_next(uint64_t *s)
@@ -1166,6 +1210,7 @@ int main(void)
         cmocka_unit_test(test_takeover),
         cmocka_unit_test(test_server_close_with_open_connections),
         cmocka_unit_test(test_max_connections),
+        cmocka_unit_test(test_client_reset_mid_answer),
         cmocka_unit_test(test_fuzz),
     };
 
