@@ -67,6 +67,7 @@ struct tctx {
     slot slots[N_SLOTS];
     int n_raw_closed;
     int shutdown_rc;
+    int odd_rc; /* api_http_respond / takeover misuse */
 };
 
 /* ---- the handler (loop thread) --------------------------------------------------------- */
@@ -185,6 +186,15 @@ static void handler(void *ud, api_http_req *req)
     } else if (strcmp(req->path, "/shutdown") == 0) {
         api_http_server_close(t->srv, on_closed, t);
         t->shutdown_rc = echo(t, req);
+    } else if (strcmp(req->path, "/badstatus") == 0) {
+        t->outstanding--;
+        t->odd_rc = api_http_respond(req, 42, "text/plain", "x", 1, NULL);
+    } else if (strcmp(req->path, "/nocontent") == 0) {
+        t->outstanding--;
+        assert_int_equal(api_http_respond(req, 204, "text/plain", "dropped", 7, NULL), 0);
+    } else if (strcmp(req->path, "/ws-bad") == 0) {
+        t->outstanding--;
+        assert_null(api_http_takeover(req, "HTTP/1.1 101 x\r\n\r\n", 18, NULL, NULL));
     } else if (strcmp(req->path, "/head") == 0) {
         t->outstanding--;
         assert_int_equal(api_http_respond(req, 200, "text/plain", "hello", 5, NULL), 0);
@@ -409,6 +419,18 @@ static void client_keep_alive(tctx *t)
             CK(strncmp(c + 3, first, strlen(first)) == 0); /* the same connection */
         hc_resp_free(&r);
     }
+    /* 204: neither body nor Content-Length, and the connection goes on */
+    CK(ask(k, "GET /nocontent HTTP/1.1\r\n\r\n", &r, 0) == 0);
+    CK(r.status == 204 && r.content_length == -1 && !r.conn_close);
+    hc_resp_free(&r);
+    /* a status the server cannot send becomes 500 */
+    CK(ask(k, "GET /badstatus HTTP/1.1\r\n\r\n", &r, 0) == 0);
+    CK(is_error(&r, 500, "internal"));
+    hc_resp_free(&r);
+    /* a takeover without callbacks: 500, the connection stays HTTP */
+    CK(ask(k, "GET /ws-bad HTTP/1.1\r\n\r\n", &r, 0) == 0);
+    CK(is_error(&r, 500, "internal"));
+    hc_resp_free(&r);
     /* HEAD: the head of the GET answer, no body; the next answer follows at once */
     CK(ask(k, "HEAD /head HTTP/1.1\r\nHost: t\r\n\r\n", &r, 1) == 0);
     CK(r.status == 200 && r.content_length == 5);
@@ -426,7 +448,8 @@ static void test_keep_alive_and_head(void **state)
 
     (void)state;
     run(t, client_keep_alive);
-    assert_int_equal(t->n_handled, 7);
+    assert_int_equal(t->n_handled, 10);
+    assert_int_equal(t->odd_rc, API_HTTP_EINVAL);
     free(t);
 }
 
@@ -1127,6 +1150,7 @@ static void test_fuzz(void **state)
     t->lim.max_head_bytes = 2048;
     t->lim.max_body_bytes = 2048;
     run(t, client_fuzz);
+    assert_true(t->n_handled > 20); /* not all noise: many mutants were still requests */
     free(t);
 }
 
