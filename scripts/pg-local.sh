@@ -5,6 +5,8 @@
 #   scripts/pg-local.sh start    DIR   initdb if DIR/data is missing, start, create
 #                                      database noriai; prints the conninfo line
 #   scripts/pg-local.sh stop     DIR   fast shutdown (open sessions are ended)
+#   scripts/pg-local.sh kill     DIR   immediate shutdown, like a crash: no
+#                                      checkpoint, the next start replays the WAL
 #   scripts/pg-local.sh restart  DIR   stop, then start; prints the conninfo line
 #   scripts/pg-local.sh status   DIR   prints "running" (exit 0) or "stopped" (exit 3)
 #   scripts/pg-local.sh conninfo DIR   prints the conninfo line
@@ -35,7 +37,7 @@ die() {
 }
 
 usage() {
-    echo "usage: $PROG start|stop|restart|status|conninfo DIR" >&2
+    echo "usage: $PROG start|stop|kill|restart|status|conninfo DIR" >&2
     exit 2
 }
 
@@ -44,7 +46,7 @@ CMD=$1
 DIR_ARG=$2
 [ -n "$DIR_ARG" ] || usage
 case $CMD in
-start | stop | restart | status | conninfo) ;;
+start | stop | kill | restart | status | conninfo) ;;
 *) usage ;;
 esac
 case $DIR_ARG in
@@ -162,7 +164,7 @@ do_stop() {
         echo "$PROG: $DIR: not running" >&2
         return
     fi
-    as_owner "$BIN/pg_ctl" -D "$DATA" -m fast -w -t 60 stop >/dev/null 2>&1 ||
+    as_owner "$BIN/pg_ctl" -D "$DATA" -m "$1" -w -t 60 stop >/dev/null 2>&1 ||
         die "the server did not stop; see $LOG"
 }
 
@@ -170,9 +172,10 @@ find_bin
 resolve_dir
 case $CMD in
 start) do_start ;;
-stop) do_stop ;;
+stop) do_stop fast ;;
+kill) do_stop immediate ;;
 restart)
-    do_stop
+    do_stop fast
     do_start
     ;;
 status)

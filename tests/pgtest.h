@@ -92,14 +92,22 @@ static inline int pgt_restart(const char *dir, char *conninfo_out, size_t len)
     return pgt_run("start", dir, conninfo_out, len);
 }
 
-/* Stops the cluster and removes its folder (only folders pgt_start made). */
+/* Immediate shutdown, like a crash of the server (no checkpoint); the next
+ * start recovers from the WAL.  0 or -1. */
+static inline int pgt_kill(const char *dir)
+{
+    return pgt_run("kill", dir, NULL, 0);
+}
+
+/* Stops the cluster and removes its folder (only folders pgt_start made).
+ * The data is thrown away, so no shutdown checkpoint. */
 static inline void pgt_destroy(const char *dir)
 {
     char cmd[2200];
 
     if (dir == NULL || strncmp(dir, "/tmp/noriai-test-pg-", 20) != 0 || strchr(dir, '\'') != NULL)
         return;
-    pgt_stop(dir);
+    pgt_kill(dir);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "pgtest: could not remove %s\n", dir);

@@ -127,18 +127,24 @@ static int is_closed(void *arg)
     return ((fx *)arg)->closed;
 }
 
-static void fx_open(fx *f)
+static void fx_open_group(fx *f, int max_group_statements)
 {
     db_opts o;
 
     memset(f, 0, sizeof(*f));
     memset(&o, 0, sizeof(o));
+    o.max_group_statements = max_group_statements;
     o.state_changed = on_state;
     o.ud = f;
     assert_int_equal(uv_loop_init(&f->loop), 0);
     uv_timer_init(&f->loop, &f->tick);
     assert_int_equal(db_create(&f->loop, g_conn, &o, &f->d), 0);
     assert_true(run_until(f, is_up, f, 5000));
+}
+
+static void fx_open(fx *f)
+{
+    fx_open_group(f, 0);
 }
 
 static void fx_close(fx *f)
@@ -579,6 +585,47 @@ static void test_group_commit(void **state)
     fx_close(&f);
 }
 
+/* Groups bounded by max_group_statements, and batches larger than the
+ * socket buffer (flushed as the socket drains). */
+static void test_large_batches(void **state)
+{
+    static rec r;
+    static char big[16384];
+    const char *p[2];
+    char num[16];
+    db_stats before, after;
+    want w = {&r, 300};
+    db_txn *t;
+    int i;
+    fx f;
+
+    (void)state;
+    memset(&r, 0, sizeof(r));
+    memset(big, 'x', sizeof(big) - 1);
+    exec_ok("CREATE TABLE lb (i integer PRIMARY KEY, pad text)");
+    fx_open_group(&f, 100);
+    db_stats_get(f.d, &before);
+    for (i = 0; i < 300; i++) {
+        snprintf(num, sizeof(num), "%d", i);
+        p[0] = num;
+        p[1] = big;
+        t = db_txn_new(f.d);
+        assert_int_equal(db_txn_add(t, "INSERT INTO lb VALUES ($1, $2)", 2, p), 0);
+        submit(t, &r, i);
+    }
+    assert_true(run_until(&f, all_done, &w, 20000));
+    db_stats_get(f.d, &after);
+    for (i = 0; i < 300; i++) {
+        assert_int_equal(r.order[i], i);
+        assert_int_equal(r.rc[i], 0);
+    }
+    assert_int_equal(count_of("SELECT count(*) FROM lb WHERE length(pad) = 16383"), 300);
+    /* 100 statements per group at most: the first alone is possible. */
+    assert_true(after.groups - before.groups >= 3);
+    assert_true(after.groups - before.groups <= 4);
+    fx_close(&f);
+}
+
 static void test_group_one_bad(void **state)
 {
     static rec r;
@@ -885,7 +932,7 @@ static void test_restart(void **state)
     proc pr;
     pump pm;
     db_stats st;
-    double t0, fail_s;
+    double t0, fail_s, back_s;
     char sql[96];
     int i, n_ok = 0, n_unavail = 0;
     fx f;
@@ -930,7 +977,9 @@ static void test_restart(void **state)
     spawn_script(&f, &pr, "start");
     assert_true(run_until(&f, proc_exited, &pr, 30000));
     assert_int_equal(pr.status, 0);
+    t0 = now_s();
     assert_true(run_until(&f, is_up, &f, 5000));
+    back_s = now_s() - t0;
     assert_int_equal(f.ups, 2);
     assert_int_equal(f.downs, 1);
     i = pm.next + 5;
@@ -955,8 +1004,10 @@ static void test_restart(void **state)
         }
     }
     print_message("restart: %d inserts during the stop (%d committed, %d unavailable), "
-                  "outage failures in %.1f ms, %llu reconnect(s)\n",
-                  pm.next, n_ok, n_unavail, fail_s * 1000, (unsigned long long)st.reconnects);
+                  "outage failures in %.1f ms, ready %.2f s after the server (backoff), "
+                  "%llu reconnect(s)\n",
+                  pm.next, n_ok, n_unavail, fail_s * 1000, back_s,
+                  (unsigned long long)st.reconnects);
     uv_close((uv_handle_t *)&pm.t, NULL);
     fx_close(&f);
 }
@@ -1101,6 +1152,7 @@ int main(void)
         cmocka_unit_test(test_txn_params_and_results),
         cmocka_unit_test(test_query_error_and_conflict),
         cmocka_unit_test(test_group_commit),
+        cmocka_unit_test(test_large_batches),
         cmocka_unit_test(test_group_one_bad),
         cmocka_unit_test(test_readonly_beside_writes),
         cmocka_unit_test(test_bad_input),
