@@ -18,7 +18,8 @@
     X(USAGE, -2, "usage error", 2)                                                                 \
     X(INPUT, -3, "unreadable input", 2)                                                            \
     X(SOLVE, -4, "the solver failed", 1)                                                           \
-    X(OUTPUT, -5, "cannot write the output", 1)
+    X(OUTPUT, -5, "cannot write the output", 1)                                                    \
+    X(SERVER, -6, "the server could not be used", 1)
 
 enum {
 #define CLI_ERR_ENUM(name, code, msg, status) CLI_E##name = (code),
@@ -35,6 +36,7 @@ int cli_area(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
+int cli_loadgen(int argc, char **argv);
 
 void cli_usage_solve(FILE *f);
 void cli_usage_check(FILE *f);
@@ -42,6 +44,7 @@ void cli_usage_area(FILE *f);
 void cli_usage_simulate(FILE *f);
 void cli_usage_serve(FILE *f);
 void cli_usage_migrate(FILE *f);
+void cli_usage_loadgen(FILE *f);
 
 /*
  * Option scanning shared by the subcommands.  cli_opt_value recognises

@@ -7,6 +7,7 @@
  *   noriai simulate SCENARIO [options]   a service day offline (cmd_simulate.c)
  *   noriai serve [options]               the reservation daemon (cmd_serve.c)
  *   noriai migrate --database CONNINFO   apply the store's schema (cmd_serve.c)
+ *   noriai loadgen --url URL ...         load a running daemon (cmd_loadgen.c)
  *   noriai help [SUBCOMMAND]
  *   noriai --version
  *
@@ -84,6 +85,7 @@ static void usage(FILE *f)
                "  simulate SCENARIO.json     run a service day offline (planners)\n"
                "  serve [options]            run the reservation daemon (HTTP API, PostgreSQL)\n"
                "  migrate --database URL     apply the database schema migrations\n"
+               "  loadgen --url URL ...      book and confirm against a running daemon, measure\n"
                "  help [COMMAND]             show this help or a command's\n"
                "  --version                  print the version\n"
                "\n"
@@ -117,6 +119,10 @@ static int help(int argc, char **argv)
         cli_usage_serve(stdout);
         return 0;
     }
+    if (strcmp(argv[1], "loadgen") == 0) {
+        cli_usage_loadgen(stdout);
+        return 0;
+    }
     fprintf(stderr, "noriai help: unknown command \"%s\"\n", argv[1]);
     usage(stderr);
     return CLI_EUSAGE;
@@ -144,6 +150,8 @@ int main(int argc, char **argv)
         rc = cli_serve(argc - 1, argv + 1);
     } else if (strcmp(cmd, "migrate") == 0) {
         rc = cli_migrate(argc - 1, argv + 1);
+    } else if (strcmp(cmd, "loadgen") == 0) {
+        rc = cli_loadgen(argc - 1, argv + 1);
     } else if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         rc = help(argc - 1, argv + 1);
     } else if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
