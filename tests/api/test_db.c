@@ -1049,6 +1049,59 @@ static void test_close_with_waiting(void **state)
     assert_int_equal(uv_loop_close(&f.loop), 0);
 }
 
+/* A callback that closes the store and submits once more. */
+typedef struct closer {
+    fx *f;
+    rec *r;
+    int rc_first, n_after;
+} closer;
+
+static closer g_closer;
+
+static void on_close_first(void *ud, int rc, const db_result *res, const char *err)
+{
+    closer *c = ud;
+    (void)res;
+    (void)err;
+    c->rc_first = rc;
+    db_close(c->f->d, on_closed, c->f);
+    db_close(c->f->d, on_closed, c->f); /* a second call is ignored */
+    submit(txn1(c->f->d, "INSERT INTO cc VALUES ($1)", 99), c->r, 3);
+    c->n_after = c->r->n_done;
+}
+
+static void test_close_from_callback(void **state)
+{
+    static rec r;
+    want w = {&r, 3};
+    db_txn *t;
+    fx f;
+
+    (void)state;
+    memset(&r, 0, sizeof(r));
+    memset(&g_closer, 0, sizeof(g_closer));
+    exec_ok("CREATE TABLE cc (i integer PRIMARY KEY)");
+    fx_open(&f);
+    g_closer.f = &f;
+    g_closer.r = &r;
+    g_closer.rc_first = 1;
+    t = txn1(f.d, "INSERT INTO cc VALUES ($1)", 0);
+    db_txn_submit(t, on_close_first, &g_closer);
+    submit(txn1(f.d, "INSERT INTO cc VALUES ($1)", 1), &r, 1);
+    submit(txn1(f.d, "INSERT INTO cc VALUES ($1)", 2), &r, 2);
+    assert_true(run_until(&f, is_closed, &f, 8000));
+    assert_int_equal(g_closer.rc_first, 0);
+    assert_int_equal(g_closer.n_after, 0); /* the ECLOSED came later, not from submit */
+    assert_true(all_done(&w));
+    assert_int_equal(r.rc[1], 0); /* same group as the first: already committed */
+    assert_int_equal(r.rc[2], 0);
+    assert_int_equal(r.rc[3], DB_ECLOSED);
+    assert_int_equal(count_of("SELECT count(*) FROM cc"), 3);
+    uv_close((uv_handle_t *)&f.tick, NULL);
+    uv_run(&f.loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f.loop), 0);
+}
+
 /* ---- throughput (printed) ---- */
 
 typedef struct seq {
@@ -1159,6 +1212,7 @@ int main(void)
         cmocka_unit_test(test_connection_killed),
         cmocka_unit_test(test_restart),
         cmocka_unit_test(test_close_with_waiting),
+        cmocka_unit_test(test_close_from_callback),
         cmocka_unit_test(test_throughput),
     };
     return cmocka_run_group_tests(tests, setup_cluster, teardown_cluster);
