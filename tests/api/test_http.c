@@ -82,7 +82,7 @@ static void log_add(tctx *t, const char *what, const char *path)
 static int echo(tctx *t, api_http_req *req)
 {
     const char *x = api_http_header_get(req, "X-Echo");
-    size_t cap = req->body_len + 1024;
+    size_t cap = req->body_len + strlen(req->path) + strlen(req->query) + (x ? strlen(x) : 0) + 256;
     char *b = malloc(cap);
     int n, rc;
 
@@ -770,6 +770,30 @@ static void client_paths(tctx *t)
     hc_resp_free(&r);
     CK(ask(k, "GET /p?a HTTP/1.1\r\n\r\n", &r, 0) == 0);
     CK(r.status == 200 && strstr(r.body, "P=/p Q=a ") != NULL);
+    hc_resp_free(&r);
+
+    /* a head beyond the request's inline storage: 40 headers, a 3000-byte path */
+    {
+        char *big = malloc(16384), *want = malloc(3100);
+        size_t n;
+
+        CK(big != NULL && want != NULL);
+        n = (size_t)snprintf(big, 16384, "GET /");
+        memset(big + n, 'q', 3000);
+        n += 3000;
+        n += (size_t)snprintf(big + n, 16384 - n, "?z=1 HTTP/1.1\r\n");
+        for (int i = 0; i < 40; i++)
+            n += (size_t)snprintf(big + n, 16384 - n, "X-H%d: value %d\r\n", i, i);
+        snprintf(big + n, 16384 - n, "X-Echo: last\r\n\r\n");
+        memcpy(want, "P=/", 3);
+        memset(want + 3, 'q', 3000);
+        strcpy(want + 3003, " Q=z=1 ");
+        if (ask(k, big, &r, 0) != 0 || r.status != 200 || strstr(r.body, want) == NULL ||
+            strstr(r.body, " H=last ") == NULL)
+            ck_fail(t, __LINE__, "40 headers and a 3000-byte path");
+        free(big);
+        free(want);
+    }
 out:
     hc_resp_free(&r);
     conn_free(k);
