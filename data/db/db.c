@@ -61,10 +61,24 @@
  * closed and done() is called from the last close callback, after db has
  * been freed.
  *
+ * Statements: one SQL command each (the extended protocol refuses "a; b"),
+ * parameters as text.  A transaction one of whose db_txn_add calls failed
+ * is never run: its submission fails with DB_EINVAL.  An empty one too.
+ *
+ * Stats: groups counts write batches executed (failed ones too, reads
+ * not); statements and latency count committed transactions only;
+ * latency_hist[i] counts latencies in (2^(i-1), 2^i] * 100 us (bucket 0 up
+ * to 100 us, bucket 15 everything above 1.6 s), each transaction once, so a
+ * cumulative (Prometheus) histogram is the running sum; reconnects counts
+ * write-connection re-establishments.
+ *
  * Cost: per batch one PQsendQueryParams per statement (unnamed statement,
  * parsed each time), one write and one read syscall burst; memory per
  * transaction is its SQL and parameters (copied in one block per statement)
- * and its PGresults until the callback returns.
+ * and its PGresults until the callback returns.  The waiting FIFO is not
+ * bounded here: the caller limits what it submits.  PQconnectStartParams
+ * resolves a host name synchronously; use a Unix socket, an IP address or
+ * hostaddr= so that a reconnect never waits for DNS on the loop.
  */
 #include "data/db/db_int.h"
 

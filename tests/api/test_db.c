@@ -245,7 +245,7 @@ static void sha_row(void *ud, int n_cols, const char *const *values)
 
 static void test_migrate(void **state)
 {
-    char err[512], sha[65] = "", want_sha[65];
+    char err[512], sha[65] = "", want_sha[65], other[600];
     int applied = -1, rc, i;
     PGconn *c;
     pthread_t th;
@@ -309,6 +309,31 @@ static void test_migrate(void **state)
     assert_non_null(strstr(err, "999"));
     exec_ok("DELETE FROM schema_migrations WHERE version = 999");
     assert_int_equal(db_migrate(g_conn, &applied, err, sizeof(err)), 0);
+
+    /* A migration that fails leaves nothing behind and says why. */
+    exec_ok("CREATE DATABASE mfail");
+    snprintf(other, sizeof(other), "%s dbname=mfail", g_conn);
+    assert_int_equal(db_exec_blocking(other, "CREATE TABLE riders (x integer)", 0, NULL, NULL, NULL,
+                                      err, sizeof(err)),
+                     0);
+    rc = db_migrate(other, &applied, err, sizeof(err));
+    assert_int_equal(rc, DB_EMIGRATE);
+    assert_int_equal(applied, 0);
+    assert_non_null(strstr(err, "001_init.sql failed"));
+    assert_non_null(strstr(err, "riders"));
+    {
+        long n = -2;
+        assert_int_equal(db_exec_blocking(other,
+                                          "SELECT count(*) FROM pg_tables WHERE tablename IN "
+                                          "('vehicles', 'bookings', 'tokens')",
+                                          0, NULL, count_row, &n, err, sizeof(err)),
+                         0);
+        assert_int_equal(n, 0);
+        assert_int_equal(db_exec_blocking(other, "SELECT count(*) FROM schema_migrations", 0, NULL,
+                                          count_row, &n, err, sizeof(err)),
+                         0);
+        assert_int_equal(n, 0);
+    }
 
     /* No server: unavailable, with libpq's reason. */
     rc = db_migrate("host=/nonexistent-noriai port=1 dbname=x user=x", &applied, err, sizeof(err));
