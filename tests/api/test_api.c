@@ -1,0 +1,2082 @@
+/*
+ * test_api.c - `noriai serve` end to end: a real PostgreSQL cluster in a
+ * temporary folder (tests/pgtest.h), the daemon as a child process
+ * ($NORIAI_BIN, else build/noriai) on a loopback port, and HTTP through the
+ * project's own blocking client (simulator/httpc.h).
+ *
+ * The daemon runs with --clock 09:00, so its service hours hold whenever the
+ * test runs; requested times in the tests ("10:30") are on that clock.  The
+ * demo tokens (--demo-tokens) give one token per role (rider r_demo, driver
+ * of van1); more riders and tokens are made through the API.
+ *
+ * What is checked (one cmocka test each):
+ *   lifecycle     quote (nothing held), book, confirm, read, list with
+ *                 filters and paging, cancel, the vehicle's plan following
+ *                 along; places by coordinates; arrive_by and depart_after
+ *   authorization every route of the daemon's table against every role, no
+ *                 token and a bad token; riders and drivers confined to
+ *                 their own bookings and vehicle
+ *   bad input     every POST endpoint and the query endpoints: malformed,
+ *                 mistyped, missing, unknown, out of area, past, too far,
+ *                 oversized, unknown ids, replayed idempotency keys; the
+ *                 daemon alive afterwards and the store unchanged
+ *   no room       a second daemon on a one-seat van (own database): 409 with
+ *                 reason and alternatives
+ *   openapi       the served document's operations equal the route table
+ *   kill -9       every acknowledged booking back after SIGKILL and restart
+ *                 with its status and promise, confirmed ones in a plan,
+ *                 replays answered without doubles
+ *   db restart    PostgreSQL stopped under the daemon: 503 fast, then back
+ *   shutdown      SIGTERM: exit 0 within 5 s
+ *
+ * Ports come from 18281..18299 (the first free one, probed before the
+ * start).  The whole program takes a few seconds plus initdb.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "pgtest.h"
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/server/srv_int.h"
+#include "data/db/db.h"
+#include "simulator/httpc.h"
+
+#define PORT_FIRST 18281
+#define PORT_LAST 18299
+#define CLIENT_TIMEOUT_MS 5000
+
+/* ------------------------------------------------------------------------ */
+/* Small things                                                             */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+
+    if (f == NULL)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    buf = malloc((size_t)(n < 0 ? 0 : n) + 1);
+    if (buf == NULL) {
+        fclose(f);
+        return NULL;
+    }
+    n = (long)fread(buf, 1, (size_t)(n < 0 ? 0 : n), f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* The last lines of a file on stderr (a daemon's log when a test fails). */
+static void print_tail(const char *path, int lines)
+{
+    char *txt = slurp(path);
+    size_t n;
+    int seen = 0;
+
+    if (txt == NULL)
+        return;
+    n = strlen(txt);
+    while (n > 0 && seen <= lines) {
+        n--;
+        if (txt[n] == '\n')
+            seen++;
+    }
+    fprintf(stderr, "---- end of %s ----\n%s\n----\n", path, txt + n);
+    free(txt);
+}
+
+/* Days since 1970-01-01 of a civil date, and back (proleptic Gregorian). */
+static long days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    long yoe = y - era * 400;
+    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(long z, int *y, int *m, int *d)
+{
+    z += 719468;
+    long era = (z >= 0 ? z : z - 146096) / 146097;
+    long doe = z - era * 146097;
+    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+/* A date n days from date (YYYY-MM-DD) into out[11]. */
+static void date_add(const char *date, int n, char out[11])
+{
+    int y = 1970, m = 1, d = 1;
+
+    sscanf(date, "%4d-%2d-%2d", &y, &m, &d);
+    civil_from_days(days_from_civil(y, m, d) + n, &y, &m, &d);
+    snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The daemon as a child process                                            */
+
+typedef struct dmn {
+    pid_t pid; /* 0: not running */
+    int port;
+    int starts;
+    char tag[16];
+    char conninfo[512];
+    char config[400]; /* "" or a config file */
+    char tokens[400];
+    char log[400];
+    int clock_s;        /* the --clock of the last start, seconds */
+    int64_t started_ms; /* when it was started (now_ms) */
+} dmn;
+
+static char g_dir[256]; /* this program's files */
+static char g_pg[256];  /* the cluster's folder */
+static char g_ci[512];  /* its conninfo (database noriai) */
+static const char *g_bin;
+static dmn g_main;
+static sim_httpc *g_c; /* a client of g_main */
+
+/* A port of 18281..18299 nobody listens on, or -1. */
+static int free_port(int after)
+{
+    for (int p = after + 1; p <= PORT_LAST; p++) {
+        struct sockaddr_in a;
+        int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, ok;
+        if (fd < 0)
+            return -1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        memset(&a, 0, sizeof(a));
+        a.sin_family = AF_INET;
+        a.sin_port = htons((uint16_t)p);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+        close(fd);
+        if (ok)
+            return p;
+    }
+    return -1;
+}
+
+/* GET /v1/health status through a fresh connection; negative: no answer. */
+static int health_status(int port)
+{
+    sim_httpc *c;
+    sim_http_resp r;
+    int st;
+
+    if (sim_httpc_create("127.0.0.1", port, 1000, &c) != 0)
+        return -1;
+    st = sim_httpc_request(c, "GET", "/v1/health", NULL, NULL, 0, &r);
+    if (st == 0) {
+        st = r.status;
+        sim_http_resp_free(&r);
+    }
+    sim_httpc_destroy(c);
+    return st;
+}
+
+/* Has the child ended?  Its wait status into *status. */
+static int dmn_exited(dmn *d, int *status)
+{
+    int st = 0;
+    pid_t w = waitpid(d->pid, &st, WNOHANG);
+
+    if (w == d->pid) {
+        d->pid = 0;
+        if (status != NULL)
+            *status = st;
+        return 1;
+    }
+    return 0;
+}
+
+static int dmn_spawn(dmn *d, const char *clock)
+{
+    const char *argv[20];
+    char listen[40];
+    int n = 0;
+
+    snprintf(d->log, sizeof(d->log), "%s/serve-%s-%d.log", g_dir, d->tag, d->starts++);
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", d->port);
+    argv[n++] = g_bin;
+    argv[n++] = "serve";
+    argv[n++] = "--database";
+    argv[n++] = d->conninfo;
+    argv[n++] = "--listen";
+    argv[n++] = listen;
+    argv[n++] = "--clock";
+    argv[n++] = clock;
+    argv[n++] = "--demo-tokens";
+    argv[n++] = d->tokens;
+    argv[n++] = "--log-level";
+    argv[n++] = "debug";
+    if (d->config[0]) {
+        argv[n++] = "--config";
+        argv[n++] = d->config;
+    }
+    argv[n] = NULL;
+    fflush(stdout);
+    fflush(stderr);
+    d->clock_s = atoi(clock) * 3600 + atoi(clock + 3) * 60;
+    d->started_ms = now_ms();
+    d->pid = fork();
+    if (d->pid < 0) {
+        d->pid = 0;
+        return -1;
+    }
+    if (d->pid == 0) {
+        int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execv(g_bin, (char *const *)argv);
+        _exit(127);
+    }
+    return 0;
+}
+
+/*
+ * Starts the daemon with the service clock at clock ("HH:MM") and waits
+ * until GET /v1/health answers 200 (database connected).  Tries another
+ * port when the chosen one was taken meanwhile.  0 or -1 (log printed).
+ */
+static int dmn_start(dmn *d, const char *clock)
+{
+    int port = PORT_FIRST - 1;
+
+    for (int attempt = 0; attempt < 4; attempt++) {
+        int64_t deadline = now_ms() + 30000;
+        int st;
+
+        if ((port = free_port(port)) < 0) {
+            fprintf(stderr, "test_api: no free port in %d..%d\n", PORT_FIRST, PORT_LAST);
+            return -1;
+        }
+        d->port = port;
+        if (dmn_spawn(d, clock) < 0)
+            return -1;
+        while (now_ms() < deadline) {
+            if (dmn_exited(d, &st))
+                break;
+            if (health_status(port) == 200)
+                return 0;
+            sleep_ms(50);
+        }
+        if (d->pid != 0) {
+            fprintf(stderr, "test_api: the daemon did not become healthy in 30 s\n");
+            print_tail(d->log, 30);
+            kill(d->pid, SIGKILL);
+            waitpid(d->pid, NULL, 0);
+            d->pid = 0;
+            return -1;
+        }
+        /* It ended: a port taken meanwhile is worth another try. */
+        char *log = slurp(d->log);
+        int taken = log != NULL && strstr(log, "cannot listen") != NULL;
+        free(log);
+        if (!taken) {
+            fprintf(stderr, "test_api: the daemon exited at start\n");
+            print_tail(d->log, 30);
+            return -1;
+        }
+    }
+    return -1;
+}
+
+/* SIGTERM and wait up to limit_ms; the wait status into *status.  0 when
+ * it ended in time, -1 when it had to be killed. */
+static int dmn_term(dmn *d, int limit_ms, int *status)
+{
+    int64_t deadline = now_ms() + limit_ms;
+
+    if (d->pid == 0)
+        return 0;
+    kill(d->pid, SIGTERM);
+    while (now_ms() < deadline) {
+        if (dmn_exited(d, status))
+            return 0;
+        sleep_ms(20);
+    }
+    kill(d->pid, SIGKILL);
+    waitpid(d->pid, NULL, 0);
+    d->pid = 0;
+    return -1;
+}
+
+static void dmn_kill9(dmn *d)
+{
+    if (d->pid == 0)
+        return;
+    kill(d->pid, SIGKILL);
+    waitpid(d->pid, NULL, 0);
+    d->pid = 0;
+}
+
+/* The daemon's service clock rounded up to the next minute ("HH:MM"), so
+ * a restart continues its day instead of going back in time.  Reckoned
+ * from the clock it was started with; no request needed (a kill -9 test
+ * kills right after the last answer). */
+static void clock_after(const dmn *d, char out[8])
+{
+    int t = d->clock_s + (int)((now_ms() - d->started_ms) / 1000);
+    int min = t / 60 + 1;
+
+    snprintf(out, 8, "%02d:%02d", (min / 60) % 24, min % 60);
+}
+
+/* ------------------------------------------------------------------------ */
+/* HTTP                                                                     */
+
+typedef struct res {
+    int status; /* HTTP status, or a negative SIM_HTTPC_E code */
+    json_t *j;  /* the body parsed, or NULL */
+    sim_http_resp r;
+    int64_t ms; /* how long the answer took */
+} res;
+
+static void res_free(res *r)
+{
+    json_decref(r->j);
+    r->j = NULL;
+    if (r->status > 0)
+        sim_http_resp_free(&r->r);
+    r->status = 0;
+}
+
+/* One request; tok NULL: no Authorization, "" or anything: that bearer. */
+static res call_raw(sim_httpc *c, const char *tok, const char *method, const char *path,
+                    const char *idem, const char *body, size_t body_len)
+{
+    char auth[256], key[320];
+    const char *hdr[4];
+    int n = 0, rc;
+    res out;
+    int64_t t0 = now_ms();
+
+    memset(&out, 0, sizeof(out));
+    if (tok != NULL) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+        hdr[n++] = auth;
+    }
+    if (idem != NULL) {
+        snprintf(key, sizeof(key), "Idempotency-Key: %s", idem);
+        hdr[n++] = key;
+    }
+    if (body != NULL)
+        hdr[n++] = "Content-Type: application/json";
+    hdr[n] = NULL;
+    rc = sim_httpc_request(c, method, path, hdr, body, body_len, &out.r);
+    out.ms = now_ms() - t0;
+    if (rc != 0) {
+        out.status = rc;
+        return out;
+    }
+    out.status = out.r.status;
+    if (out.r.body_len > 0)
+        out.j = json_loadb(out.r.body, out.r.body_len, 0, NULL);
+    return out;
+}
+
+static res call(sim_httpc *c, const char *tok, const char *method, const char *path,
+                const char *idem, const char *body)
+{
+    return call_raw(c, tok, method, path, idem, body, body ? strlen(body) : 0);
+}
+
+/* POST with a printf-formatted body. */
+static res postf(sim_httpc *c, const char *tok, const char *path, const char *idem,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static res postf(sim_httpc *c, const char *tok, const char *path, const char *idem,
+                 const char *fmt, ...)
+{
+    char body[4096];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof(body), fmt, ap);
+    va_end(ap);
+    return call(c, tok, "POST", path, idem, body);
+}
+
+static res getf(sim_httpc *c, const char *tok, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static res getf(sim_httpc *c, const char *tok, const char *fmt, ...)
+{
+    char path[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(path, sizeof(path), fmt, ap);
+    va_end(ap);
+    return call(c, tok, "GET", path, NULL, NULL);
+}
+
+static const char *body_of(const res *r)
+{
+    return r->status > 0 && r->r.body != NULL ? r->r.body : "(no answer)";
+}
+
+/* Fails the test with the request and the answer when the status differs. */
+#define expect_status(r, want, what)                                                               \
+    do {                                                                                           \
+        if ((r).status != (want)) {                                                                \
+            print_error("%s:%d: %s: expected HTTP %d, got %d%s%s\n   answer: %.600s\n", __FILE__, \
+                        __LINE__, (what), (want), (r).status, (r).status < 0 ? " " : "",          \
+                        (r).status < 0 ? sim_httpc_strerror((r).status) : "", body_of(&(r)));    \
+            fail();                                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* The same, and error.code must be code. */
+#define expect_error(r, want, code, what)                                                          \
+    do {                                                                                           \
+        expect_status(r, want, what);                                                              \
+        if (strcmp(err_code(&(r)), (code)) != 0) {                                                 \
+            print_error("%s:%d: %s: expected error.code \"%s\", got \"%s\"\n   answer: %.600s\n", \
+                        __FILE__, __LINE__, (what), (code), err_code(&(r)), body_of(&(r)));       \
+            fail();                                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* ------------------------------------------------------------------------ */
+/* JSON                                                                     */
+
+static json_t *jget(json_t *o, const char *key)
+{
+    return json_object_get(o, key);
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s != NULL ? s : "";
+}
+
+static long long jint(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_integer(v) ? (long long)json_integer_value(v) : -999999;
+}
+
+static const char *err_code(const res *r)
+{
+    return jstr(jget(r->j, "error"), "code");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Fixtures                                                                 */
+
+enum { T_ADMIN, T_OPERATOR, T_RIDER, T_DRIVER, T_PLANNER, T_N };
+static const char *const role_names[T_N] = {"admin", "operator", "rider", "driver", "planner"};
+static char g_tok[T_N][80];
+static char g_today[11];
+static int g_idem_n;
+
+/* A fresh Idempotency-Key. */
+static const char *new_key(char buf[48])
+{
+    snprintf(buf, 48, "test-%d-%d", (int)getpid(), ++g_idem_n);
+    return buf;
+}
+
+static int read_tokens(const char *path)
+{
+    json_t *j = json_load_file(path, 0, NULL);
+    int ok = j != NULL;
+
+    for (int i = 0; i < T_N && ok; i++) {
+        const char *t = json_string_value(json_object_get(j, role_names[i]));
+        if (t == NULL || strlen(t) >= sizeof(g_tok[i]))
+            ok = 0;
+        else
+            snprintf(g_tok[i], sizeof(g_tok[i]), "%s", t);
+    }
+    json_decref(j);
+    return ok ? 0 : -1;
+}
+
+/* Registers a rider (as operator); its id into id[40]. */
+static void make_rider(sim_httpc *c, const char *name, char id[40])
+{
+    char k[48];
+    res r = postf(c, g_tok[T_OPERATOR], "/v1/riders", new_key(k),
+                  "{\"name\":\"%s\",\"name_kana\":\"てすと\",\"phone\":\"03-1234-5678\"}", name);
+
+    expect_status(r, 201, "POST /v1/riders");
+    snprintf(id, 40, "%s", jstr(r.j, "id"));
+    assert_true(id[0] != '\0');
+    res_free(&r);
+}
+
+/* A token (as admin) for role, with a rider or vehicle id as it needs. */
+static void make_token(sim_httpc *c, const char *role, const char *rider, const char *vehicle,
+                       char tok[80])
+{
+    char body[300], k[48];
+    res r;
+
+    snprintf(body, sizeof(body), "{\"role\":\"%s\"%s%s%s%s%s%s}", role, rider ? ",\"rider_id\":\"" : "",
+             rider ? rider : "", rider ? "\"" : "", vehicle ? ",\"vehicle_id\":\"" : "",
+             vehicle ? vehicle : "", vehicle ? "\"" : "");
+    r = call(c, g_tok[T_ADMIN], "POST", "/v1/tokens", new_key(k), body);
+    expect_status(r, 201, "POST /v1/tokens");
+    snprintf(tok, 80, "%s", jstr(r.j, "token"));
+    assert_true(tok[0] != '\0');
+    res_free(&r);
+}
+
+/* Books (as tok) a trip; the answer is the caller's to free. */
+static res book(sim_httpc *c, const char *tok, const char *idem, const char *rider,
+                const char *from, const char *to, const char *when, const char *time_s)
+{
+    char body[600], k[48];
+
+    snprintf(body, sizeof(body),
+             "{%s%s%s\"pickup\":{\"stop_id\":\"%s\"},\"dropoff\":{\"stop_id\":\"%s\"},"
+             "\"when\":\"%s\"%s%s%s}",
+             rider ? "\"rider_id\":\"" : "", rider ? rider : "", rider ? "\"," : "", from, to,
+             when, time_s ? ",\"time\":\"" : "", time_s ? time_s : "", time_s ? "\"" : "");
+    return call(c, tok, "POST", "/v1/bookings", idem ? idem : new_key(k), body);
+}
+
+static res confirm(sim_httpc *c, const char *tok, const char *id, const char *idem)
+{
+    char path[128], k[48];
+
+    snprintf(path, sizeof(path), "/v1/bookings/%.100s/confirm", id);
+    return call(c, tok, "POST", path, idem ? idem : new_key(k), NULL);
+}
+
+static res cancel(sim_httpc *c, const char *tok, const char *id)
+{
+    char path[128], k[48];
+
+    snprintf(path, sizeof(path), "/v1/bookings/%.100s/cancel", id);
+    return call(c, tok, "POST", path, new_key(k), "{\"reason\":\"test\"}");
+}
+
+/* How many stops of vehicle vid's plan belong to booking id (kind NULL:
+ * any; else "pickup" or "dropoff"); the planned second of the last one
+ * into *planned_s when not NULL. */
+static int plan_stops_of(sim_httpc *c, const char *vid, const char *id, const char *kind,
+                         long long *planned_s)
+{
+    res r = getf(c, g_tok[T_OPERATOR], "/v1/vehicles/%s/plan", vid);
+    json_t *st;
+    size_t i;
+    int n = 0;
+
+    expect_status(r, 200, "GET plan");
+    json_array_foreach(jget(r.j, "stops"), i, st) {
+        if (strcmp(jstr(st, "booking_id"), id) != 0)
+            continue;
+        if (kind != NULL && strcmp(jstr(st, "kind"), kind) != 0)
+            continue;
+        n++;
+        if (planned_s != NULL)
+            *planned_s = jint(st, "planned_s");
+    }
+    res_free(&r);
+    return n;
+}
+
+/* The sum of n_stops over the vehicles of today. */
+static long long total_plan_stops(sim_httpc *c)
+{
+    res r = getf(c, g_tok[T_OPERATOR], "/v1/vehicles");
+    json_t *v;
+    size_t i;
+    long long n = 0;
+
+    expect_status(r, 200, "GET /v1/vehicles");
+    json_array_foreach(jget(r.j, "vehicles"), i, v)
+        n += jint(v, "n_stops");
+    res_free(&r);
+    return n;
+}
+
+/* Bookings listed for a query (all pages). */
+static int count_listed(sim_httpc *c, const char *query)
+{
+    char cursor[64] = "";
+    int n = 0;
+
+    for (int page = 0; page < 100; page++) {
+        res r = getf(c, g_tok[T_OPERATOR], "/v1/bookings?%s&limit=200%s%s", query,
+                     cursor[0] ? "&cursor=" : "", cursor);
+        expect_status(r, 200, "GET /v1/bookings (count)");
+        n += (int)json_array_size(jget(r.j, "bookings"));
+        const char *next = json_string_value(jget(r.j, "next_cursor"));
+        snprintf(cursor, sizeof(cursor), "%s", next ? next : "");
+        res_free(&r);
+        if (!cursor[0])
+            break;
+    }
+    return n;
+}
+
+static void row_text(void *ud, int n_cols, const char *const *values)
+{
+    char *out = ud;
+    size_t len = strlen(out);
+
+    for (int i = 0; i < n_cols; i++) {
+        snprintf(out + len, 512 - len, "%s%s", i ? "," : "", values[i] ? values[i] : "null");
+        len = strlen(out);
+    }
+}
+
+/* Row counts of the store's tables as one string (512 bytes). */
+static void store_counts(char out[512])
+{
+    char err[300];
+    int rc;
+
+    out[0] = '\0';
+    rc = db_exec_blocking(g_ci,
+                          "SELECT 'bookings=' || (SELECT count(*) FROM bookings), "
+                          "'events=' || (SELECT count(*) FROM booking_events), "
+                          "'riders=' || (SELECT count(*) FROM riders), "
+                          "'tokens=' || (SELECT count(*) FROM tokens), "
+                          "'idem=' || (SELECT count(*) FROM idempotency_keys), "
+                          "'vehicles=' || (SELECT count(*) FROM vehicles), "
+                          "'shifts=' || (SELECT count(*) FROM shifts)",
+                          0, NULL, row_text, out, err, sizeof(err));
+    if (rc < 0) {
+        print_error("store_counts: %s\n", err);
+        fail();
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Group setup: one cluster, the main daemon, its tokens                    */
+
+static int group_setup(void **state)
+{
+    res r;
+
+    (void)state;
+    g_bin = getenv("NORIAI_BIN");
+    if (g_bin == NULL || !*g_bin)
+        g_bin = "build/noriai";
+    if (access(g_bin, X_OK) != 0) {
+        fprintf(stderr, "test_api: %s is not an executable (build it, or set NORIAI_BIN)\n",
+                g_bin);
+        return -1;
+    }
+    /* A daemon killed under a test must not take this program with it. */
+    signal(SIGPIPE, SIG_IGN);
+    if (tu_tmpdir_create(g_dir, sizeof(g_dir), "api") != 0)
+        return -1;
+    if (pgt_start(g_pg, g_ci, sizeof(g_ci)) != 0) {
+        tu_tmpdir_remove(g_dir);
+        return -1;
+    }
+    snprintf(g_main.tag, sizeof(g_main.tag), "main");
+    snprintf(g_main.conninfo, sizeof(g_main.conninfo), "%s", g_ci);
+    snprintf(g_main.tokens, sizeof(g_main.tokens), "%s/tokens.json", g_dir);
+    if (dmn_start(&g_main, "09:00") != 0 || read_tokens(g_main.tokens) != 0 ||
+        sim_httpc_create("127.0.0.1", g_main.port, CLIENT_TIMEOUT_MS, &g_c) != 0) {
+        dmn_kill9(&g_main);
+        pgt_destroy(g_pg);
+        tu_tmpdir_remove(g_dir);
+        return -1;
+    }
+    r = getf(g_c, NULL, "/v1/health");
+    snprintf(g_today, sizeof(g_today), "%s", jstr(r.j, "service_date"));
+    res_free(&r);
+    return strlen(g_today) == 10 ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    if (g_c != NULL)
+        sim_httpc_destroy(g_c);
+    g_c = NULL;
+    if (g_main.pid != 0 && dmn_term(&g_main, 5000, NULL) != 0)
+        fprintf(stderr, "test_api: the daemon had to be killed at the end\n");
+    pgt_destroy(g_pg);
+    if (getenv("NORIAI_KEEP_TEST_LOGS") == NULL)
+        tu_tmpdir_remove(g_dir);
+    else
+        fprintf(stderr, "test_api: daemon logs kept in %s\n", g_dir);
+    return 0;
+}
+
+/* Every test starts with the main daemon up (an earlier failure may have
+ * left it down) and a fresh connection. */
+static int test_setup(void **state)
+{
+    (void)state;
+    if (g_main.pid != 0 && dmn_exited(&g_main, NULL)) {
+        fprintf(stderr, "test_api: the daemon died during an earlier test\n");
+        print_tail(g_main.log, 30);
+    }
+    if (pgt_run("start", g_pg, NULL, 0) != 0)
+        return -1;
+    if (g_main.pid == 0 || health_status(g_main.port) != 200) {
+        char clock[8];
+        clock_after(&g_main, clock);
+        dmn_kill9(&g_main);
+        if (dmn_start(&g_main, clock) != 0)
+            return -1;
+    }
+    if (g_c != NULL)
+        sim_httpc_destroy(g_c);
+    return sim_httpc_create("127.0.0.1", g_main.port, CLIENT_TIMEOUT_MS, &g_c) == 0 ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* 1. The booking lifecycle                                                 */
+
+static void test_lifecycle(void **state)
+{
+    char rider[40], id[40], vid[48], loc[128], want[128];
+    char ids[3][40];
+    long long stops0;
+    res q1, q2, r;
+
+    (void)state;
+    make_rider(g_c, "Lifecycle Rider", rider);
+
+    /* A quote holds nothing: the same question gets the same options, and
+     * the vehicles' plans keep their stops. */
+    stops0 = total_plan_stops(g_c);
+    q1 = postf(g_c, g_tok[T_OPERATOR], "/v1/quotes", NULL,
+               "{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s012\"},"
+               "\"dropoff\":{\"stop_id\":\"s045\"},\"when\":\"depart_after\",\"time\":\"10:30\"}",
+               rider);
+    expect_status(q1, 200, "POST /v1/quotes");
+    assert_true(json_is_true(jget(q1.j, "available")));
+    assert_true(json_array_size(jget(q1.j, "options")) >= 1);
+    q2 = postf(g_c, g_tok[T_OPERATOR], "/v1/quotes", NULL,
+               "{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s012\"},"
+               "\"dropoff\":{\"stop_id\":\"s045\"},\"when\":\"depart_after\",\"time\":\"10:30\"}",
+               rider);
+    expect_status(q2, 200, "second POST /v1/quotes");
+    if (!json_equal(jget(q1.j, "options"), jget(q2.j, "options"))) {
+        print_error("a second identical quote differs:\n%s\n%s\n", q1.r.body, q2.r.body);
+        fail();
+    }
+    assert_int_equal(total_plan_stops(g_c), stops0);
+
+    /* Book: an offer with a 10-minute pickup window, where Location says. */
+    r = book(g_c, g_tok[T_OPERATOR], NULL, rider, "s012", "s045", "depart_after", "10:30");
+    expect_status(r, 201, "POST /v1/bookings");
+    assert_string_equal(jstr(r.j, "status"), "offered");
+    assert_int_equal(jint(r.j, "pickup_to_s") - jint(r.j, "pickup_from_s"), 600);
+    assert_true(jint(r.j, "pickup_from_s") >= 10 * 3600 + 30 * 60);
+    snprintf(id, sizeof(id), "%s", jstr(r.j, "id"));
+    snprintf(vid, sizeof(vid), "%s", jstr(r.j, "vehicle_id"));
+    assert_true(id[0] && vid[0]);
+    assert_true(sim_http_resp_header(&r.r, "Location", loc, sizeof(loc)) == 1);
+    snprintf(want, sizeof(want), "/v1/bookings/%s", id);
+    assert_string_equal(loc, want);
+    /* The offer is an option the quote gave. */
+    assert_int_equal(jint(r.j, "pickup_from_s"),
+                     jint(json_array_get(jget(q1.j, "options"), 0), "pickup_from_s"));
+    res_free(&q1);
+    res_free(&q2);
+    res_free(&r);
+    assert_int_equal(plan_stops_of(g_c, vid, id, "pickup", NULL), 1);
+    assert_int_equal(plan_stops_of(g_c, vid, id, "dropoff", NULL), 1);
+
+    /* Confirm, then read it back. */
+    r = confirm(g_c, g_tok[T_OPERATOR], id, NULL);
+    expect_status(r, 200, "confirm");
+    assert_string_equal(jstr(r.j, "status"), "confirmed");
+    res_free(&r);
+    r = getf(g_c, g_tok[T_OPERATOR], "/v1/bookings/%s", id);
+    expect_status(r, 200, "GET /v1/bookings/{id}");
+    assert_string_equal(jstr(r.j, "id"), id);
+    assert_string_equal(jstr(r.j, "status"), "confirmed");
+    assert_string_equal(jstr(r.j, "rider_id"), rider);
+    assert_string_equal(jstr(jget(r.j, "pickup"), "stop_id"), "s012");
+    res_free(&r);
+
+    /* Two more for this rider, one confirmed: list by rider, date, status,
+     * and page through with limit + next_cursor. */
+    for (int i = 0; i < 2; i++) {
+        char t[8];
+        snprintf(t, sizeof(t), "1%d:00", 4 + i);
+        r = book(g_c, g_tok[T_OPERATOR], NULL, rider, "s020", "s060", "depart_after", t);
+        expect_status(r, 201, "POST /v1/bookings (list)");
+        snprintf(ids[i], sizeof(ids[i]), "%s", jstr(r.j, "id"));
+        res_free(&r);
+    }
+    r = confirm(g_c, g_tok[T_OPERATOR], ids[0], NULL);
+    expect_status(r, 200, "confirm (list)");
+    res_free(&r);
+    r = getf(g_c, g_tok[T_OPERATOR], "/v1/bookings?rider=%s&date=%s", rider, g_today);
+    expect_status(r, 200, "list by rider and date");
+    assert_int_equal(json_array_size(jget(r.j, "bookings")), 3);
+    assert_true(json_is_null(jget(r.j, "next_cursor")));
+    res_free(&r);
+    r = getf(g_c, g_tok[T_OPERATOR], "/v1/bookings?rider=%s&date=%s&status=confirmed", rider,
+             g_today);
+    expect_status(r, 200, "list confirmed");
+    assert_int_equal(json_array_size(jget(r.j, "bookings")), 2);
+    {
+        json_t *b;
+        size_t i;
+        json_array_foreach(jget(r.j, "bookings"), i, b)
+            assert_string_equal(jstr(b, "status"), "confirmed");
+    }
+    res_free(&r);
+    r = getf(g_c, g_tok[T_OPERATOR], "/v1/bookings?rider=%s&status=offered", rider);
+    expect_status(r, 200, "list offered");
+    assert_int_equal(json_array_size(jget(r.j, "bookings")), 1);
+    assert_string_equal(jstr(json_array_get(jget(r.j, "bookings"), 0), "id"), ids[1]);
+    res_free(&r);
+    {
+        char next[64], seen[3][40];
+        char tomorrow[11];
+        r = getf(g_c, g_tok[T_OPERATOR], "/v1/bookings?rider=%s&limit=2", rider);
+        expect_status(r, 200, "page 1");
+        assert_int_equal(json_array_size(jget(r.j, "bookings")), 2);
+        assert_true(json_is_string(jget(r.j, "next_cursor")));
+        snprintf(next, sizeof(next), "%s", jstr(r.j, "next_cursor"));
+        for (int i = 0; i < 2; i++)
+            snprintf(seen[i], sizeof(seen[i]), "%s",
+                     jstr(json_array_get(jget(r.j, "bookings"), (size_t)i), "id"));
+        res_free(&r);
+        r = getf(g_c, g_tok[T_OPERATOR], "/v1/bookings?rider=%s&limit=2&cursor=%s", rider, next);
+        expect_status(r, 200, "page 2");
+        assert_int_equal(json_array_size(jget(r.j, "bookings")), 1);
+        assert_true(json_is_null(jget(r.j, "next_cursor")));
+        snprintf(seen[2], sizeof(seen[2]), "%s",
+                 jstr(json_array_get(jget(r.j, "bookings"), 0), "id"));
+        res_free(&r);
+        /* The pages together are the three bookings, each once. */
+        const char *all[3] = {id, ids[0], ids[1]};
+        for (int a = 0; a < 3; a++) {
+            int found = 0;
+            for (int b = 0; b < 3; b++)
+                found += strcmp(all[a], seen[b]) == 0;
+            assert_int_equal(found, 1);
+        }
+        date_add(g_today, 1, tomorrow);
+        r = getf(g_c, g_tok[T_OPERATOR], "/v1/bookings?rider=%s&date=%s", rider, tomorrow);
+        expect_status(r, 200, "list of another date");
+        assert_int_equal(json_array_size(jget(r.j, "bookings")), 0);
+        res_free(&r);
+    }
+
+    /* Cancel: the plan loses both stops. */
+    r = cancel(g_c, g_tok[T_OPERATOR], id);
+    expect_status(r, 200, "cancel");
+    assert_string_equal(jstr(r.j, "status"), "cancelled");
+    res_free(&r);
+    assert_int_equal(plan_stops_of(g_c, vid, id, NULL, NULL), 0);
+    r = getf(g_c, g_tok[T_OPERATOR], "/v1/bookings/%s", id);
+    expect_status(r, 200, "GET cancelled");
+    assert_string_equal(jstr(r.j, "status"), "cancelled");
+    res_free(&r);
+
+    /* By coordinates: snapped to the stop ~30 m away. */
+    {
+        double lat, lon;
+        r = getf(g_c, g_tok[T_OPERATOR], "/v1/stops/s030");
+        expect_status(r, 200, "GET /v1/stops/s030");
+        lat = json_real_value(jget(r.j, "lat"));
+        lon = json_real_value(jget(r.j, "lon"));
+        res_free(&r);
+        r = postf(g_c, g_tok[T_OPERATOR], "/v1/bookings", new_key(want),
+                  "{\"rider_id\":\"%s\",\"pickup\":{\"lat\":%.7f,\"lon\":%.7f},"
+                  "\"dropoff\":{\"stop_id\":\"s070\"},\"when\":\"depart_after\","
+                  "\"time\":\"11:00\"}",
+                  rider, lat + 0.0002, lon + 0.0002);
+        expect_status(r, 201, "book by coordinates");
+        assert_string_equal(jstr(jget(r.j, "pickup"), "stop_id"), "s030");
+        assert_true(fabs(json_real_value(jget(jget(r.j, "pickup"), "lat")) - lat) < 1e-9);
+        res_free(&r);
+    }
+
+    /* arrive_by: dropped off by then; depart_after: not picked up before. */
+    r = book(g_c, g_tok[T_OPERATOR], NULL, rider, "s025", "s080", "arrive_by", "11:00");
+    expect_status(r, 201, "book arrive_by");
+    assert_string_equal(jstr(r.j, "when"), "arrive_by");
+    assert_true(jint(r.j, "latest_dropoff_s") <= 11 * 3600);
+    assert_true(jint(r.j, "planned_dropoff_s") <= 11 * 3600);
+    assert_true(jint(r.j, "planned_pickup_s") < jint(r.j, "planned_dropoff_s"));
+    res_free(&r);
+    r = book(g_c, g_tok[T_OPERATOR], NULL, rider, "s026", "s081", "depart_after", "12:40");
+    expect_status(r, 201, "book depart_after");
+    assert_string_equal(jstr(r.j, "when"), "depart_after");
+    assert_true(jint(r.j, "planned_pickup_s") >= 12 * 3600 + 40 * 60);
+    assert_true(jint(r.j, "pickup_from_s") >= 12 * 3600 + 40 * 60);
+    assert_true(jint(r.j, "planned_pickup_s") <= jint(r.j, "pickup_to_s"));
+    res_free(&r);
+    /* An ISO time with an offset is the same clock. */
+    r = postf(g_c, g_tok[T_OPERATOR], "/v1/quotes", NULL,
+              "{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s012\"},"
+              "\"dropoff\":{\"stop_id\":\"s045\"},\"when\":\"depart_after\","
+              "\"time\":\"%sT10:30:00+09:00\"}",
+              rider, g_today);
+    expect_status(r, 200, "quote with an ISO time");
+    assert_true(jint(json_array_get(jget(r.j, "options"), 0), "pickup_from_s") >= 37800);
+    res_free(&r);
+}
+
+/* ------------------------------------------------------------------------ */
+/* 2. Authorization                                                         */
+
+#define R_ADMIN API_ROLE_ADMIN
+#define R_OPER API_ROLE_OPERATOR
+#define R_RIDER API_ROLE_RIDER
+#define R_DRIVER API_ROLE_DRIVER
+#define R_PLAN API_ROLE_PLANNER
+#define R_PUBLIC API_ROLE_PUBLIC
+#define R_ALL (R_ADMIN | R_OPER | R_RIDER | R_DRIVER | R_PLAN)
+#define R_STAFF (R_ADMIN | R_OPER)
+#define R_READ (R_ADMIN | R_OPER | R_PLAN)
+
+/* Who may use what: the daemon's table (api/server/routes.c) as the API
+ * promises it.  A route added there without a line here fails the test. */
+static const struct {
+    const char *method, *pattern;
+    int roles;
+} auth_table[] = {
+    {"GET", "/v1/health", R_PUBLIC},
+    {"GET", "/metrics", R_PUBLIC},
+    {"GET", "/v1/openapi.json", R_PUBLIC},
+    {"POST", "/v1/quotes", R_STAFF | R_RIDER},
+    {"POST", "/v1/bookings", R_STAFF | R_RIDER},
+    {"GET", "/v1/bookings", R_READ | R_RIDER},
+    {"GET", "/v1/bookings/*", R_ALL},
+    {"POST", "/v1/bookings/*/confirm", R_STAFF | R_RIDER},
+    {"POST", "/v1/bookings/*/cancel", R_STAFF | R_RIDER},
+    {"POST", "/v1/riders", R_STAFF},
+    {"GET", "/v1/riders", R_STAFF},
+    {"GET", "/v1/riders/*", R_STAFF | R_RIDER},
+    {"GET", "/v1/vehicles", R_READ | R_DRIVER},
+    {"GET", "/v1/vehicles/*", R_READ | R_DRIVER},
+    {"GET", "/v1/vehicles/*/plan", R_READ | R_DRIVER},
+    {"POST", "/v1/vehicles/*/out-of-service", R_STAFF},
+    {"GET", "/v1/shifts", R_READ | R_DRIVER},
+    {"GET", "/v1/stops", R_ALL},
+    {"GET", "/v1/stops/*", R_ALL},
+    {"POST", "/v1/tokens", R_ADMIN},
+    {"GET", "/v1/driver/ws", R_DRIVER},
+};
+#define N_AUTH ((int)(sizeof(auth_table) / sizeof(auth_table[0])))
+
+/* pattern with each '*' replaced by id. */
+static void fill_pattern(const char *pattern, const char *id, char *out, size_t len)
+{
+    size_t n = 0;
+
+    for (const char *p = pattern; *p && n + 1 < len; p++) {
+        if (*p == '*') {
+            n += (size_t)snprintf(out + n, len - n, "%s", id);
+            if (n >= len)
+                n = len - 1;
+        } else {
+            out[n++] = *p;
+        }
+    }
+    out[n] = '\0';
+}
+
+static void test_authorization(void **state)
+{
+    static const int role_bits[T_N] = {R_ADMIN, R_OPER, R_RIDER, R_DRIVER, R_PLAN};
+    char bk_demo[40], rider_b[40], tok_b[80], tok_van2[80], k[48], path[256];
+    char counts0[512], counts1[512];
+    res r;
+
+    (void)state;
+    /* The table here is the daemon's table. */
+    assert_int_equal(api_route_count(), N_AUTH);
+    for (int i = 0; i < N_AUTH; i++) {
+        const char *m, *p;
+        api_route_get(i, &m, &p);
+        if (strcmp(m, auth_table[i].method) != 0 || strcmp(p, auth_table[i].pattern) != 0) {
+            print_error("route %d of the daemon is %s %s, the test expects %s %s\n", i, m, p,
+                        auth_table[i].method, auth_table[i].pattern);
+            fail();
+        }
+    }
+
+    /* r_demo (the demo rider token's rider) has a booking. */
+    r = book(g_c, g_tok[T_OPERATOR], NULL, "r_demo", "s014", "s050", "depart_after", "13:45");
+    expect_status(r, 201, "book for r_demo");
+    snprintf(bk_demo, sizeof(bk_demo), "%s", jstr(r.j, "id"));
+    res_free(&r);
+
+    /* Every route x every role, no token, a bad token.  POSTs name ids that
+     * do not exist and send an empty object, so nothing changes whoever
+     * gets through. */
+    store_counts(counts0);
+    for (int i = 0; i < N_AUTH; i++) {
+        int post = strcmp(auth_table[i].method, "POST") == 0;
+        const char *id = post                                        ? "zz_none"
+                         : strncmp(auth_table[i].pattern, "/v1/bookings", 12) == 0 ? bk_demo
+                         : strncmp(auth_table[i].pattern, "/v1/vehicles", 12) == 0 ? "van1"
+                         : strncmp(auth_table[i].pattern, "/v1/riders", 10) == 0   ? "r_demo"
+                                                                                 : "s010";
+        fill_pattern(auth_table[i].pattern, id, path, sizeof(path));
+        for (int who = -2; who < T_N; who++) {
+            const char *tok = who == -2 ? NULL : who == -1 ? "nt_0000bogus0000" : g_tok[who];
+            const char *name = who == -2 ? "no token" : who == -1 ? "bad token" : role_names[who];
+            r = call(g_c, tok, auth_table[i].method, path, post ? new_key(k) : NULL,
+                     post ? "{}" : NULL);
+            int want; /* 401, 403, or 0 for "neither" */
+            if (auth_table[i].roles & R_PUBLIC)
+                want = 0;
+            else if (who < 0)
+                want = 401;
+            else
+                want = auth_table[i].roles & role_bits[who] ? 0 : 403;
+            /* Allowed: anything but 401/403 (and no internal error). */
+            int ok = want ? r.status == want
+                          : r.status >= 200 && r.status != 401 && r.status != 403 &&
+                                r.status != 500;
+            if (!ok) {
+                print_error("%s %s as %s: expected %s, got %d: %.300s\n", auth_table[i].method,
+                            path, name,
+                            want == 401   ? "401"
+                            : want == 403 ? "403"
+                                          : "neither 401/403 nor 500",
+                            r.status, body_of(&r));
+                fail();
+            }
+            if (want == 401 && strcmp(err_code(&r), "unauthorized") != 0) {
+                print_error("%s %s as %s: 401 without error.code unauthorized: %s\n",
+                            auth_table[i].method, path, name, body_of(&r));
+                fail();
+            }
+            res_free(&r);
+        }
+    }
+    /* Malformed Authorization headers are no token either. */
+    {
+        const char *hdr[2] = {"Authorization: Basic dXNlcjpwYXNz", NULL};
+        sim_http_resp hr;
+        assert_int_equal(sim_httpc_request(g_c, "GET", "/v1/stops", hdr, NULL, 0, &hr), 0);
+        assert_int_equal(hr.status, 401);
+        sim_http_resp_free(&hr);
+        hdr[0] = "Authorization: Bearer ";
+        assert_int_equal(sim_httpc_request(g_c, "GET", "/v1/stops", hdr, NULL, 0, &hr), 0);
+        assert_int_equal(hr.status, 401);
+        sim_http_resp_free(&hr);
+    }
+    store_counts(counts1);
+    assert_string_equal(counts0, counts1);
+
+    /* Riders: their own bookings only. */
+    make_rider(g_c, "Rider B", rider_b);
+    make_token(g_c, "rider", rider_b, NULL, tok_b);
+    r = getf(g_c, g_tok[T_RIDER], "/v1/bookings/%s", bk_demo);
+    expect_status(r, 200, "a rider reads its own booking");
+    res_free(&r);
+    r = getf(g_c, tok_b, "/v1/bookings/%s", bk_demo);
+    expect_error(r, 404, "not_found", "rider B reads r_demo's booking");
+    res_free(&r);
+    r = confirm(g_c, tok_b, bk_demo, NULL);
+    expect_error(r, 404, "not_found", "rider B confirms r_demo's booking");
+    res_free(&r);
+    r = cancel(g_c, tok_b, bk_demo);
+    expect_error(r, 404, "not_found", "rider B cancels r_demo's booking");
+    res_free(&r);
+    r = getf(g_c, g_tok[T_OPERATOR], "/v1/bookings/%s", bk_demo);
+    expect_status(r, 200, "operator reads it");
+    assert_string_equal(jstr(r.j, "status"), "offered"); /* untouched */
+    res_free(&r);
+    r = book(g_c, tok_b, NULL, "r_demo", "s015", "s051", "depart_after", "13:50");
+    expect_error(r, 403, "forbidden", "rider B books for r_demo");
+    res_free(&r);
+    r = getf(g_c, tok_b, "/v1/bookings?rider=r_demo");
+    expect_error(r, 403, "forbidden", "rider B lists r_demo's bookings");
+    res_free(&r);
+    r = getf(g_c, tok_b, "/v1/bookings");
+    expect_status(r, 200, "rider B lists its own bookings");
+    assert_int_equal(json_array_size(jget(r.j, "bookings")), 0);
+    res_free(&r);
+    r = getf(g_c, tok_b, "/v1/riders/r_demo");
+    expect_error(r, 404, "not_found", "rider B reads r_demo's record");
+    res_free(&r);
+    r = getf(g_c, tok_b, "/v1/riders/%s", rider_b);
+    expect_status(r, 200, "rider B reads its own record");
+    res_free(&r);
+    /* A rider's booking is for itself without naming it. */
+    r = book(g_c, tok_b, NULL, NULL, "s015", "s051", "depart_after", "13:50");
+    expect_status(r, 201, "rider B books for itself");
+    assert_string_equal(jstr(r.j, "rider_id"), rider_b);
+    {
+        char own[40];
+        snprintf(own, sizeof(own), "%s", jstr(r.j, "id"));
+        res_free(&r);
+        r = confirm(g_c, tok_b, own, NULL);
+        expect_status(r, 200, "rider B confirms its own");
+        res_free(&r);
+        r = getf(g_c, g_tok[T_RIDER], "/v1/bookings/%s", own);
+        expect_error(r, 404, "not_found", "r_demo reads rider B's booking");
+        res_free(&r);
+        r = cancel(g_c, g_tok[T_RIDER], own);
+        expect_error(r, 404, "not_found", "r_demo cancels rider B's booking");
+        res_free(&r);
+        r = cancel(g_c, tok_b, own);
+        expect_status(r, 200, "rider B cancels its own");
+        res_free(&r);
+    }
+
+    /* Drivers: their own vehicle only. */
+    make_token(g_c, "driver", NULL, "van2", tok_van2);
+    r = getf(g_c, g_tok[T_DRIVER], "/v1/vehicles/van1/plan");
+    expect_status(r, 200, "van1's driver reads van1's plan");
+    res_free(&r);
+    r = getf(g_c, g_tok[T_DRIVER], "/v1/vehicles/van2/plan");
+    expect_error(r, 404, "not_found", "van1's driver reads van2's plan");
+    res_free(&r);
+    r = getf(g_c, g_tok[T_DRIVER], "/v1/vehicles/van2");
+    expect_error(r, 404, "not_found", "van1's driver reads van2");
+    res_free(&r);
+    r = getf(g_c, tok_van2, "/v1/vehicles/van2/plan");
+    expect_status(r, 200, "van2's driver reads van2's plan");
+    res_free(&r);
+    r = getf(g_c, tok_van2, "/v1/vehicles/van1/plan");
+    expect_error(r, 404, "not_found", "van2's driver reads van1's plan");
+    res_free(&r);
+    r = getf(g_c, tok_van2, "/v1/vehicles");
+    expect_status(r, 200, "van2's driver lists vehicles");
+    assert_int_equal(json_array_size(jget(r.j, "vehicles")), 1);
+    assert_string_equal(jstr(json_array_get(jget(r.j, "vehicles"), 0), "id"), "van2");
+    res_free(&r);
+    /* A booking on another van is not the driver's to read. */
+    r = getf(g_c, g_tok[T_OPERATOR], "/v1/bookings/%s", bk_demo);
+    {
+        char v[48];
+        snprintf(v, sizeof(v), "%s", jstr(r.j, "vehicle_id"));
+        res_free(&r);
+        const char *drv = strcmp(v, "van2") == 0 ? g_tok[T_DRIVER] : tok_van2;
+        r = getf(g_c, drv, "/v1/bookings/%s", bk_demo);
+        expect_error(r, 404, "not_found", "a driver of another van reads a booking");
+        res_free(&r);
+    }
+    /* Planners read, never write. */
+    r = book(g_c, g_tok[T_PLANNER], NULL, "r_demo", "s015", "s051", "depart_after", "13:50");
+    expect_error(r, 403, "forbidden", "planner books");
+    res_free(&r);
+}
+
+/* ------------------------------------------------------------------------ */
+/* 3. Bad input                                                             */
+
+typedef struct bad_case {
+    const char *method, *path;
+    int tok;          /* T_* */
+    const char *body; /* NULL: none */
+    int status;
+    const char *code; /* NULL: any */
+} bad_case;
+
+static void run_bad(const bad_case *bc, const char *what)
+{
+    char k[48];
+    res r = call(g_c, g_tok[bc->tok], bc->method, bc->path,
+                 strcmp(bc->method, "POST") == 0 ? new_key(k) : NULL, bc->body);
+
+    if (r.status != bc->status || (bc->code != NULL && strcmp(err_code(&r), bc->code) != 0)) {
+        print_error("%s: %s %s %.200s\n   expected %d %s, got %d: %.400s\n", what, bc->method,
+                    bc->path, bc->body ? bc->body : "", bc->status, bc->code ? bc->code : "",
+                    r.status, body_of(&r));
+        fail();
+    }
+    if (r.status >= 400 && !json_is_string(jget(jget(r.j, "error"), "message"))) {
+        print_error("%s: the error has no message: %s\n", what, body_of(&r));
+        fail();
+    }
+    res_free(&r);
+}
+
+static void test_bad_input(void **state)
+{
+    char rider[40], bk[40], yesterday[11], far[11], tomorrow[11];
+    char counts0[512], counts1[512], b[64][600], paths[8][128], k[48];
+    bad_case cases[160];
+    int n = 0, nb = 0;
+    long long stops0;
+    res r;
+
+    (void)state;
+    make_rider(g_c, "Bad Input Rider", rider);
+    r = book(g_c, g_tok[T_OPERATOR], NULL, rider, "s016", "s052", "depart_after", "14:30");
+    expect_status(r, 201, "a booking to aim at");
+    snprintf(bk, sizeof(bk), "%s", jstr(r.j, "id"));
+    res_free(&r);
+    date_add(g_today, -1, yesterday);
+    date_add(g_today, 1, tomorrow);
+    date_add(g_today, 5, far);
+    snprintf(paths[0], sizeof(paths[0]), "/v1/bookings/%s/confirm", bk);
+    snprintf(paths[1], sizeof(paths[1]), "/v1/bookings/%s/cancel", bk);
+
+#define TRIP(fmt, ...) (snprintf(b[nb], sizeof(b[nb]), fmt, __VA_ARGS__), b[nb++])
+#define ADD(m, p, t, body_, st, code_)                                                             \
+    (cases[n++] = (bad_case){(m), (p), (t), (body_), (st), (code_)})
+    /* Quotes and bookings alike. */
+    for (int e = 0; e < 2; e++) {
+        const char *p = e ? "/v1/bookings" : "/v1/quotes";
+        const char *rid = rider;
+        ADD("POST", p, T_OPERATOR, NULL, 400, "invalid_json");
+        ADD("POST", p, T_OPERATOR, "", 400, "invalid_json");
+        ADD("POST", p, T_OPERATOR, "{", 400, "invalid_json");
+        ADD("POST", p, T_OPERATOR, "{\"pickup\":{\"stop_id\":\"s010\"},}", 400, "invalid_json");
+        ADD("POST", p, T_OPERATOR, "[1,2]", 400, "invalid_json");
+        ADD("POST", p, T_OPERATOR, "\"text\"", 400, "invalid_json");
+        ADD("POST", p, T_OPERATOR, "{\"a\":1,\"a\":2}", 400, "invalid_json");
+        ADD("POST", p, T_OPERATOR, "{}", 400, NULL);
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"dropoff\":{\"stop_id\":\"s040\"}}", rid), 400, NULL);
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s010\"}}", rid), 400, NULL);
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":\"s010\",\"dropoff\":{\"stop_id\":\"s040\"}}",
+                 rid),
+            400, "invalid_field");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":10},\"dropoff\":{\"stop_id\":"
+                 "\"s040\"}}",
+                 rid),
+            400, "invalid_field");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"lat\":\"35.9\",\"lon\":139.6},\"dropoff\":{"
+                 "\"stop_id\":\"s040\"}}",
+                 rid),
+            400, "invalid_field");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"lat\":135.9,\"lon\":139.6},\"dropoff\":{"
+                 "\"stop_id\":\"s040\"}}",
+                 rid),
+            400, "invalid_field");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s010\",\"floor\":2},\"dropoff\":"
+                 "{\"stop_id\":\"s040\"}}",
+                 rid),
+            400, "invalid_field");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":5,\"pickup\":{\"stop_id\":\"s010\"},\"dropoff\":{\"stop_id\":"
+                 "\"s040\"}}%s",
+                 ""),
+            400, "invalid_field");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s010\"},\"dropoff\":{\"stop_id\":"
+                 "\"s040\"},\"passengers\":\"two\"}",
+                 rid),
+            400, "invalid_field");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s010\"},\"dropoff\":{\"stop_id\":"
+                 "\"s040\"},\"passengers\":2.5}",
+                 rid),
+            400, "invalid_field");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s010\"},\"dropoff\":{\"stop_id\":"
+                 "\"s040\"},\"passengers\":0}",
+                 rid),
+            400, "invalid_field");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s010\"},\"dropoff\":{\"stop_id\":"
+                 "\"s040\"},\"passengers\":99999999999}",
+                 rid),
+            400, "invalid_field");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s010\"},\"dropoff\":{\"stop_id\":"
+                 "\"s040\"},\"passengers\":1,\"wheelchairs\":2}",
+                 rid),
+            400, "invalid_field");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s010\"},\"dropoff\":{\"stop_id\":"
+                 "\"s040\"},\"colour\":\"red\"}",
+                 rid),
+            400, "invalid_field");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s010\"},\"dropoff\":{\"stop_id\":"
+                 "\"s040\"},\"when\":\"tomorrowish\",\"time\":\"10:00\"}",
+                 rid),
+            400, "invalid_field");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s010\"},\"dropoff\":{\"stop_id\":"
+                 "\"s040\"},\"when\":\"depart_after\"}",
+                 rid),
+            400, "missing_field");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s010\"},\"dropoff\":{\"stop_id\":"
+                 "\"s040\"},\"when\":\"depart_after\",\"time\":\"25:99\"}",
+                 rid),
+            400, "invalid_field");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s010\"},\"dropoff\":{\"stop_id\":"
+                 "\"s040\"},\"when\":\"depart_after\",\"time\":10}",
+                 rid),
+            400, "invalid_field");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s010\"},\"dropoff\":{\"stop_id\":"
+                 "\"s040\"},\"date\":\"2026-02-31\",\"when\":\"depart_after\",\"time\":\"10:00\"}",
+                 rid),
+            400, "invalid_field");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s010\"},\"dropoff\":{\"stop_id\":"
+                 "\"s040\"},\"notes\":\"a\\u0000b\"}",
+                 rid),
+            400, NULL);
+        /* Well-formed but not acceptable. */
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"lat\":36.9,\"lon\":139.6},\"dropoff\":{"
+                 "\"stop_id\":\"s040\"}}",
+                 rid),
+            422, "out_of_area");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s010\"},\"dropoff\":{\"lat\":0,"
+                 "\"lon\":0}}",
+                 rid),
+            422, "out_of_area");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"nowhere\"},\"dropoff\":{"
+                 "\"stop_id\":\"s040\"}}",
+                 rid),
+            422, "unknown_stop");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s010\"},\"dropoff\":{\"stop_id\":"
+                 "\"s010\"}}",
+                 rid),
+            422, "same_place");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s010\"},\"dropoff\":{\"stop_id\":"
+                 "\"s040\"},\"when\":\"depart_after\",\"time\":\"08:00\"}",
+                 rid),
+            422, "time_in_past");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s010\"},\"dropoff\":{\"stop_id\":"
+                 "\"s040\"},\"when\":\"depart_after\",\"time\":\"10:00\",\"date\":\"%s\"}",
+                 rid, yesterday),
+            422, "time_in_past");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s010\"},\"dropoff\":{\"stop_id\":"
+                 "\"s040\"},\"when\":\"depart_after\",\"time\":\"%sT10:00:00+09:00\"}",
+                 rid, yesterday),
+            422, "time_in_past");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s010\"},\"dropoff\":{\"stop_id\":"
+                 "\"s040\"},\"when\":\"depart_after\",\"time\":\"10:00\",\"date\":\"%s\"}",
+                 rid, far),
+            422, "too_far_ahead");
+        ADD("POST", p, T_OPERATOR,
+            TRIP("{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s010\"},\"dropoff\":{\"stop_id\":"
+                 "\"s040\"},\"date\":\"%s\"}",
+                 rid, tomorrow),
+            422, "invalid_time");
+        ADD("POST", p, T_OPERATOR,
+            "{\"rider_id\":\"r_nobody\",\"pickup\":{\"stop_id\":\"s010\"},\"dropoff\":{"
+            "\"stop_id\":\"s040\"}}",
+            422, "unknown_rider");
+    }
+    /* Bookings need a rider when an operator books. */
+    ADD("POST", "/v1/bookings", T_OPERATOR,
+        "{\"pickup\":{\"stop_id\":\"s010\"},\"dropoff\":{\"stop_id\":\"s040\"}}", 400,
+        "missing_field");
+    /* Confirm and cancel: unknown ids, bodies. */
+    ADD("POST", "/v1/bookings/bk_00000000000000000000/confirm", T_OPERATOR, NULL, 404,
+        "not_found");
+    ADD("POST", "/v1/bookings/bk_00000000000000000000/cancel", T_OPERATOR, NULL, 404, "not_found");
+    ADD("POST", "/v1/bookings/x/cancel", T_OPERATOR, "{}", 404, "not_found");
+    ADD("POST", paths[1], T_OPERATOR, "{\"reason\":7}", 400, "invalid_field");
+    ADD("POST", paths[1], T_OPERATOR, "{\"why\":\"x\"}", 400, "invalid_field");
+    ADD("POST", paths[1], T_OPERATOR, "{", 400, "invalid_json");
+    ADD("POST", paths[1], T_OPERATOR, "[]", 400, "invalid_json");
+    /* Riders. */
+    ADD("POST", "/v1/riders", T_OPERATOR, NULL, 400, "invalid_json");
+    ADD("POST", "/v1/riders", T_OPERATOR, "{\"name\":", 400, "invalid_json");
+    ADD("POST", "/v1/riders", T_OPERATOR, "{}", 400, "missing_field");
+    ADD("POST", "/v1/riders", T_OPERATOR, "{\"name\":\"\"}", 400, "missing_field");
+    ADD("POST", "/v1/riders", T_OPERATOR, "{\"name\":42}", 400, "invalid_field");
+    ADD("POST", "/v1/riders", T_OPERATOR, "{\"name\":\"A\",\"age\":80}", 400, "invalid_field");
+    ADD("POST", "/v1/riders", T_OPERATOR, "{\"name\":\"A\",\"wheelchair\":\"yes\"}", 400,
+        "invalid_field");
+    ADD("POST", "/v1/riders", T_OPERATOR, "{\"name\":\"A\",\"home_lat\":35.9}", 400,
+        "invalid_field");
+    ADD("POST", "/v1/riders", T_OPERATOR, "{\"name\":\"A\",\"home_stop_id\":\"nowhere\"}", 422,
+        "unknown_stop");
+    ADD("POST", "/v1/riders", T_OPERATOR,
+        "{\"name\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
+        400, "invalid_field");
+    /* Tokens. */
+    ADD("POST", "/v1/tokens", T_ADMIN, NULL, 400, "invalid_json");
+    ADD("POST", "/v1/tokens", T_ADMIN, "{}", 400, "invalid_field");
+    ADD("POST", "/v1/tokens", T_ADMIN, "{\"role\":\"king\"}", 400, "invalid_field");
+    ADD("POST", "/v1/tokens", T_ADMIN, "{\"role\":\"rider\"}", 400, "invalid_field");
+    ADD("POST", "/v1/tokens", T_ADMIN, "{\"role\":\"operator\",\"rider_id\":\"r_demo\"}", 400,
+        "invalid_field");
+    ADD("POST", "/v1/tokens", T_ADMIN, "{\"role\":\"rider\",\"rider_id\":\"r_nobody\"}", 422,
+        "unknown_rider");
+    ADD("POST", "/v1/tokens", T_ADMIN, "{\"role\":\"driver\",\"vehicle_id\":\"van99\"}", 422,
+        "unknown_vehicle");
+    ADD("POST", "/v1/tokens", T_ADMIN, "{\"role\":\"admin\",\"expires\":1}", 400,
+        "invalid_field");
+    /* Vehicles. */
+    ADD("POST", "/v1/vehicles/van99/out-of-service", T_OPERATOR, NULL, 404, "not_found");
+    ADD("POST", "/v1/vehicles/van5/out-of-service", T_OPERATOR, "{", 400, "invalid_json");
+    ADD("POST", "/v1/vehicles/van5/out-of-service", T_OPERATOR, "[]", 400, "invalid_json");
+    /* Queries and unknown ids. */
+    ADD("GET", "/v1/bookings?limit=0", T_OPERATOR, NULL, 400, "invalid_query");
+    ADD("GET", "/v1/bookings?limit=201", T_OPERATOR, NULL, 400, "invalid_query");
+    ADD("GET", "/v1/bookings?limit=ten", T_OPERATOR, NULL, 400, "invalid_query");
+    ADD("GET", "/v1/bookings?date=2026-13-40", T_OPERATOR, NULL, 400, "invalid_query");
+    ADD("GET", "/v1/bookings?date=tomorrow", T_OPERATOR, NULL, 400, "invalid_query");
+    ADD("GET", "/v1/bookings?status=flying", T_OPERATOR, NULL, 400, "invalid_query");
+    ADD("GET", "/v1/bookings?rider=%zz", T_OPERATOR, NULL, 400, "invalid_query");
+    ADD("GET",
+        "/v1/bookings?rider=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        T_OPERATOR, NULL, 400, "invalid_query");
+    ADD("GET", "/v1/bookings/bk_00000000000000000000", T_OPERATOR, NULL, 404, "not_found");
+    ADD("GET", "/v1/riders", T_OPERATOR, NULL, 400, "invalid_query");
+    ADD("GET", "/v1/riders/r_nobody", T_OPERATOR, NULL, 404, "not_found");
+    ADD("GET", "/v1/vehicles?date=yesterday", T_OPERATOR, NULL, 400, "invalid_query");
+    ADD("GET", "/v1/vehicles/van99", T_OPERATOR, NULL, 404, "not_found");
+    ADD("GET", "/v1/vehicles/van99/plan", T_OPERATOR, NULL, 404, "not_found");
+    ADD("GET", "/v1/vehicles/van1/plan?date=2026-99-01", T_OPERATOR, NULL, 400, "invalid_query");
+    ADD("GET", "/v1/shifts?date=x", T_OPERATOR, NULL, 400, "invalid_query");
+    ADD("GET", "/v1/stops?limit=0", T_OPERATOR, NULL, 400, "invalid_query");
+    ADD("GET", "/v1/stops/nowhere", T_OPERATOR, NULL, 404, "not_found");
+    ADD("GET", "/v1/nothing", T_OPERATOR, NULL, 404, "not_found");
+    ADD("DELETE", "/v1/bookings", T_OPERATOR, NULL, 405, "method_not_allowed");
+    ADD("PUT", "/v1/riders", T_OPERATOR, "{}", 405, "method_not_allowed");
+#undef ADD
+#undef TRIP
+    assert_true(n <= (int)(sizeof(cases) / sizeof(cases[0])));
+    assert_true(nb <= 64);
+
+    store_counts(counts0);
+    stops0 = total_plan_stops(g_c);
+    for (int i = 0; i < n; i++) {
+        char what[32];
+        snprintf(what, sizeof(what), "bad case %d", i);
+        run_bad(&cases[i], what);
+    }
+
+    /* Oversized bodies: 413, and the connection may close. */
+    {
+        size_t big = 200 * 1024;
+        char *body = malloc(big + 64);
+        assert_non_null(body);
+        int len = snprintf(body, 64, "{\"rider_id\":\"%s\",\"notes\":\"", rider);
+        memset(body + len, 'x', big - (size_t)len - 2);
+        memcpy(body + big - 2, "\"}", 2);
+        const char *const ep[] = {"/v1/bookings", "/v1/quotes", "/v1/riders", paths[1]};
+        for (int i = 0; i < 4; i++) {
+            sim_httpc *c2;
+            assert_int_equal(sim_httpc_create("127.0.0.1", g_main.port, CLIENT_TIMEOUT_MS, &c2),
+                             0);
+            r = call_raw(c2, g_tok[T_OPERATOR], "POST", ep[i], new_key(k), body, big);
+            expect_status(r, 413, ep[i]);
+            res_free(&r);
+            sim_httpc_destroy(c2);
+        }
+        free(body);
+    }
+    /* Not HTTP at all. */
+    {
+        sim_httpc *c2;
+        sim_http_resp hr;
+        static const char junk[] = "BOOK ME A VAN PLEASE\r\n\r\n";
+        assert_int_equal(sim_httpc_create("127.0.0.1", g_main.port, CLIENT_TIMEOUT_MS, &c2), 0);
+        int rc = sim_httpc_raw(c2, junk, sizeof(junk) - 1, &hr);
+        if (rc == 0) {
+            assert_true(hr.status >= 400 && hr.status < 500);
+            sim_http_resp_free(&hr);
+        }
+        sim_httpc_destroy(c2);
+    }
+    /* A bad Idempotency-Key. */
+    {
+        char longkey[260];
+        memset(longkey, 'k', 250);
+        longkey[250] = '\0';
+        r = postf(g_c, g_tok[T_OPERATOR], "/v1/bookings", longkey,
+                  "{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s017\"},\"dropoff\":{"
+                  "\"stop_id\":\"s053\"},\"when\":\"depart_after\",\"time\":\"14:40\"}",
+                  rider);
+        expect_error(r, 400, "invalid_idempotency_key", "a 250-byte Idempotency-Key");
+        res_free(&r);
+    }
+
+    /* The daemon lives, and nothing changed. */
+    r = getf(g_c, NULL, "/v1/health");
+    expect_status(r, 200, "health after bad input");
+    res_free(&r);
+    store_counts(counts1);
+    assert_string_equal(counts0, counts1);
+    assert_int_equal(total_plan_stops(g_c), stops0);
+    r = getf(g_c, g_tok[T_OPERATOR], "/v1/bookings/%s", bk);
+    expect_status(r, 200, "the target booking");
+    assert_string_equal(jstr(r.j, "status"), "offered");
+    res_free(&r);
+    assert_int_equal(count_listed(g_c, "status=offered&rider=r_nobody"), 0);
+
+    /* Replays: the same key and body answer the same without a second
+     * booking; the same key with another body is refused. */
+    {
+        char body[400], id[40], hv[16], again[48];
+        snprintf(body, sizeof(body),
+                 "{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s018\"},\"dropoff\":{"
+                 "\"stop_id\":\"s054\"},\"when\":\"depart_after\",\"time\":\"14:50\"}",
+                 rider);
+        new_key(again);
+        res first = call(g_c, g_tok[T_OPERATOR], "POST", "/v1/bookings", again, body);
+        expect_status(first, 201, "first POST with a key");
+        snprintf(id, sizeof(id), "%s", jstr(first.j, "id"));
+        assert_int_equal(sim_http_resp_header(&first.r, "Idempotent-Replayed", hv, sizeof(hv)),
+                         0);
+        int before = count_listed(g_c, "status=offered") + count_listed(g_c, "status=confirmed");
+        for (int i = 0; i < 2; i++) {
+            r = call(g_c, g_tok[T_OPERATOR], "POST", "/v1/bookings", again, body);
+            expect_status(r, 201, "replayed POST");
+            assert_string_equal(r.r.body, first.r.body);
+            assert_int_equal(sim_http_resp_header(&r.r, "Idempotent-Replayed", hv, sizeof(hv)),
+                             1);
+            assert_string_equal(hv, "true");
+            res_free(&r);
+        }
+        body[strlen(body) - 3] = '5'; /* 14:55 */
+        r = call(g_c, g_tok[T_OPERATOR], "POST", "/v1/bookings", again, body);
+        expect_error(r, 422, "idempotency_key_reused", "the key with another body");
+        res_free(&r);
+        int after = count_listed(g_c, "status=offered") + count_listed(g_c, "status=confirmed");
+        assert_int_equal(after, before);
+        char q[80];
+        snprintf(q, sizeof(q), "rider=%s&status=offered", rider);
+        assert_int_equal(count_listed(g_c, q), 2); /* bk and the keyed one */
+        /* The same key under another token is another request. */
+        res other = call(g_c, g_tok[T_ADMIN], "POST", "/v1/bookings", again, body);
+        expect_status(other, 201, "the same key under another token");
+        assert_string_not_equal(jstr(other.j, "id"), id);
+        res_free(&other);
+        /* Confirm replays too. */
+        char ck[48];
+        new_key(ck);
+        r = confirm(g_c, g_tok[T_OPERATOR], id, ck);
+        expect_status(r, 200, "confirm with a key");
+        res_free(&r);
+        r = confirm(g_c, g_tok[T_OPERATOR], id, ck);
+        expect_status(r, 200, "confirm replayed");
+        assert_int_equal(sim_http_resp_header(&r.r, "Idempotent-Replayed", hv, sizeof(hv)), 1);
+        res_free(&r);
+        res_free(&first);
+    }
+    r = getf(g_c, NULL, "/v1/health");
+    expect_status(r, 200, "health at the end");
+    res_free(&r);
+}
+
+/* ------------------------------------------------------------------------ */
+/* 4. No room: a second daemon with one van of one seat                     */
+
+static void test_no_room(void **state)
+{
+    dmn vd;
+    char ci[600], err[300], k[48], rider_tok_file[400];
+    sim_httpc *c;
+    FILE *f;
+    res r;
+    int rc, status = -1, got409 = 0;
+
+    (void)state;
+    memset(&vd, 0, sizeof(vd));
+    snprintf(vd.tag, sizeof(vd.tag), "vans");
+    snprintf(vd.config, sizeof(vd.config), "%s/one-van.json", g_dir);
+    snprintf(rider_tok_file, sizeof(rider_tok_file), "%s/vans-tokens.json", g_dir);
+    snprintf(vd.tokens, sizeof(vd.tokens), "%s", rider_tok_file);
+    f = fopen(vd.config, "w");
+    assert_non_null(f);
+    fputs("{\"comment\":\"test_api: one van, one seat\",\n"
+          " \"service\":{\"max_wait_min\":5},\n"
+          " \"fleet\":[{\"id\":\"van\",\"count\":1,\"configs\":[{\"seats\":1,\"wheelchairs\":0}]}]}\n",
+          f);
+    fclose(f);
+    /* Its own database in the same cluster. */
+    rc = db_exec_blocking(g_ci, "CREATE DATABASE noriai_vans", 0, NULL, NULL, NULL, err,
+                          sizeof(err));
+    if (rc < 0 && strstr(err, "already exists") == NULL) {
+        print_error("CREATE DATABASE: %s\n", err);
+        fail();
+    }
+    {
+        const char *dbn = strstr(g_ci, "dbname=noriai");
+        assert_non_null(dbn);
+        snprintf(ci, sizeof(ci), "%.*sdbname=noriai_vans%.200s", (int)(dbn - g_ci), g_ci,
+                 dbn + strlen("dbname=noriai"));
+        snprintf(vd.conninfo, sizeof(vd.conninfo), "%.500s", ci);
+    }
+    assert_int_equal(dmn_start(&vd, "09:00"), 0);
+    {
+        /* Its own tokens; keep the main daemon's. */
+        json_t *j = json_load_file(vd.tokens, 0, NULL);
+        char op[80];
+        snprintf(op, sizeof(op), "%s", json_string_value(json_object_get(j, "operator")));
+        json_decref(j);
+        assert_int_equal(sim_httpc_create("127.0.0.1", vd.port, CLIENT_TIMEOUT_MS, &c), 0);
+
+        r = getf(c, op, "/v1/vehicles");
+        expect_status(r, 200, "vehicles of the one-van daemon");
+        assert_int_equal(json_array_size(jget(r.j, "vehicles")), 1);
+        res_free(&r);
+
+        /* The first trip fits; the same trip at the same time again cannot
+         * (the van is busy, the wait limited): 409 with reason and
+         * alternatives. */
+        for (int i = 0; i < 8 && !got409; i++) {
+            r = book(c, op, NULL, "r_demo", "s010", "s090", "depart_after", "10:00");
+            if (i == 0)
+                expect_status(r, 201, "the first trip on the one van");
+            if (r.status == 409) {
+                json_t *e = jget(r.j, "error");
+                got409 = 1;
+                assert_string_equal(jstr(e, "code"), "no_availability");
+                assert_true(strlen(jstr(e, "reason")) > 0);
+                assert_true(json_is_array(jget(e, "alternatives")));
+                assert_true(json_is_string(jget(e, "message")));
+                /* Any alternative is a full option. */
+                json_t *a;
+                size_t ai;
+                json_array_foreach(jget(e, "alternatives"), ai, a) {
+                    assert_true(jint(a, "pickup_to_s") > jint(a, "pickup_from_s"));
+                    assert_true(jint(a, "latest_dropoff_s") > 0);
+                }
+            } else if (i > 0) {
+                expect_status(r, 201, "another trip on the one van");
+            }
+            res_free(&r);
+        }
+        if (!got409) {
+            print_error("eight trips at the same time all fit on one van of one seat\n");
+            fail();
+        }
+        /* Five people never fit one seat. */
+        r = postf(c, op, "/v1/bookings", new_key(k),
+                  "{\"rider_id\":\"r_demo\",\"pickup\":{\"stop_id\":\"s020\"},\"dropoff\":{"
+                  "\"stop_id\":\"s030\"},\"when\":\"depart_after\",\"time\":\"15:00\","
+                  "\"passengers\":5}");
+        expect_status(r, 409, "five passengers, one seat");
+        assert_string_equal(jstr(jget(r.j, "error"), "reason"), "capacity");
+        assert_true(json_is_array(jget(jget(r.j, "error"), "alternatives")));
+        res_free(&r);
+        /* Nor does a wheelchair where there is no wheelchair place. */
+        r = postf(c, op, "/v1/bookings", new_key(k),
+                  "{\"rider_id\":\"r_demo\",\"pickup\":{\"stop_id\":\"s020\"},\"dropoff\":{"
+                  "\"stop_id\":\"s030\"},\"when\":\"depart_after\",\"time\":\"15:00\","
+                  "\"wheelchairs\":1}");
+        expect_status(r, 409, "a wheelchair, no wheelchair place");
+        assert_string_equal(jstr(jget(r.j, "error"), "reason"), "capacity");
+        res_free(&r);
+        /* A quote says the same without holding anything. */
+        r = postf(c, op, "/v1/quotes", NULL,
+                  "{\"rider_id\":\"r_demo\",\"pickup\":{\"stop_id\":\"s020\"},\"dropoff\":{"
+                  "\"stop_id\":\"s030\"},\"when\":\"depart_after\",\"time\":\"15:00\","
+                  "\"passengers\":5}");
+        expect_status(r, 200, "quote for five");
+        assert_true(json_is_false(jget(r.j, "available")));
+        assert_string_equal(jstr(r.j, "reason"), "capacity");
+        res_free(&r);
+        sim_httpc_destroy(c);
+    }
+    /* This one stops cleanly too. */
+    assert_int_equal(dmn_term(&vd, 5000, &status), 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* 5. kill -9                                                               */
+
+#define N_DUR 20
+#define N_DUR_CONFIRMED 15
+
+typedef struct dur_bk {
+    char id[40], key[48], status[16], vehicle[48];
+    long long from_s, to_s, latest_s;
+} dur_bk;
+
+static void test_kill9(void **state)
+{
+    dur_bk bk[N_DUR];
+    char rider[40], last_book_key[160], last_book_body[4096], last_confirm_key[48], clock[8];
+    char *last_book_answer = NULL, *last_confirm_answer = NULL, q[80];
+    res r;
+
+    (void)state;
+    make_rider(g_c, "Durable Rider", rider);
+    snprintf(q, sizeof(q), "rider=%s", rider);
+    for (int i = 0; i < N_DUR; i++) {
+        char t[8], from[8], to[8], body[600];
+        int min = 9 * 60 + 30 + 9 * i;
+        snprintf(t, sizeof(t), "%02d:%02d", min / 60, min % 60);
+        snprintf(from, sizeof(from), "s%03d", 20 + i);
+        snprintf(to, sizeof(to), "s%03d", 100 + i);
+        new_key(bk[i].key);
+        snprintf(body, sizeof(body),
+                 "{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"%s\"},\"dropoff\":{\"stop_id\":"
+                 "\"%s\"},\"when\":\"depart_after\",\"time\":\"%s\"}",
+                 rider, from, to, t);
+        r = call(g_c, g_tok[T_OPERATOR], "POST", "/v1/bookings", bk[i].key, body);
+        expect_status(r, 201, "durable booking");
+        snprintf(bk[i].id, sizeof(bk[i].id), "%s", jstr(r.j, "id"));
+        snprintf(bk[i].status, sizeof(bk[i].status), "%s", jstr(r.j, "status"));
+        snprintf(bk[i].vehicle, sizeof(bk[i].vehicle), "%s", jstr(r.j, "vehicle_id"));
+        bk[i].from_s = jint(r.j, "pickup_from_s");
+        bk[i].to_s = jint(r.j, "pickup_to_s");
+        bk[i].latest_s = jint(r.j, "latest_dropoff_s");
+        if (i == N_DUR - 1) {
+            snprintf(last_book_key, sizeof(last_book_key), "%s", bk[i].key);
+            snprintf(last_book_body, sizeof(last_book_body), "%s", body);
+            last_book_answer = strdup(r.r.body);
+        }
+        res_free(&r);
+    }
+    for (int i = 0; i < N_DUR_CONFIRMED; i++) {
+        char key[48];
+        new_key(key);
+        r = confirm(g_c, g_tok[T_OPERATOR], bk[i].id, key);
+        expect_status(r, 200, "durable confirm");
+        snprintf(bk[i].status, sizeof(bk[i].status), "%s", jstr(r.j, "status"));
+        snprintf(bk[i].vehicle, sizeof(bk[i].vehicle), "%s", jstr(r.j, "vehicle_id"));
+        assert_string_equal(bk[i].status, "confirmed");
+        if (i == N_DUR_CONFIRMED - 1) {
+            snprintf(last_confirm_key, sizeof(last_confirm_key), "%s", key);
+            last_confirm_answer = strdup(r.r.body);
+        }
+        res_free(&r);
+    }
+    /* Right after the last 2xx. */
+    clock_after(&g_main, clock);
+    dmn_kill9(&g_main);
+    sim_httpc_destroy(g_c);
+    g_c = NULL;
+    assert_int_equal(dmn_start(&g_main, clock), 0);
+    assert_int_equal(sim_httpc_create("127.0.0.1", g_main.port, CLIENT_TIMEOUT_MS, &g_c), 0);
+
+    /* Every acknowledged booking, as it was promised. */
+    for (int i = 0; i < N_DUR; i++) {
+        r = getf(g_c, g_tok[T_OPERATOR], "/v1/bookings/%s", bk[i].id);
+        expect_status(r, 200, "booking after kill -9");
+        if (strcmp(jstr(r.j, "status"), bk[i].status) != 0 ||
+            jint(r.j, "pickup_from_s") != bk[i].from_s || jint(r.j, "pickup_to_s") != bk[i].to_s ||
+            jint(r.j, "latest_dropoff_s") != bk[i].latest_s) {
+            print_error("booking %d (%s) after kill -9: was %s %lld..%lld latest %lld, is %s\n", i,
+                        bk[i].id, bk[i].status, bk[i].from_s, bk[i].to_s, bk[i].latest_s,
+                        body_of(&r));
+            fail();
+        }
+        res_free(&r);
+        if (i < N_DUR_CONFIRMED) {
+            long long pp = -1, pd = -1;
+            r = getf(g_c, g_tok[T_OPERATOR], "/v1/bookings/%s", bk[i].id);
+            char veh[48];
+            snprintf(veh, sizeof(veh), "%s", jstr(r.j, "vehicle_id"));
+            res_free(&r);
+            assert_true(veh[0] != '\0');
+            if (plan_stops_of(g_c, veh, bk[i].id, "pickup", &pp) != 1 ||
+                plan_stops_of(g_c, veh, bk[i].id, "dropoff", &pd) != 1) {
+                print_error("confirmed booking %s is not in %s's plan after kill -9\n", bk[i].id,
+                            veh);
+                fail();
+            }
+            if (pp < bk[i].from_s || pp > bk[i].to_s || pd > bk[i].latest_s || pd <= pp) {
+                print_error("booking %s: planned pickup %lld / dropoff %lld outside its promise "
+                            "%lld..%lld / %lld\n",
+                            bk[i].id, pp, pd, bk[i].from_s, bk[i].to_s, bk[i].latest_s);
+                fail();
+            }
+        }
+    }
+    assert_int_equal(count_listed(g_c, q), N_DUR);
+
+    /* The last POSTs again with their keys: the same answers, no doubles. */
+    r = call(g_c, g_tok[T_OPERATOR], "POST", "/v1/bookings", last_book_key, last_book_body);
+    expect_status(r, 201, "the last booking replayed after kill -9");
+    {
+        json_t *was = json_loads(last_book_answer, 0, NULL);
+        assert_string_equal(jstr(r.j, "id"), jstr(was, "id"));
+        assert_int_equal(jint(r.j, "pickup_from_s"), jint(was, "pickup_from_s"));
+        json_decref(was);
+        char hv[16];
+        assert_int_equal(sim_http_resp_header(&r.r, "Idempotent-Replayed", hv, sizeof(hv)), 1);
+    }
+    res_free(&r);
+    {
+        char path[128];
+        snprintf(path, sizeof(path), "/v1/bookings/%s/confirm", bk[N_DUR_CONFIRMED - 1].id);
+        r = call(g_c, g_tok[T_OPERATOR], "POST", path, last_confirm_key, NULL);
+        expect_status(r, 200, "the last confirm replayed after kill -9");
+        json_t *was = json_loads(last_confirm_answer, 0, NULL);
+        assert_string_equal(jstr(r.j, "id"), jstr(was, "id"));
+        assert_string_equal(jstr(r.j, "status"), "confirmed");
+        json_decref(was);
+        res_free(&r);
+    }
+    assert_int_equal(count_listed(g_c, q), N_DUR);
+    free(last_book_answer);
+    free(last_confirm_answer);
+}
+
+/* ------------------------------------------------------------------------ */
+/* 6. The database restarts under the daemon                                */
+
+static void test_db_restart(void **state)
+{
+    char rider[40], key[48], body[600], offered[40], q[80];
+    int64_t t0;
+    res r;
+    int st;
+
+    (void)state;
+    make_rider(g_c, "Outage Rider", rider);
+    r = book(g_c, g_tok[T_OPERATOR], NULL, rider, "s031", "s071", "depart_after", "15:10");
+    expect_status(r, 201, "a booking before the outage");
+    snprintf(offered, sizeof(offered), "%s", jstr(r.j, "id"));
+    res_free(&r);
+
+    assert_int_equal(pgt_stop(g_pg), 0);
+    /* Health notices within a moment. */
+    t0 = now_ms();
+    do {
+        r = getf(g_c, NULL, "/v1/health");
+        st = r.status;
+        if (st != 503)
+            res_free(&r);
+        else
+            break;
+        sleep_ms(50);
+    } while (now_ms() - t0 < 5000);
+    expect_status(r, 503, "health with the database down");
+    assert_true(json_is_false(jget(r.j, "database")));
+    res_free(&r);
+
+    snprintf(body, sizeof(body),
+             "{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s032\"},\"dropoff\":{\"stop_id\":"
+             "\"s072\"},\"when\":\"depart_after\",\"time\":\"15:20\"}",
+             rider);
+    new_key(key);
+    r = call(g_c, g_tok[T_OPERATOR], "POST", "/v1/bookings", key, body);
+    expect_status(r, 503, "booking with the database down");
+    assert_true(strlen(err_code(&r)) > 0);
+    assert_true(r.ms < 3000);
+    res_free(&r);
+    r = confirm(g_c, g_tok[T_OPERATOR], offered, NULL);
+    expect_status(r, 503, "confirm with the database down");
+    assert_true(strlen(err_code(&r)) > 0);
+    res_free(&r);
+    r = cancel(g_c, g_tok[T_OPERATOR], offered);
+    expect_status(r, 503, "cancel with the database down");
+    res_free(&r);
+    r = getf(g_c, g_tok[T_OPERATOR], "/v1/bookings?rider=%s", rider);
+    expect_status(r, 503, "list with the database down");
+    assert_true(strlen(err_code(&r)) > 0);
+    assert_true(r.ms < 3000);
+    res_free(&r);
+    r = postf(g_c, g_tok[T_OPERATOR], "/v1/riders", new_key(key), "{\"name\":\"Nobody\"}");
+    expect_status(r, 503, "a rider with the database down");
+    res_free(&r);
+    r = getf(g_c, g_tok[T_OPERATOR], "/v1/riders?name=Outage");
+    expect_status(r, 503, "rider search with the database down");
+    res_free(&r);
+    /* What lives in memory still reads. */
+    r = getf(g_c, g_tok[T_OPERATOR], "/v1/bookings/%s", offered);
+    expect_status(r, 200, "a live booking with the database down");
+    assert_string_equal(jstr(r.j, "status"), "offered");
+    res_free(&r);
+
+    /* Back: within a few seconds bookings work again. */
+    assert_int_equal(pgt_run("start", g_pg, NULL, 0), 0);
+    t0 = now_ms();
+    new_key(key);
+    do {
+        r = call(g_c, g_tok[T_OPERATOR], "POST", "/v1/bookings", key, body);
+        st = r.status;
+        if (st != 201)
+            res_free(&r);
+        else
+            break;
+        sleep_ms(100);
+    } while (now_ms() - t0 < 10000);
+    expect_status(r, 201, "a booking after the database came back");
+    res_free(&r);
+    print_message("      bookings worked again %lld ms after the database started\n",
+                  (long long)(now_ms() - t0));
+    r = getf(g_c, NULL, "/v1/health");
+    expect_status(r, 200, "health after the outage");
+    res_free(&r);
+    r = confirm(g_c, g_tok[T_OPERATOR], offered, NULL);
+    expect_status(r, 200, "confirm after the outage");
+    res_free(&r);
+    /* Nothing from the outage was stored twice or at all. */
+    snprintf(q, sizeof(q), "rider=%s", rider);
+    assert_int_equal(count_listed(g_c, q), 2);
+}
+
+/* ------------------------------------------------------------------------ */
+/* 7. The OpenAPI document and the route table agree                       */
+
+static void test_openapi(void **state)
+{
+    static const char *const methods[] = {"get", "put", "post", "delete", "patch",
+                                          "head", "options", "trace", NULL};
+    char doc_ops[64][160], lib_ops[64][160];
+    int n_doc = 0, n_lib = api_route_count();
+    const char *path;
+    json_t *item;
+    res r;
+
+    (void)state;
+    r = getf(g_c, NULL, "/v1/openapi.json");
+    expect_status(r, 200, "GET /v1/openapi.json");
+    if (r.j == NULL) {
+        print_error("/v1/openapi.json does not parse as JSON\n");
+        fail();
+    }
+    assert_true(json_is_string(jget(r.j, "openapi")));
+    assert_true(strncmp(jstr(r.j, "openapi"), "3.", 2) == 0);
+    assert_true(json_is_object(jget(r.j, "paths")));
+    json_object_foreach(jget(r.j, "paths"), path, item) {
+        for (int m = 0; methods[m] != NULL; m++) {
+            char norm[128];
+            size_t k = 0;
+            if (json_object_get(item, methods[m]) == NULL)
+                continue;
+            /* "{anything}" segments are the table's '*'. */
+            for (const char *p = path; *p && k + 1 < sizeof(norm); p++) {
+                if (*p == '{') {
+                    const char *e = strchr(p, '}');
+                    if (e == NULL)
+                        break;
+                    norm[k++] = '*';
+                    p = e;
+                } else {
+                    norm[k++] = *p;
+                }
+            }
+            norm[k] = '\0';
+            assert_true(n_doc < 64);
+            snprintf(doc_ops[n_doc], sizeof(doc_ops[n_doc]), "%s %s", methods[m], norm);
+            for (char *u = doc_ops[n_doc]; *u != ' '; u++)
+                *u = (char)(*u - 'a' + 'A');
+            n_doc++;
+        }
+    }
+    assert_true(n_lib <= 64);
+    for (int i = 0; i < n_lib; i++) {
+        const char *m, *p;
+        api_route_get(i, &m, &p);
+        snprintf(lib_ops[i], sizeof(lib_ops[i]), "%s %s", m, p);
+    }
+    int bad = 0;
+    for (int i = 0; i < n_lib; i++) {
+        int found = 0;
+        for (int j = 0; j < n_doc; j++)
+            found += strcmp(lib_ops[i], doc_ops[j]) == 0;
+        if (found != 1) {
+            print_error("route %s is %s in /v1/openapi.json\n", lib_ops[i],
+                        found ? "listed twice" : "not documented");
+            bad++;
+        }
+    }
+    for (int j = 0; j < n_doc; j++) {
+        int found = 0;
+        for (int i = 0; i < n_lib; i++)
+            found += strcmp(lib_ops[i], doc_ops[j]) == 0;
+        if (!found) {
+            print_error("/v1/openapi.json documents %s, which the server does not route\n",
+                        doc_ops[j]);
+            bad++;
+        }
+    }
+    assert_int_equal(bad, 0);
+    assert_int_equal(n_doc, n_lib);
+    res_free(&r);
+}
+
+/* ------------------------------------------------------------------------ */
+/* 8. Clean shutdown                                                        */
+
+static void test_shutdown(void **state)
+{
+    int status = -1;
+    int64_t t0;
+
+    (void)state;
+    sim_httpc_destroy(g_c);
+    g_c = NULL;
+    t0 = now_ms();
+    if (dmn_term(&g_main, 5000, &status) != 0) {
+        print_error("the daemon did not exit within 5 s of SIGTERM\n");
+        print_tail(g_main.log, 20);
+        fail();
+    }
+    print_message("      exited %lld ms after SIGTERM\n", (long long)(now_ms() - t0));
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    /* And it comes back with the same state (the next test's setup, or
+     * the end: nothing left running). */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_lifecycle, test_setup),
+        cmocka_unit_test_setup(test_authorization, test_setup),
+        cmocka_unit_test_setup(test_bad_input, test_setup),
+        cmocka_unit_test_setup(test_no_room, test_setup),
+        cmocka_unit_test_setup(test_openapi, test_setup),
+        cmocka_unit_test_setup(test_kill9, test_setup),
+        cmocka_unit_test_setup(test_db_restart, test_setup),
+        cmocka_unit_test_setup(test_shutdown, test_setup),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
