@@ -1304,7 +1304,7 @@ static void db_on_close_timer(uv_timer_t *h)
         if (pipes[i]->state == P_SHUT)
             continue;
         pipe_unwatch(pipes[i]); /* before PQfinish in pipe_shutdown */
-        pipe_fail_inflight(pipes[i], DB_ECLOSED, "closing");
+        pipe_fail_inflight(pipes[i], DB_ECLOSED, "no answer within the grace period of db_close");
         pipe_shutdown(pipes[i]);
     }
 }
