@@ -48,7 +48,9 @@
 #include <jansson.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1962,6 +1964,294 @@ static void test_db_restart(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* 5b, 6b. The same under load: clients booking on their own threads while  */
+/* the daemon is killed or the database stops                               */
+
+#define LOAD_MAX 300
+
+typedef struct load_req {
+    char key[48];
+    char body[400];
+    int status; /* HTTP status; negative: no answer (SIM_HTTPC_E*) */
+    int replayed;
+    int64_t ms;
+    char id[40];
+    long long from_s, to_s, latest_s;
+} load_req;
+
+typedef struct loader {
+    int port, first;
+    const char *tok;
+    const char *rider;
+    int stop_on_error;
+    atomic_int stop;
+    atomic_int acked; /* 2xx answers so far */
+    int n;
+    load_req req[LOAD_MAX];
+    pthread_t th;
+} loader;
+
+/* The i-th trip of a loader: stops and times spread over the day. */
+static void load_body(const loader *l, int i, char *out, size_t len)
+{
+    int k = l->first + i;
+    int min = 9 * 60 + 20 + (k * 7) % (9 * 60);
+
+    snprintf(out, len,
+             "{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s%03d\"},\"dropoff\":{\"stop_id\":"
+             "\"s%03d\"},\"when\":\"depart_after\",\"time\":\"%02d:%02d\"}",
+             l->rider, 10 + k % 80, 90 + (k * 3) % 50, min / 60, min % 60);
+}
+
+/* Notes what a booking answer says. */
+static void load_note(load_req *q, const res *r)
+{
+    q->status = r->status;
+    q->ms = r->ms;
+    q->replayed = 0;
+    if (r->status == 201) {
+        snprintf(q->id, sizeof(q->id), "%s", jstr(r->j, "id"));
+        q->from_s = jint(r->j, "pickup_from_s");
+        q->to_s = jint(r->j, "pickup_to_s");
+        q->latest_s = jint(r->j, "latest_dropoff_s");
+    } else if (r->status == 409) {
+        snprintf(q->id, sizeof(q->id), "%s", jstr(jget(r->j, "error"), "booking_id"));
+    }
+    if (r->status > 0) {
+        char hv[16];
+        q->replayed = sim_http_resp_header(&r->r, "Idempotent-Replayed", hv, sizeof(hv)) == 1;
+    }
+}
+
+static void *load_main(void *arg)
+{
+    loader *l = arg;
+    sim_httpc *c = NULL;
+
+    if (sim_httpc_create("127.0.0.1", l->port, CLIENT_TIMEOUT_MS, &c) != 0)
+        return NULL;
+    while (!atomic_load(&l->stop) && l->n < LOAD_MAX) {
+        load_req *q = &l->req[l->n];
+        snprintf(q->key, sizeof(q->key), "load-%d-%d-%d", (int)getpid(), l->first, l->n);
+        load_body(l, l->n, q->body, sizeof(q->body));
+        res r = call(c, l->tok, "POST", "/v1/bookings", q->key, q->body);
+        load_note(q, &r);
+        res_free(&r);
+        l->n++;
+        if (q->status >= 200 && q->status < 300)
+            atomic_fetch_add(&l->acked, 1);
+        if (q->status < 0 && l->stop_on_error)
+            break;
+        if (q->status == 503)
+            sleep_ms(20); /* a client backing off a little */
+    }
+    sim_httpc_destroy(c);
+    return NULL;
+}
+
+static void load_start(loader *l, int port, const char *tok, const char *rider, int first,
+                       int stop_on_error)
+{
+    memset(l, 0, sizeof(*l));
+    l->port = port;
+    l->tok = tok;
+    l->rider = rider;
+    l->first = first;
+    l->stop_on_error = stop_on_error;
+    atomic_init(&l->stop, 0);
+    atomic_init(&l->acked, 0);
+    assert_int_equal(pthread_create(&l->th, NULL, load_main, l), 0);
+}
+
+static void load_join(loader *l)
+{
+    atomic_store(&l->stop, 1);
+    pthread_join(l->th, NULL);
+}
+
+/* Waits until the loaders have n 2xx answers between them (or limit_ms). */
+static int load_wait(loader *ls, int n_loaders, int n, int limit_ms)
+{
+    int64_t deadline = now_ms() + limit_ms;
+
+    while (now_ms() < deadline) {
+        int sum = 0;
+        for (int i = 0; i < n_loaders; i++)
+            sum += atomic_load(&ls[i].acked);
+        if (sum >= n)
+            return sum;
+        sleep_ms(2);
+    }
+    return -1;
+}
+
+/*
+ * After the storm: every request without a 2xx/409 answer is sent again
+ * with its key and body; then each key must stand for exactly one stored
+ * booking of the rider, and nothing else may be stored for the rider.
+ */
+static void load_settle(loader *ls, int n_loaders, const char *rider, const char *what)
+{
+    int answered = 0, n_req = 0;
+    char q[80];
+
+    for (int i = 0; i < n_loaders; i++)
+        for (int k = 0; k < ls[i].n; k++) {
+            load_req *r = &ls[i].req[k];
+            n_req++;
+            if (r->status != 201 && r->status != 409) {
+                res a = call(g_c, g_tok[T_OPERATOR], "POST", "/v1/bookings", r->key, r->body);
+                if (a.status != 201 && a.status != 409) {
+                    print_error("%s: request %s again after the storm: %d %s\n", what, r->key,
+                                a.status, body_of(&a));
+                    fail();
+                }
+                load_note(r, &a);
+                res_free(&a);
+            }
+            answered++;
+        }
+    snprintf(q, sizeof(q), "rider=%s", rider);
+    int stored = count_listed(g_c, q);
+    if (stored != answered) {
+        print_error("%s: %d requests (one Idempotency-Key each) answered with a booking, but "
+                    "the rider has %d stored bookings\n",
+                    what, answered, stored);
+        /* Which ones nobody was told about. */
+        char cursor[64] = "";
+        for (int page = 0; page < 10; page++) {
+            res l = getf(g_c, g_tok[T_OPERATOR], "/v1/bookings?rider=%s&limit=200%s%s", rider,
+                         cursor[0] ? "&cursor=" : "", cursor);
+            json_t *b;
+            size_t bi;
+            json_array_foreach(jget(l.j, "bookings"), bi, b) {
+                int known = 0;
+                for (int i = 0; i < n_loaders; i++)
+                    for (int k = 0; k < ls[i].n; k++)
+                        known |= strcmp(ls[i].req[k].id, jstr(b, "id")) == 0;
+                if (!known)
+                    print_error("   stored, never acknowledged: %s %s requested %s\n",
+                                jstr(b, "id"), jstr(b, "status"), jstr(b, "requested"));
+            }
+            const char *next = json_string_value(jget(l.j, "next_cursor"));
+            snprintf(cursor, sizeof(cursor), "%s", next ? next : "");
+            res_free(&l);
+            if (!cursor[0])
+                break;
+        }
+        fail();
+    }
+    (void)n_req;
+}
+
+/* Events stored twice for one booking (same kind and transition). */
+static void dup_events(const char *rider, char out[512])
+{
+    char err[300];
+    const char *p[1] = {rider};
+
+    out[0] = '\0';
+    if (db_exec_blocking(g_ci,
+                         "SELECT count(*) FROM (SELECT e.booking_id FROM booking_events e JOIN "
+                         "bookings b ON b.id = e.booking_id WHERE b.rider_id = $1 GROUP BY "
+                         "e.booking_id, e.kind, e.from_status, e.to_status HAVING count(*) > 1) x",
+                         1, p, row_text, out, err, sizeof(err)) < 0) {
+        print_error("dup_events: %s\n", err);
+        fail();
+    }
+}
+
+static void test_kill9_under_load(void **state)
+{
+    static loader ls[2];
+    char rider[40], clock[8], dups[512];
+    int acked;
+
+    (void)state;
+    make_rider(g_c, "Storm Rider", rider);
+    load_start(&ls[0], g_main.port, g_tok[T_OPERATOR], rider, 0, 1);
+    load_start(&ls[1], g_main.port, g_tok[T_OPERATOR], rider, 150, 1);
+    acked = load_wait(ls, 2, 12, 15000);
+    /* In the middle of it. */
+    clock_after(&g_main, clock);
+    dmn_kill9(&g_main);
+    load_join(&ls[0]);
+    load_join(&ls[1]);
+    assert_true(acked >= 12);
+    sim_httpc_destroy(g_c);
+    g_c = NULL;
+    assert_int_equal(dmn_start(&g_main, clock), 0);
+    assert_int_equal(sim_httpc_create("127.0.0.1", g_main.port, CLIENT_TIMEOUT_MS, &g_c), 0);
+
+    /* Every 2xx is there as it was promised. */
+    int checked = 0;
+    for (int i = 0; i < 2; i++)
+        for (int k = 0; k < ls[i].n; k++) {
+            load_req *q = &ls[i].req[k];
+            if (q->status != 201)
+                continue;
+            res r = getf(g_c, g_tok[T_OPERATOR], "/v1/bookings/%s", q->id);
+            if (r.status != 200 || jint(r.j, "pickup_from_s") != q->from_s ||
+                jint(r.j, "pickup_to_s") != q->to_s ||
+                jint(r.j, "latest_dropoff_s") != q->latest_s) {
+                print_error("acknowledged booking %s (%lld..%lld, latest %lld) after kill -9: "
+                            "%d %s\n",
+                            q->id, q->from_s, q->to_s, q->latest_s, r.status, body_of(&r));
+                fail();
+            }
+            res_free(&r);
+            checked++;
+        }
+    print_message("      %d acknowledged bookings checked; %d and %d requests sent\n", checked,
+                  ls[0].n, ls[1].n);
+    /* Requests whose answer the kill cut off: once more with their keys. */
+    load_settle(ls, 2, rider, "kill -9 under load");
+    dup_events(rider, dups);
+    assert_string_equal(dups, "0");
+}
+
+static void test_db_outage_under_load(void **state)
+{
+    static loader ls[1];
+    char rider[40], dups[512];
+    int before, n503 = 0, slow = 0;
+
+    (void)state;
+    make_rider(g_c, "Outage Storm Rider", rider);
+    load_start(&ls[0], g_main.port, g_tok[T_OPERATOR], rider, 40, 0);
+    assert_true(load_wait(ls, 1, 5, 10000) >= 5);
+    assert_int_equal(pgt_stop(g_pg), 0);
+    sleep_ms(300);
+    assert_int_equal(pgt_run("start", g_pg, NULL, 0), 0);
+    before = atomic_load(&ls[0].acked);
+    int after = load_wait(ls, 1, before + 5, 15000);
+    load_join(&ls[0]);
+    if (after < 0) {
+        print_error("bookings did not work again within 15 s of the database's return\n");
+        fail();
+    }
+    for (int k = 0; k < ls[0].n; k++) {
+        load_req *q = &ls[0].req[k];
+        if (q->status == 503) {
+            n503++;
+            slow += q->ms > 3000;
+        } else if (q->status != 201 && q->status != 409) {
+            print_error("request %d during the outage: %d (%lld ms)\n", k, q->status,
+                        (long long)q->ms);
+            fail();
+        }
+    }
+    print_message("      %d requests, %d answered 503 during the outage\n", ls[0].n, n503);
+    assert_true(n503 > 0);
+    assert_int_equal(slow, 0);
+    /* The 503s once more with their keys: one booking per key, and none
+     * stored that was answered 503. */
+    load_settle(ls, 1, rider, "database outage under load");
+    dup_events(rider, dups);
+    assert_string_equal(dups, "0");
+}
+
+/* ------------------------------------------------------------------------ */
 /* 7. The OpenAPI document and the route table agree                       */
 
 static void test_openapi(void **state)
@@ -2075,7 +2365,9 @@ int main(void)
         cmocka_unit_test_setup(test_no_room, test_setup),
         cmocka_unit_test_setup(test_openapi, test_setup),
         cmocka_unit_test_setup(test_kill9, test_setup),
+        cmocka_unit_test_setup(test_kill9_under_load, test_setup),
         cmocka_unit_test_setup(test_db_restart, test_setup),
+        cmocka_unit_test_setup(test_db_outage_under_load, test_setup),
         cmocka_unit_test_setup(test_shutdown, test_setup),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
