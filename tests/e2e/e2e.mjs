@@ -1,0 +1,543 @@
+// e2e.mjs - the web consoles in a real browser (headless Chromium driven by
+// Playwright), against a running daemon.  Run by scripts/e2e.sh, which
+// starts PostgreSQL and the daemon (one van, van1; clock at 09:00; demo
+// tokens) and passes:
+//
+//   E2E_BASE       the daemon's address, e.g. http://127.0.0.1:41234
+//   E2E_TOKENS     the demo tokens file ({"operator": "...", "driver": ...})
+//   E2E_ARTIFACTS  where the screenshots go
+//
+// The scenario, one test after the other (a test whose prerequisite failed
+// is skipped):  the chooser; the operator registers a rider, meets the
+// alternatives of a trip no van can take and declines one, books the demo
+// rider's trip and confirms it; the driver's tablet (connected before the
+// booking) shows the new stop pushed over the WebSocket; the driver marks
+// Arrived and Boarded and the operator's list turns to picked_up; a
+// connection drop while an event is unacknowledged (the WebSocket is
+// proxied through Playwright to cut it) is survived by re-sending the
+// event with the same id; the drop-off completes the trip; the live map
+// shows the van and the numbers; the operator cancels a booking from the
+// list.  When the daemon has no driver channel yet (the upgrade answers
+// 501), the driver's tests are reported as skipped.
+//
+// Output is cmocka-like, so scripts/run-tests.sh counts it:
+//   [ RUN      ] name / [       OK ] name / [  FAILED  ] name / [  SKIPPED ] name
+//   [  PASSED  ] N test(s).   [  FAILED  ] N test(s), listed below:
+import http from 'node:http';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../..');
+// The npm packages live with the consoles (api/web/node_modules).
+const require = createRequire(join(repo, 'api/web/package.json'));
+const { chromium } = require('playwright-core');
+const protobuf = require('protobufjs');
+
+const BASE = process.env.E2E_BASE;
+const ART = process.env.E2E_ARTIFACTS || join(here, 'artifacts');
+if (!BASE || !process.env.E2E_TOKENS) {
+    console.error('e2e.mjs: set E2E_BASE and E2E_TOKENS (scripts/e2e.sh does)');
+    process.exit(2);
+}
+const TOK = JSON.parse(readFileSync(process.env.E2E_TOKENS, 'utf8'));
+mkdirSync(ART, { recursive: true });
+
+const proto = protobuf.loadSync(join(repo, 'data/proto/driver.proto'));
+const ServerMessage = proto.lookupType('noriai.driver.ServerMessage');
+const TabletMessage = proto.lookupType('noriai.driver.TabletMessage');
+const asObj = (T, buf) => T.toObject(T.decode(buf), { longs: Number, enums: String, oneofs: true });
+
+// ---------------------------------------------------------------------------
+// A tiny runner
+
+const tests = [];
+function test(name, fn, opts = {}) {
+    tests.push({ name, fn, ...opts });
+}
+
+function assert(cond, msg) {
+    if (!cond) {
+        throw new Error(msg);
+    }
+}
+
+async function apiGet(path, token = TOK.operator) {
+    const r = await fetch(BASE + path, { headers: { Authorization: `Bearer ${token}` } });
+    const j = await r.json();
+    if (!r.ok) {
+        throw new Error(`GET ${path}: ${r.status} ${JSON.stringify(j)}`);
+    }
+    return j;
+}
+
+async function waitFor(what, fn, ms = 15000, every = 250) {
+    const end = Date.now() + ms;
+    let last;
+    while (Date.now() < end) {
+        try {
+            last = await fn();
+            if (last) {
+                return last;
+            }
+        } catch (e) {
+            last = e;
+        }
+        await new Promise((r) => setTimeout(r, every));
+    }
+    throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+}
+
+// 'ok' when the upgrade with ?token= succeeds; 'absent' when the daemon
+// has no driver channel yet (501); otherwise what the upgrade answered.
+function probeDriverChannel() {
+    const tryOnce = (path, headers) =>
+        new Promise((res) => {
+            const u = new URL(BASE + path);
+            const req = http.request({
+                host: u.hostname,
+                port: u.port,
+                path: u.pathname + u.search,
+                headers: {
+                    Connection: 'Upgrade',
+                    Upgrade: 'websocket',
+                    'Sec-WebSocket-Version': '13',
+                    'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+                    ...headers,
+                },
+            });
+            req.on('upgrade', (r, sock) => {
+                sock.destroy();
+                res(101);
+            });
+            req.on('response', (r) => {
+                r.resume();
+                res(r.statusCode);
+            });
+            req.on('error', () => res(0));
+            req.setTimeout(5000, () => req.destroy());
+            req.end();
+        });
+    return (async () => {
+        const q = await tryOnce(`/v1/driver/ws?token=${encodeURIComponent(TOK.driver)}`, {});
+        if (q === 101) {
+            return 'ok';
+        }
+        const h = await tryOnce('/v1/driver/ws', { Authorization: `Bearer ${TOK.driver}` });
+        if (h === 501) {
+            return 'absent';
+        }
+        return `upgrade with ?token= answered ${q}, with the Authorization header ${h}`;
+    })();
+}
+
+// ---------------------------------------------------------------------------
+// Shared state of the scenario
+
+const S = {
+    browser: null,
+    op: null, // the operator's page
+    drv: null, // the driver's page
+    stops: null,
+    bookingId: '',
+    channel: 'absent',
+    ws: null, // the driver page's proxied WebSocket: {page, server, dropAcks, sent: [], opened}
+    wsCount: 0,
+};
+
+async function shot(page, name) {
+    await page.screenshot({ path: join(ART, `${name}.png`) });
+}
+
+function stopName(id) {
+    const s = S.stops.find((x) => x.id === id);
+    assert(s, `no stop ${id} in the area`);
+    return s.name;
+}
+
+async function newPage(viewport, errors) {
+    const ctx = await S.browser.newContext({ viewport, locale: 'ja-JP' });
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(15000);
+    page.on('pageerror', (e) => errors.push(e.message));
+    return { ctx, page };
+}
+
+const pageErrors = [];
+
+// ---------------------------------------------------------------------------
+// Tests
+
+test('chooser', async () => {
+    const { page } = await newPage({ width: 1280, height: 800 }, pageErrors);
+    await page.goto(`${BASE}/`);
+    assert(page.url().endsWith('/web/'), `GET / should lead to /web/, got ${page.url()}`);
+    for (const c of ['operator', 'driver', 'map']) {
+        assert((await page.locator(`a[href="${c}/"]`).count()) === 1, `no link to the ${c} console`);
+    }
+    await shot(page, '01-chooser');
+    await page.close();
+});
+
+test('operator_console_loads', async () => {
+    S.stops = (await apiGet('/v1/stops?limit=1000')).stops;
+    const { page } = await newPage({ width: 1440, height: 1000 }, pageErrors);
+    S.op = page;
+    await page.goto(`${BASE}/web/operator/?token=${TOK.operator}`);
+    await waitFor('the map of stops', async () => (await page.locator('svg#map .stopmark').count()) === S.stops.length);
+    assert(!page.url().includes('token='), 'the token stays in the address bar');
+    assert((await page.locator('h1').innerText()).includes('オペレーター'), 'Japanese by default');
+    await page.click('#lang');
+    assert((await page.locator('h1').innerText()).includes('Operator console'), 'English after the switch');
+    await page.click('#lang');
+    assert((await page.locator('h1').innerText()).includes('オペレーター'), 'Japanese again');
+});
+
+test(
+    'operator_registers_rider',
+    async () => {
+        const page = S.op;
+        await page.click('#rider-new summary');
+        await page.fill('#rf-name', '試験 太郎');
+        await page.fill('#rf-kana', 'しけん たろう');
+        await page.fill('#rf-phone', '0120-111-222');
+        await page.fill('#rf-home-q', stopName('s020'));
+        await page.press('#rf-home-q', 'Enter');
+        await waitFor('the home stop', async () => (await page.locator('#rf-home').innerText()).includes('s020'));
+        await page.check('#rf-wheelchair');
+        await page.fill('#rf-mobility', '杖');
+        await page.click('#rider-form button[type=submit]');
+        await page.locator('#rider-card', { hasText: '試験 太郎' }).waitFor();
+        const r = await apiGet('/v1/riders?phone=0120111222');
+        assert(r.riders.length === 1 && r.riders[0].name === '試験 太郎', 'the new rider is not in the API');
+        assert(r.riders[0].wheelchair === true && r.riders[0].home_stop_id === 's020', 'rider fields lost');
+    },
+    { needs: ['operator_console_loads'] },
+);
+
+test(
+    'operator_alternatives',
+    async () => {
+        const page = S.op;
+        // Find the demo rider by kana.
+        await page.fill('#rider-q', 'のりあい');
+        await page.press('#rider-q', 'Enter');
+        await page.locator('#rider-card[data-rider="r_demo"]').waitFor();
+        // Pickup by name, drop-off by a click on the map.
+        await page.fill('#pickup-q', stopName('s010'));
+        await page.press('#pickup-q', 'Enter');
+        await waitFor('the pickup', async () => (await page.locator('#pickup-chosen').innerText()).includes('s010'));
+        await page.locator('svg#map .stopmark[data-stop="s040"]').click();
+        await waitFor('the drop-off', async () => (await page.locator('#dropoff-chosen').innerText()).includes('s040'));
+        // Too late in the day: the van cannot do it, earlier times are offered.
+        await page.check('input[name=when][value=depart_after]');
+        await page.fill('#time', '18:55');
+        await page.click('#offer-btn');
+        const alt = page.locator('#offer .card.alts button').first();
+        await alt.waitFor();
+        await shot(page, '02-operator-alternatives');
+        await alt.click();
+        const card = page.locator('#offer .card[data-booking]');
+        await card.waitFor();
+        const id = await card.getAttribute('data-booking');
+        await page.locator('#offer button.secondary').click(); // decline
+        await waitFor('the declined offer cancelled', async () => (await apiGet(`/v1/bookings/${id}`)).status === 'cancelled');
+    },
+    { needs: ['operator_console_loads'] },
+);
+
+test(
+    'driver_connects',
+    async () => {
+        const { ctx, page } = await newPage({ width: 1280, height: 800 }, pageErrors);
+        S.drv = page;
+        // The tablet's WebSocket goes through Playwright, so a test can cut
+        // it or hold back the daemon's acknowledgements.
+        await ctx.routeWebSocket(/\/v1\/driver\/ws/, (ws) => {
+            const server = ws.connectToServer();
+            const conn = { ws, server, dropAcks: false, sent: [], n: ++S.wsCount };
+            S.ws = conn;
+            ws.onMessage((m) => {
+                try {
+                    conn.sent.push(asObj(TabletMessage, Buffer.from(m)));
+                } catch {
+                    conn.sent.push({ undecodable: true });
+                }
+                server.send(m);
+            });
+            server.onMessage((m) => {
+                let msg = null;
+                try {
+                    msg = asObj(ServerMessage, Buffer.from(m));
+                } catch {
+                    /* forwarded as it is */
+                }
+                if (conn.dropAcks && msg && msg.ack) {
+                    return;
+                }
+                ws.send(m);
+            });
+            ws.onClose((code, reason) => server.close({ code, reason }));
+            server.onClose((code, reason) => ws.close({ code, reason }));
+        });
+        await page.goto(`${BASE}/web/driver/?token=${TOK.driver}`);
+        await page.locator('#conn[data-state="on"]').waitFor();
+        assert((await page.locator('#vehicle').innerText()) === 'van1', 'the tablet is not van1');
+        await waitFor('Hello', async () => S.ws && S.ws.sent.some((m) => m.hello && m.hello.vehicleId === 'van1'));
+        await shot(page, '03-driver-before');
+    },
+    { driver: true },
+);
+
+test(
+    'operator_books_trip',
+    async () => {
+        const page = S.op;
+        await page.check('input[name=when][value=asap]');
+        // Enter in a field of the form asks for the offer.
+        await page.press('#passengers', 'Enter');
+        const card = page.locator('#offer .card[data-booking]');
+        await card.waitFor();
+        S.bookingId = await card.getAttribute('data-booking');
+        assert((await card.innerText()).includes('van1'), 'the offer is not on van1');
+        await shot(page, '04-operator-offer');
+        S.confirmAt = Date.now();
+        await page.click('#confirm-btn');
+        await page.locator('#global-msg.ok', { hasText: S.bookingId }).waitFor();
+        const row = page.locator(`#bookings tr[data-booking="${S.bookingId}"]`);
+        await row.waitFor();
+        const st = await row.getAttribute('data-status');
+        assert(['confirmed', 'assigned'].includes(st), `status after confirm: ${st}`);
+        await shot(page, '05-operator-confirmed');
+    },
+    { needs: ['operator_alternatives'] },
+);
+
+test(
+    'driver_shows_new_stop',
+    async () => {
+        const page = S.drv;
+        const li = page.locator(`#stops li[data-bookings~="${S.bookingId}"]`).first();
+        await li.waitFor({ timeout: 10000 });
+        const ms = Date.now() - S.confirmAt;
+        console.log(`    (the new stop was on the tablet ${ms} ms after Confirm was clicked)`);
+        assert((await li.innerText()).includes(stopName('s010')), 'the pickup stop is not shown');
+        assert((await li.innerText()).includes('乗合 花子'), "the rider's name is not shown");
+        assert(
+            S.ws.sent.some((m) => m.ack && /^seq:\d+$/.test(m.ack.eventId || m.eventId)),
+            'the route update was not acknowledged',
+        );
+        await shot(page, '06-driver-new-stop');
+    },
+    { driver: true, needs: ['driver_connects', 'operator_books_trip'] },
+);
+
+async function pendingZero(page) {
+    await page.locator('#pending[data-count="0"]').waitFor();
+}
+
+test(
+    'driver_arrived_boarded',
+    async () => {
+        const page = S.drv;
+        await page.locator(`#stops li[data-bookings~="${S.bookingId}"]`).first().click();
+        await page.locator('#current button[data-action="arrived"]').click();
+        await pendingZero(page);
+        await page.locator(`#current .rider[data-booking="${S.bookingId}"] button[data-action="boarded"]`).click();
+        await pendingZero(page);
+        await waitFor('picked_up in the API', async () => (await apiGet(`/v1/bookings/${S.bookingId}`)).status === 'picked_up');
+        await shot(page, '07-driver-boarded');
+    },
+    { driver: true, needs: ['driver_shows_new_stop'] },
+);
+
+test(
+    'operator_sees_picked_up',
+    async () => {
+        const page = S.op;
+        await page.locator(`#bookings tr[data-booking="${S.bookingId}"][data-status="picked_up"]`).waitFor({ timeout: 15000 });
+        await shot(page, '08-operator-picked-up');
+    },
+    { driver: true, needs: ['driver_arrived_boarded'] },
+);
+
+test(
+    'driver_resends_after_drop',
+    async () => {
+        const page = S.drv;
+        const before = S.ws;
+        // The next thing to report: Departed where the rider boarded, or
+        // Arrived at the drop-off if the pickup has left the route.
+        const btn = page.locator('#current button[data-action="departed"]:not([disabled]), #current button[data-action="arrived"]:not([disabled])').first();
+        before.dropAcks = true;
+        const nSent = before.sent.length;
+        await btn.click();
+        const ev = await waitFor('the event sent', async () =>
+            before.sent.slice(nSent).find((m) => m.eventId && (m.departed || m.arrived)),
+        );
+        await page.locator('#pending[data-count="1"]').waitFor();
+        // Cut the connection while the event is unacknowledged.
+        before.ws.close({ code: 1001, reason: 'e2e drop' });
+        await page.locator('#conn[data-state="off"], #conn[data-state="connecting"]').first().waitFor();
+        await waitFor('a new connection', async () => S.ws !== before, 20000);
+        await page.locator('#conn[data-state="on"]').waitFor();
+        await pendingZero(page);
+        const resent = S.ws.sent.filter((m) => m.eventId === ev.eventId);
+        assert(resent.length >= 1, 'the event was not sent again on the new connection');
+        const hello = S.ws.sent.find((m) => m.hello);
+        assert(hello && hello.hello.lastSeq > 0, 'Hello after the drop does not carry the last sequence number');
+    },
+    { driver: true, needs: ['driver_arrived_boarded'] },
+);
+
+test(
+    'driver_drop_off',
+    async () => {
+        const page = S.drv;
+        // Arrive at the drop-off (if not done already), then Alighted.
+        const drop = page.locator(`#current .rider.dropoff[data-booking="${S.bookingId}"]`);
+        if ((await drop.count()) === 0) {
+            await page.locator(`#stops li.dropoff[data-bookings~="${S.bookingId}"]`).first().click();
+        }
+        const arrive = page.locator('#current button[data-action="arrived"]:not([disabled])');
+        if ((await arrive.count()) > 0) {
+            await arrive.click();
+            await pendingZero(page);
+        }
+        await drop.locator('button[data-action="alighted"]').click();
+        await pendingZero(page);
+        await waitFor('dropped_off in the API', async () => (await apiGet(`/v1/bookings/${S.bookingId}`)).status === 'dropped_off');
+        await S.op.locator(`#bookings tr[data-booking="${S.bookingId}"]`).first().waitFor({ state: 'detached' });
+        await shot(page, '09-driver-after-trip');
+    },
+    { driver: true, needs: ['driver_resends_after_drop'] },
+);
+
+test(
+    'map_dashboard',
+    async () => {
+        const { page } = await newPage({ width: 1440, height: 900 }, pageErrors);
+        await page.goto(`${BASE}/web/map/?token=${TOK.operator}`);
+        await page.locator('#vehicles tr[data-vehicle="van1"]').waitFor();
+        await waitFor('the stops', async () => (await page.locator('svg#map .stopmark').count()) === S.stops.length);
+        await waitFor('the van on the map', async () => (await page.locator('svg#map .vehicle').count()) === 1);
+        const trips = Number(await page.locator('#numbers [data-key="trips"] .v').innerText());
+        assert(trips >= 1, `trips booked shows ${trips}`);
+        await shot(page, '10-map');
+        await page.click('#lang');
+        await waitFor('English', async () => (await page.locator('h1').innerText()) === 'Live map');
+        await shot(page, '11-map-en');
+        await page.click('#lang');
+        await page.close();
+    },
+    { needs: ['operator_books_trip'] },
+);
+
+test(
+    'operator_cancels_booking',
+    async () => {
+        const page = S.op;
+        await page.fill('#pickup-q', stopName('s030'));
+        await page.press('#pickup-q', 'Enter');
+        await waitFor('the pickup', async () => (await page.locator('#pickup-chosen').innerText()).includes('s030'));
+        await page.fill('#dropoff-q', stopName('s050'));
+        await page.press('#dropoff-q', 'Enter');
+        await waitFor('the drop-off', async () => (await page.locator('#dropoff-chosen').innerText()).includes('s050'));
+        await page.check('input[name=when][value=depart_after]');
+        await page.fill('#time', '10:30');
+        await page.click('#offer-btn');
+        const card = page.locator('#offer .card[data-booking]');
+        await card.waitFor();
+        const id = await card.getAttribute('data-booking');
+        await page.click('#confirm-btn');
+        const row = page.locator(`#bookings tr[data-booking="${id}"]`);
+        await row.waitFor();
+        page.once('dialog', (d) => d.accept());
+        await row.locator('button.danger').click();
+        await waitFor('cancelled in the API', async () => (await apiGet(`/v1/bookings/${id}`)).status === 'cancelled');
+        await page.check('#bk-all');
+        await page.locator(`#bookings tr[data-booking="${id}"][data-status="cancelled"]`).waitFor();
+        await shot(page, '12-operator-list');
+    },
+    { needs: ['operator_alternatives'] },
+);
+
+test('no_page_errors', async () => {
+    assert(pageErrors.length === 0, `errors in the pages: ${pageErrors.join('; ')}`);
+});
+
+// ---------------------------------------------------------------------------
+
+async function main() {
+    S.channel = await probeDriverChannel();
+    if (S.channel === 'absent') {
+        console.log('e2e: the daemon has no driver channel yet (the upgrade answers 501): driver tests skipped');
+    } else if (S.channel !== 'ok') {
+        console.log(`e2e: the driver channel refuses the tablet's connection (${S.channel})`);
+    }
+    S.browser = await chromium.launch({
+        executablePath: process.env.E2E_CHROMIUM || '/usr/bin/chromium',
+        args: ['--no-sandbox'],
+        headless: process.env.E2E_HEADED !== '1',
+    });
+    const passed = [];
+    const failed = [];
+    const skipped = [];
+    console.log(`[==========] Running ${tests.length} test(s).`);
+    for (const t of tests) {
+        const missing = (t.needs || []).filter((n) => !passed.includes(n));
+        if ((t.driver && S.channel === 'absent') || missing.length) {
+            skipped.push(t.name);
+            console.log(`[  SKIPPED ] ${t.name}${missing.length ? ` (needs ${missing.join(', ')})` : ''}`);
+            continue;
+        }
+        console.log(`[ RUN      ] ${t.name}`);
+        const t0 = Date.now();
+        try {
+            await t.fn();
+            passed.push(t.name);
+            console.log(`[       OK ] ${t.name} (${Date.now() - t0} ms)`);
+        } catch (e) {
+            failed.push(t.name);
+            console.log(`[  ERROR   ] ${t.name}: ${e.message.split('\n')[0]}`);
+            console.log(`[  FAILED  ] ${t.name}`);
+            for (const p of [S.op, S.drv]) {
+                if (p && !p.isClosed()) {
+                    await p.screenshot({ path: join(ART, `failed-${t.name}-${p === S.op ? 'operator' : 'driver'}.png`) }).catch(() => {});
+                }
+            }
+        }
+    }
+    await S.browser.close();
+    console.log(`[==========] ${tests.length} test(s) run.`);
+    console.log(`[  PASSED  ] ${passed.length} test(s).`);
+    if (skipped.length) {
+        console.log(`[  SKIPPED ] ${skipped.length} test(s), listed below:`);
+        for (const n of skipped) {
+            console.log(`[  SKIPPED ] ${n}`);
+        }
+    }
+    if (failed.length) {
+        console.log(`[  FAILED  ] ${failed.length} test(s), listed below:`);
+        for (const n of failed) {
+            console.log(`[  FAILED  ] ${n}`);
+        }
+    }
+    console.log(`e2e: screenshots in ${ART}`);
+    return failed.length ? 1 : 0;
+}
+
+main().then(
+    (rc) => process.exit(rc),
+    async (e) => {
+        console.log(`e2e: ${e.stack || e}`);
+        console.log('[  FAILED  ] 1 test(s), listed below:');
+        console.log('[  FAILED  ] e2e');
+        if (S.browser) {
+            await S.browser.close().catch(() => {});
+        }
+        process.exit(1);
+    },
+);
