@@ -23,7 +23,7 @@ void api_log_set_level(int level)
     log_level = level;
 }
 
-static void escape(const char *s, char *out, size_t len)
+const char *api_log_esc(const char *s, char *out, size_t len)
 {
     size_t k = 0;
 
@@ -39,6 +39,7 @@ static void escape(const char *s, char *out, size_t len)
         }
     }
     out[k] = '\0';
+    return out;
 }
 
 void api_log(int level, const char *msg, const char *fields_fmt, ...)
@@ -56,7 +57,7 @@ void api_log(int level, const char *msg, const char *fields_fmt, ...)
         vsnprintf(fields, sizeof(fields), fields_fmt, ap);
         va_end(ap);
     }
-    escape(msg, emsg, sizeof(emsg));
+    api_log_esc(msg, emsg, sizeof(emsg));
     gettimeofday(&tv, NULL);
     gmtime_r(&tv.tv_sec, &tm);
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);

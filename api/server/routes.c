@@ -109,8 +109,7 @@ static void reply(rctx *c, int status, json_t *j, const char *extra)
     char *txt = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 
     json_decref(j);
-    if (status >= 300)
-        idem_drop(c); /* nothing changed: the key may be used again */
+    idem_drop(c); /* nothing changed: the key may be used again */
     send_raw(c, status, txt != NULL ? txt : "{}", extra);
     free(txt);
     ctx_free(c);
@@ -151,29 +150,27 @@ static void after_commit(void *ud, int rc, const db_result *res, const char *err
     rctx *c = ud;
 
     (void)res;
+    (void)err;
     if (rc < 0) {
-        api_log(API_LOG_WARN, "change not committed", "\"error\":\"%s\",\"route\":%d",
+        /* The change and its idempotency record stay queued together and
+         * are stored by the next commit that succeeds; until then a retry
+         * with the same key hears "in progress", afterwards this answer. */
+        api_log(API_LOG_WARN, "change not committed yet", "\"error\":\"%s\",\"route\":%d",
                 db_strerror(rc), c->route);
-        idem_drop(c);
-        (void)err;
+        idem_drop(c); /* only set when its record was not queued */
         if (c->req != NULL)
             send_raw(c, 503,
-                     "{\"error\":{\"code\":\"store_unavailable\",\"message\":\"the change could "
-                     "not be committed; it was not acknowledged - retry with the same "
-                     "Idempotency-Key\"}}",
+                     "{\"error\":{\"code\":\"store_unavailable\",\"message\":\"the change is "
+                     "not stored yet: it will be once the database is back; retry with the same "
+                     "Idempotency-Key to get its answer\"}}",
                      NULL);
         ctx_free(c);
         return;
     }
-    if (c->idem != NULL) {
+    if (c->idem != NULL)
         c->idem->done = 1;
-        c->idem->status = c->status;
-        c->idem->body = c->out;
-        c->out = NULL;
-        send_raw(c, c->status, c->idem->body, c->extra[0] ? c->extra : NULL);
-    } else {
-        send_raw(c, c->status, c->out, c->extra[0] ? c->extra : NULL);
-    }
+    c->idem = NULL;
+    send_raw(c, c->status, c->out, c->extra[0] ? c->extra : NULL);
     ctx_free(c);
 }
 
@@ -185,6 +182,8 @@ static void commit_then_reply(rctx *c, db_txn *txn, int status, json_t *j, const
 static void commit_then_reply_cb(rctx *c, db_txn *txn, int status, json_t *j, const char *extra,
                                  api_commit_cb cb)
 {
+    int own_statements = txn != NULL;
+
     c->status = status;
     c->out = json_dumps(j, JSON_COMPACT);
     json_decref(j);
@@ -200,24 +199,36 @@ static void commit_then_reply_cb(rctx *c, db_txn *txn, int status, json_t *j, co
         return;
     }
     if (c->idem != NULL) {
-        const char *p[7];
-        char st[8];
+        api_idem *e = c->idem;
         const char *nl = strchr(c->idem_key, '\n');
-        char key_tok[64];
-        size_t n = (size_t)(nl - c->idem_key);
-        snprintf(key_tok, sizeof(key_tok), "%.*s", (int)n, c->idem_key);
-        snprintf(st, sizeof(st), "%d", status);
-        p[0] = key_tok;
-        p[1] = nl + 1;
-        p[2] = c->req->method;
-        p[3] = c->req->path;
-        p[4] = c->idem->req_sha;
-        p[5] = st;
-        p[6] = c->out;
-        db_txn_add(txn,
-                   "INSERT INTO idempotency_keys (token_id, key, method, path, request_sha256, "
-                   "status, response) VALUES ($1,$2,$3,$4,$5,$6,$7)",
-                   7, p);
+        e->status = status;
+        e->body = strdup(c->out);
+        snprintf(e->token_id, sizeof(e->token_id), "%.*s", (int)(nl - c->idem_key), c->idem_key);
+        snprintf(e->key, sizeof(e->key), "%s", nl + 1);
+        snprintf(e->method, sizeof(e->method), "%s", c->req->method);
+        snprintf(e->path, sizeof(e->path), "%s", c->req->path);
+        if (e->body == NULL || (!own_statements && api_idem_queue(c->s, e) < 0)) {
+            db_txn_free(txn);
+            idem_drop(c);
+            send_raw(c, 500, "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}",
+                     NULL);
+            ctx_free(c);
+            return;
+        }
+        if (own_statements) {
+            /* The caller's statements (a rider, a token) are not kept for
+             * a later commit, so neither is their record: it is stored in
+             * this transaction or not at all (after_commit). */
+            char st[8];
+            snprintf(st, sizeof(st), "%d", status);
+            const char *p[7] = {e->token_id, e->key, e->method, e->path, e->req_sha, st, c->out};
+            db_txn_add(txn,
+                       "INSERT INTO idempotency_keys (token_id, key, method, path, "
+                       "request_sha256, status, response) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+                       7, p);
+        }
+        if (!own_statements)
+            c->idem = NULL; /* the map and the queue have it now */
     }
     api_commit(c->s, txn, cb, c);
 }
@@ -1232,7 +1243,11 @@ static void h_out_of_service(rctx *c)
     api_day *d;
     char today[11];
 
-    if (parse_body(c, 0) < 0 || own_vehicle(c, &v) < 0 || store_down(c))
+    static const char *const keys[] = {"reason", NULL};
+    const char *why;
+
+    if (parse_body(c, 0) < 0 || only_keys(c, c->body, "body", keys) < 0 ||
+        opt_str(c, c->body, "reason", 200, &why) < 0 || own_vehicle(c, &v) < 0 || store_down(c))
         return;
     api_today(c->s, today);
     if ((d = api_day_get(c->s, today, 1)) == NULL) {

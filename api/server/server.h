@@ -79,6 +79,8 @@ void api_log_set_level(int level);
  * printf format producing `"k":v,...` (or NULL). */
 void api_log(int level, const char *msg, const char *fields_fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* s escaped for a JSON string into out (truncated to fit); returns out. */
+const char *api_log_esc(const char *s, char *out, size_t len);
 #define API_LOG_ERROR 0
 #define API_LOG_WARN 1
 #define API_LOG_INFO 2

@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "data/area/sha256.h"
 
@@ -424,6 +425,8 @@ json_t *api_bk_json(api_svc *s, const api_bk *b)
 
     if (dsp_booking_get(d->dsp, b->idx, &bi) < 0)
         return NULL;
+    if (bi.status == DSP_CANCELLED || bi.status == DSP_EXPIRED || bi.status == DSP_REJECTED)
+        bi.vehicle = -1; /* no van plans for it any more */
     o = json_object();
     json_object_set_new(o, "id", json_string(b->id));
     json_object_set_new(o, "date", json_string(d->date));
@@ -523,6 +526,8 @@ typedef struct commit_ctx {
     int n_bks;
     int *plans; /* day * n_vehicles + v */
     int n_plans;
+    api_idem **idem;
+    int n_idem;
 } commit_ctx;
 
 static void itoa_buf(char *buf, size_t len, int64_t x)
@@ -662,6 +667,24 @@ static void mark_dirty(api_svc *s, api_bk *b, api_bk ***list, int *n, int *cap)
 /* Bookings marked dirty outside events (e.g. planned times after restore). */
 static api_bk **pending_bks;
 static int n_pending_bks, cap_pending_bks;
+/* Idempotency records waiting for their change's commit. */
+static api_idem **pending_idem;
+static int n_pending_idem, cap_pending_idem;
+
+int api_idem_queue(api_svc *s, api_idem *e)
+{
+    (void)s;
+    if (n_pending_idem == cap_pending_idem) {
+        int cap = cap_pending_idem ? 2 * cap_pending_idem : 64;
+        api_idem **n = realloc(pending_idem, (size_t)cap * sizeof(*n));
+        if (n == NULL)
+            return -1;
+        pending_idem = n;
+        cap_pending_idem = cap;
+    }
+    pending_idem[n_pending_idem++] = e;
+    return 0;
+}
 
 static void commit_done(void *ud, int rc, const db_result *res, const char *err)
 {
@@ -691,6 +714,11 @@ static void commit_done(void *ud, int rc, const db_result *res, const char *err)
             if (s->days[day].used)
                 s->days[day].plan_dirty[v] = 1;
         }
+        for (int i = 0; i < c->n_idem; i++)
+            api_idem_queue(s, c->idem[i]);
+    } else {
+        for (int i = 0; i < c->n_idem; i++)
+            c->idem[i]->done = 1;
     }
     if (rc == 0) {
         /* Stored: now the tablets may hear of it. */
@@ -707,6 +735,7 @@ static void commit_done(void *ud, int rc, const db_result *res, const char *err)
     free(c->events);
     free(c->bks);
     free(c->plans);
+    free(c->idem);
     free(c);
 }
 
@@ -738,6 +767,21 @@ void api_commit(api_svc *s, db_txn *txn, api_commit_cb done, void *ud)
     cap_bks = cap_pending_bks;
     pending_bks = NULL;
     n_pending_bks = cap_pending_bks = 0;
+    c->idem = pending_idem;
+    c->n_idem = n_pending_idem;
+    pending_idem = NULL;
+    n_pending_idem = cap_pending_idem = 0;
+    for (int i = 0; i < c->n_idem && rc == 0; i++) {
+        api_idem *e = c->idem[i];
+        char st[8];
+        snprintf(st, sizeof(st), "%d", e->status);
+        const char *p[7] = {e->token_id, e->key, e->method, e->path, e->req_sha, st, e->body};
+        rc = db_txn_add(txn,
+                        "INSERT INTO idempotency_keys (token_id, key, method, path, "
+                        "request_sha256, status, response) VALUES ($1,$2,$3,$4,$5,$6,$7) "
+                        "ON CONFLICT (token_id, key) DO NOTHING",
+                        7, p);
+    }
     for (int i = 0; i < c->n_events && rc == 0; i++) {
         api_evq *e = &c->events[i];
         api_day *d = &s->days[e->day];
@@ -779,7 +823,7 @@ void api_commit(api_svc *s, db_txn *txn, api_commit_cb done, void *ud)
 
 static int has_pending(const api_svc *s)
 {
-    if (s->n_evq > 0 || n_pending_bks > 0)
+    if (s->n_evq > 0 || n_pending_bks > 0 || n_pending_idem > 0)
         return 1;
     for (int day = 0; day < API_MAX_DAYS; day++)
         if (s->days[day].used)
@@ -1327,7 +1371,7 @@ int api_serve(const api_config *cfg)
 {
     api_svc *s = calloc(1, sizeof(*s));
     uv_loop_t loop;
-    char err[512];
+    char err[512], esc[1100], zone[600];
     int rc, status = 1, applied = 0;
     FILE *ur;
 
@@ -1342,6 +1386,15 @@ int api_serve(const api_config *cfg)
         return 1;
     }
     fclose(ur);
+    /* An unknown zone would silently become UTC: refuse it. */
+    snprintf(zone, sizeof(zone), "/usr/share/zoneinfo/%s", cfg->timezone);
+    if (strcmp(cfg->timezone, "UTC") != 0 &&
+        (strstr(cfg->timezone, "..") != NULL || access(zone, R_OK) != 0)) {
+        api_log(API_LOG_ERROR, "unknown time zone (no tzdata entry)", "\"timezone\":\"%s\"",
+                api_log_esc(cfg->timezone, esc, sizeof(esc)));
+        free(s);
+        return 2;
+    }
     if (setenv("TZ", cfg->timezone, 1) != 0) {
         free(s);
         return 1;
@@ -1354,22 +1407,26 @@ int api_serve(const api_config *cfg)
         return 2;
     }
     if ((rc = load_area(s, err, sizeof(err))) < 0) {
-        api_log(API_LOG_ERROR, "cannot load the area", "\"error\":\"%s\"", err);
+        api_log(API_LOG_ERROR, "cannot load the area", "\"error\":\"%s\"",
+                api_log_esc(err, esc, sizeof(esc)));
         goto out_area;
     }
     api_log(API_LOG_INFO, "area ready", "\"stops\":%d,\"name\":\"%s\"", s->area->n_stops,
             s->area->name ? s->area->name : "");
     if ((rc = db_migrate(cfg->database, &applied, err, sizeof(err))) < 0) {
-        api_log(API_LOG_ERROR, "migrations failed", "\"error\":\"%s\"", err);
+        api_log(API_LOG_ERROR, "migrations failed", "\"error\":\"%s\"",
+                api_log_esc(err, esc, sizeof(esc)));
         goto out_area;
     }
     api_log(API_LOG_INFO, "schema up to date", "\"applied\":%d", applied);
     if ((rc = upsert_fleet(s, err, sizeof(err))) < 0 || (rc = load_all(s, err, sizeof(err))) < 0) {
-        api_log(API_LOG_ERROR, "cannot load state from the store", "\"error\":\"%s\"", err);
+        api_log(API_LOG_ERROR, "cannot load state from the store", "\"error\":\"%s\"",
+                api_log_esc(err, esc, sizeof(esc)));
         goto out_area;
     }
     if (cfg->demo_tokens[0] && (rc = demo_tokens(s, err, sizeof(err))) < 0) {
-        api_log(API_LOG_ERROR, "cannot make demo tokens", "\"error\":\"%s\"", err);
+        api_log(API_LOG_ERROR, "cannot make demo tokens", "\"error\":\"%s\"",
+                api_log_esc(err, esc, sizeof(esc)));
         goto out_area;
     }
     /* Today's day exists from the start, so the fleet's plans are stored. */
@@ -1475,6 +1532,9 @@ out_area:
     free(pending_bks);
     pending_bks = NULL;
     n_pending_bks = cap_pending_bks = 0;
+    free(pending_idem); /* the records themselves are in the idem map */
+    pending_idem = NULL;
+    n_pending_idem = cap_pending_idem = 0;
     free(s->evq);
     area_destroy(s->area);
     free(s);

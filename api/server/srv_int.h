@@ -109,6 +109,11 @@ typedef struct api_idem {
     int status;
     char *body;
     int64_t created;
+    /* while queued for the store (api_idem_queue) */
+    char token_id[40];
+    char key[201];
+    char method[8];
+    char path[200];
 } api_idem;
 
 struct api_svc {
@@ -165,6 +170,10 @@ void api_random_id(const char *prefix, char *out, size_t len);
  */
 typedef void (*api_commit_cb)(void *ud, int rc, const db_result *res, const char *err);
 void api_commit(api_svc *s, db_txn *txn, api_commit_cb done, void *ud);
+/* Queues e (status and body set, done 0) to be stored with the next commit;
+ * it is marked done when that commit succeeds, and stays queued (with the
+ * change it answers) until one does. */
+int api_idem_queue(api_svc *s, api_idem *e);
 
 /* routes.c */
 void api_routes_handle(void *ud, api_http_req *req);
@@ -179,6 +188,9 @@ void api_driver_upgrade(api_svc *s, const api_token *tok, api_http_req *req);
 /* After a commit stored these: push the plan of (day, v), tell of cancellations. */
 void api_driver_plan_stored(api_svc *s, api_day *d, int v);
 void api_driver_event_stored(api_svc *s, const api_evq *e);
+/* The last position vehicle v's tablet reported (WGS84, the tablet's unix
+ * ms): 0, or -1 when none since the start. */
+int api_driver_position(api_svc *s, int v, double *lat, double *lon, int64_t *unix_ms);
 
 /* web.c: static console files under /web/; 1 when it answered req */
 int api_web_serve(api_svc *s, api_http_req *req);
