@@ -42,12 +42,17 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 SAN_LIB_OBJ := $(LIB_SRC:%.c=$(SANDIR)/obj/%.o) $(GEN_C:$(GEN)/%.c=$(SANDIR)/obj/gen/%.o) $(SANDIR)/obj/gen/sql_migrations.o $(SANDIR)/obj/gen/api_doc.o
 SAN_TEST_BIN := $(SAN_TEST_SRC:tests/%.c=$(SANDIR)/tests/%)
 
-.PHONY: all deps test test-unit test-san run simulate bench clean format
+.PHONY: all deps web test test-unit test-san run simulate bench clean format
 all: deps
-	@$(MAKE) --no-print-directory $(BUILD)/noriai
+	@$(MAKE) --no-print-directory $(BUILD)/noriai web
 
 deps:
 	@scripts/deps.sh
+	@scripts/web-build.sh --deps
+
+# The web consoles (api/web/src -> api/web/dist, esbuild from npm).
+web:
+	@scripts/web-build.sh
 
 $(BUILD)/noriai: $(CLI_OBJ) $(BUILD)/libnoriai.a
 	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/libnoriai.a $(LIBS)
@@ -103,7 +108,7 @@ $(SANDIR)/tests/%: tests/%.c $(wildcard tests/*.h) $(SANDIR)/libnoriai.a
 # Every test program, then the solver's again under ASan+UBSan; one summary.
 test: deps
 	@$(MAKE) --no-print-directory $(BUILD)/noriai $(TEST_BIN) $(SAN_TEST_BIN)
-	@scripts/run-tests.sh $(BUILD) $(SANDIR) $(TEST_BIN) -- $(SAN_TEST_BIN)
+	@scripts/run-tests.sh $(BUILD) $(SANDIR) $(TEST_BIN) scripts/e2e.sh -- $(SAN_TEST_BIN)
 
 run: all
 	@scripts/run-demo.sh $(BUILD)

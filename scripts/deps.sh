@@ -8,6 +8,13 @@ for p in $PKGS; do
         missing="$missing $p"
     fi
 done
+# Node.js and npm (the web consoles' build and the browser test) and
+# Chromium: only when the commands are missing, since a machine may have
+# them from elsewhere (a nodesource nodejs bundles npm and conflicts with
+# Debian's npm package).
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
 [ -z "$missing" ] && exit 0
 echo "deps: installing$missing"
 SUDO=""
