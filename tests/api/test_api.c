@@ -810,6 +810,24 @@ static void test_lifecycle(void **state)
     }
     assert_int_equal(total_plan_stops(g_c), stops0);
 
+    /* The rider is found by phone and by name. */
+    r = getf(g_c, g_tok[T_OPERATOR], "/v1/riders?phone=1234-5678");
+    expect_status(r, 200, "riders by phone");
+    {
+        json_t *x;
+        size_t i;
+        int found = 0;
+        json_array_foreach(jget(r.j, "riders"), i, x)
+            found += strcmp(jstr(x, "id"), rider) == 0;
+        assert_int_equal(found, 1);
+    }
+    res_free(&r);
+    r = getf(g_c, g_tok[T_OPERATOR], "/v1/riders?name=lifecycle");
+    expect_status(r, 200, "riders by name");
+    assert_int_equal(json_array_size(jget(r.j, "riders")), 1);
+    assert_string_equal(jstr(json_array_get(jget(r.j, "riders"), 0), "id"), rider);
+    res_free(&r);
+
     /* Book: an offer with a 10-minute pickup window, where Location says. */
     r = book(g_c, g_tok[T_OPERATOR], NULL, rider, "s012", "s045", "depart_after", "10:30");
     expect_status(r, 201, "POST /v1/bookings");
@@ -956,6 +974,17 @@ static void test_lifecycle(void **state)
     assert_true(jint(r.j, "planned_pickup_s") >= 12 * 3600 + 40 * 60);
     assert_true(jint(r.j, "pickup_from_s") >= 12 * 3600 + 40 * 60);
     assert_true(jint(r.j, "planned_pickup_s") <= jint(r.j, "pickup_to_s"));
+    res_free(&r);
+    /* A wheelchair fits the vans' second configuration. */
+    r = postf(g_c, g_tok[T_OPERATOR], "/v1/bookings", new_key(want),
+              "{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s027\"},\"dropoff\":{"
+              "\"stop_id\":\"s082\"},\"when\":\"depart_after\",\"time\":\"15:30\","
+              "\"passengers\":2,\"wheelchairs\":1,\"notes\":\"車いす\"}",
+              rider);
+    expect_status(r, 201, "book with a wheelchair");
+    assert_int_equal(jint(r.j, "wheelchairs"), 1);
+    assert_int_equal(jint(r.j, "passengers"), 2);
+    assert_string_equal(jstr(r.j, "notes"), "車いす");
     res_free(&r);
     /* An ISO time with an offset is the same clock. */
     r = postf(g_c, g_tok[T_OPERATOR], "/v1/quotes", NULL,
@@ -1629,6 +1658,8 @@ static void test_no_room(void **state)
     FILE *f;
     res r;
     int rc, status = -1, got409 = 0;
+    char first_id[40] = "";
+    int64_t first_ms = 0;
 
     (void)state;
     memset(&vd, 0, sizeof(vd));
@@ -1639,7 +1670,7 @@ static void test_no_room(void **state)
     f = fopen(vd.config, "w");
     assert_non_null(f);
     fputs("{\"comment\":\"test_api: one van, one seat\",\n"
-          " \"service\":{\"max_wait_min\":5},\n"
+          " \"service\":{\"max_wait_min\":5,\"offer_ttl_s\":10},\n"
           " \"fleet\":[{\"id\":\"van\",\"count\":1,\"configs\":[{\"seats\":1,\"wheelchairs\":0}]}]}\n",
           f);
     fclose(f);
@@ -1676,8 +1707,11 @@ static void test_no_room(void **state)
          * alternatives. */
         for (int i = 0; i < 8 && !got409; i++) {
             r = book(c, op, NULL, "r_demo", "s010", "s090", "depart_after", "10:00");
-            if (i == 0)
+            if (i == 0) {
                 expect_status(r, 201, "the first trip on the one van");
+                snprintf(first_id, sizeof(first_id), "%s", jstr(r.j, "id"));
+                first_ms = now_ms();
+            }
             if (r.status == 409) {
                 json_t *e = jget(r.j, "error");
                 got409 = 1;
@@ -1726,6 +1760,20 @@ static void test_no_room(void **state)
         expect_status(r, 200, "quote for five");
         assert_true(json_is_false(jget(r.j, "available")));
         assert_string_equal(jstr(r.j, "reason"), "capacity");
+        res_free(&r);
+
+        /* Offers expire (offer_ttl_s 10 here): confirming too late is a
+         * 409, and the seat is free again. */
+        sleep_ms((int)(first_ms + 11500 - now_ms()));
+        r = confirm(c, op, first_id, NULL);
+        expect_error(r, 409, "offer_expired", "confirming an expired offer");
+        res_free(&r);
+        r = getf(c, op, "/v1/bookings/%s", first_id);
+        expect_status(r, 200, "the expired offer");
+        assert_string_equal(jstr(r.j, "status"), "expired");
+        res_free(&r);
+        r = book(c, op, NULL, "r_demo", "s010", "s090", "depart_after", "10:00");
+        expect_status(r, 201, "the same trip once the offers expired");
         res_free(&r);
         sim_httpc_destroy(c);
     }
@@ -2100,8 +2148,18 @@ static void load_settle(loader *ls, int n_loaders, const char *rider, const char
             load_req *r = &ls[i].req[k];
             n_req++;
             if (r->status != 201 && r->status != 409) {
+                /* A change still waiting for its commit answers "in
+                 * progress" until it is stored. */
+                int64_t until = now_ms() + 10000;
                 res a = call(g_c, g_tok[T_OPERATOR], "POST", "/v1/bookings", r->key, r->body);
-                if (a.status != 201 && a.status != 409) {
+                while (a.status == 409 && strcmp(err_code(&a), "idempotency_in_progress") == 0 &&
+                       now_ms() < until) {
+                    res_free(&a);
+                    sleep_ms(100);
+                    a = call(g_c, g_tok[T_OPERATOR], "POST", "/v1/bookings", r->key, r->body);
+                }
+                if ((a.status != 201 && a.status != 409) ||
+                    (a.status == 409 && strcmp(err_code(&a), "no_availability") != 0)) {
                     print_error("%s: request %s again after the storm: %d %s\n", what, r->key,
                                 a.status, body_of(&a));
                     fail();
