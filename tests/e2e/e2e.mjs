@@ -90,7 +90,7 @@ async function waitFor(what, fn, ms = 15000, every = 250) {
     throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
 }
 
-// 'ok' when the upgrade with ?token= succeeds; 'absent' when the daemon
+// 'ok' when the upgrade with ?access_token= succeeds; 'absent' when the daemon
 // has no driver channel yet (501); otherwise what the upgrade answered.
 function probeDriverChannel() {
     const tryOnce = (path, headers) =>
@@ -121,7 +121,7 @@ function probeDriverChannel() {
             req.end();
         });
     return (async () => {
-        const q = await tryOnce(`/v1/driver/ws?token=${encodeURIComponent(TOK.driver)}`, {});
+        const q = await tryOnce(`/v1/driver/ws?access_token=${encodeURIComponent(TOK.driver)}`, { 'Sec-WebSocket-Protocol': 'noriai.driver.v1' });
         if (q === 101) {
             return 'ok';
         }
@@ -129,7 +129,7 @@ function probeDriverChannel() {
         if (h === 501) {
             return 'absent';
         }
-        return `upgrade with ?token= answered ${q}, with the Authorization header ${h}`;
+        return `upgrade with ?access_token= answered ${q}, with the Authorization header ${h}`;
     })();
 }
 
@@ -147,8 +147,9 @@ const S = {
     wsCount: 0,
 };
 
+// The whole page (the operator's list is below the fold on smaller screens).
 async function shot(page, name) {
-    await page.screenshot({ path: join(ART, `${name}.png`) });
+    await page.screenshot({ path: join(ART, `${name}.png`), fullPage: true });
 }
 
 function stopName(id) {
@@ -335,7 +336,7 @@ test(
 );
 
 async function pendingZero(page) {
-    await page.locator('#pending[data-count="0"]').waitFor();
+    await page.locator('#pending[data-count="0"]').waitFor({ state: 'attached' });
 }
 
 test(
@@ -377,7 +378,7 @@ test(
         const ev = await waitFor('the event sent', async () =>
             before.sent.slice(nSent).find((m) => m.eventId && (m.departed || m.arrived)),
         );
-        await page.locator('#pending[data-count="1"]').waitFor();
+        await page.locator('#pending[data-count="1"]').waitFor({ state: 'attached' });
         // Cut the connection while the event is unacknowledged.
         before.ws.close({ code: 1001, reason: 'e2e drop' });
         await page.locator('#conn[data-state="off"], #conn[data-state="connecting"]').first().waitFor();
@@ -503,6 +504,12 @@ async function main() {
             failed.push(t.name);
             console.log(`[  ERROR   ] ${t.name}: ${e.message.split('\n')[0]}`);
             console.log(`[  FAILED  ] ${t.name}`);
+            if (S.drv && !S.drv.isClosed()) {
+                const info = await S.drv
+                    .evaluate(() => `pending=${document.querySelector('#pending').dataset.count} notices=${document.querySelector('#notices').innerText}`)
+                    .catch(() => '');
+                console.log(`    driver page: ${info.replace(/\n/g, ' | ')}`);
+            }
             for (const p of [S.op, S.drv]) {
                 if (p && !p.isClosed()) {
                     await p.screenshot({ path: join(ART, `failed-${t.name}-${p === S.op ? 'operator' : 'driver'}.png`) }).catch(() => {});

@@ -5,7 +5,8 @@
 // binary frame (data/proto/driver.proto, embedded at build time as a JSON
 // descriptor and decoded with protobufjs/light).  Browsers cannot set an
 // Authorization header on a WebSocket, so the driver token goes in the
-// "token" query parameter.  On every (re)connection the tablet sends Hello
+// "access_token" query parameter (RFC 6750 2.3, as the daemon takes it);
+// the subprotocol asked for is noriai.driver.v1.  On every (re)connection the tablet sends Hello
 // with the last route sequence number it holds; the daemon answers with
 // the current route when the tablet is behind.  Each RouteUpdate replaces
 // the whole route and is acknowledged with event_id "seq:<n>".
@@ -21,7 +22,11 @@
 // The route itself is kept in localStorage too, so the tablet still shows
 // the stops while it is offline.  What the driver did at each stop is kept
 // locally (marks) until the route no longer has the stop, so the buttons
-// show what was already reported.
+// show what was already reported.  The daemon takes events for the first
+// stop of the plan only: Arrived names the visit's first stop, Boarded /
+// No-show / Alighted each rider.  A served stop leaves the route, so the
+// place the van is at ("here": set by Arrived, cleared by Departed) is kept
+// apart, with its own Departed button.
 import protobuf from 'protobufjs/light';
 import descriptor from 'driver-proto';
 import { $, api, ApiError, el, hhmm, loadToken, saveToken, uuid } from '../common/api.js';
@@ -29,6 +34,7 @@ import * as i18n from '../common/i18n.js';
 
 const { t } = i18n;
 const APP_VERSION = 'noriai-web-driver/0.1';
+const SUBPROTOCOL = 'noriai.driver.v1';
 
 i18n.setup({
     title: { ja: '乗務員', en: 'Driver' },
@@ -60,6 +66,7 @@ i18n.setup({
     no_route: { ja: '経路を受信していません', en: 'No route received yet' },
     new: { ja: '新規', en: 'NEW' },
     committed: { ja: '向かっています', en: 'en route' },
+    here: { ja: '現在地: {stop}', en: 'At {stop}' },
     route_changed: { ja: '経路が更新されました', en: 'The route has changed' },
     cancelled: { ja: '取消: {who}（{reason}）', en: 'Cancelled: {who} ({reason})' },
     refused: { ja: '送信した報告が受け付けられませんでした: {error}', en: 'A report was refused: {error}' },
@@ -103,6 +110,7 @@ const state = {
     reconnectTimer: 0,
     newUntil: new Map(), // stop key -> ms until it is marked new
     armed: null, // a no-show button waiting for its second tap
+    here: null, // {stopId, stopName, bookingId}: where the van stands, until Departed
     geoWatch: null,
     lastPosMs: 0,
 };
@@ -161,7 +169,7 @@ function renderPending() {
 
 function wsUrl() {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    return `${proto}//${location.host}/v1/driver/ws?token=${encodeURIComponent(state.token)}`;
+    return `${proto}//${location.host}/v1/driver/ws?access_token=${encodeURIComponent(state.token)}`;
 }
 
 function send(obj) {
@@ -179,7 +187,7 @@ function connect() {
     }
     setConn('connecting');
     let opened = false;
-    const ws = new WebSocket(wsUrl());
+    const ws = new WebSocket(wsUrl(), [SUBPROTOCOL]);
     ws.binaryType = 'arraybuffer';
     state.ws = ws;
     ws.onopen = () => {
@@ -400,8 +408,13 @@ function needsText(rd) {
     return parts.join(' · ');
 }
 
-function bigButton(cls, label, done, onclick) {
-    return el('button', { type: 'button', class: done ? `${cls} done` : cls, disabled: done, onclick, dataset: { action: cls } }, done ? `✓ ${label}` : label);
+// done: reported already (greyed, with a tick); off: not possible yet.
+function bigButton(cls, label, done, onclick, off) {
+    return el(
+        'button',
+        { type: 'button', class: done ? `${cls} done` : cls, disabled: done || off, onclick, dataset: { action: cls } },
+        done ? `✓ ${label}` : label,
+    );
 }
 
 function kindLabel(v) {
@@ -415,16 +428,46 @@ function kindLabel(v) {
     return kinds.has('PICKUP') ? t('k_pickup') : t('k_dropoff');
 }
 
+function setHere(h) {
+    state.here = h;
+    store.save('here', h);
+}
+
+// Departed from where the van stands (or, when the tablet does not know,
+// from the current visit's place).
+function depart(keys) {
+    const h = state.here;
+    setHere(null);
+    // Only the place: the booking served there may have finished already.
+    report('departed', h ? { stopId: h.stopId } : {}, keys || [], 'departed');
+}
+
+// "At <stop> [Departed]" while the van stands at a place whose stops have
+// already left the route (all riders boarded or alighted there).
+function hereBar(v) {
+    const h = state.here;
+    if (!h || (v && v.stops[0].stopId === h.stopId)) {
+        return null;
+    }
+    return el(
+        'div',
+        { class: 'here', id: 'here' },
+        el('span', {}, t('here', { stop: h.stopName || h.stopId })),
+        bigButton('departed', t('b_departed'), false, () => depart([])),
+    );
+}
+
 function renderCurrent(v) {
     const box = $('#current');
     if (!v) {
+        // Nowhere to drive to: no Departed either (the daemon would refuse it).
         box.replaceChildren(el('div', { class: 'empty' }, state.route ? t('no_stops') : t('no_route')));
         return;
     }
     const first = v.stops[0];
     const keys = v.stops.map(stopKey);
     const isBreak = first.kind === 'BREAK';
-    const arrived = v.stops.every((s) => mark(s).arrived);
+    const arrived = v.stops.every((s) => mark(s).arrived) || (state.here && state.here.stopId === first.stopId);
     const departed = v.stops.every((s) => mark(s).departed);
     const pick = v.stops.find((s) => s.kind === 'PICKUP');
     const riders = el('div', { class: 'riders' });
@@ -435,14 +478,26 @@ function renderCurrent(v) {
         const rd = s.rider;
         const m = mark(s);
         const done = m.boarded || m.no_show || m.alighted;
+        // Reporting a rider says the van is at the stop (the daemon takes it so).
+        const at = () => {
+            if (!state.here || state.here.stopId !== s.stopId) {
+                setHere({ stopId: s.stopId, stopName: s.stopName, bookingId: s.bookingId });
+            }
+        };
         const btns = el('div', { class: 'bigbtns' });
         if (s.kind === 'PICKUP') {
             btns.append(
-                bigButton('boarded', t('b_boarded'), m.boarded, () => report('boarded', { bookingId: s.bookingId }, [stopKey(s)], 'boarded')),
-                noShowButton(s, m),
+                bigButton('boarded', t('b_boarded'), m.boarded, () => {
+                    at();
+                    report('boarded', { bookingId: s.bookingId }, [stopKey(s)], 'boarded');
+                }),
+                noShowButton(s, m, at),
             );
         } else {
-            btns.append(bigButton('alighted', t('b_alighted'), m.alighted, () => report('alighted', { bookingId: s.bookingId }, [stopKey(s)], 'alighted')));
+            btns.append(bigButton('alighted', t('b_alighted'), m.alighted, () => {
+                at();
+                report('alighted', { bookingId: s.bookingId }, [stopKey(s)], 'alighted');
+            }));
         }
         riders.append(
             el(
@@ -456,19 +511,25 @@ function renderCurrent(v) {
             ),
         );
     }
-    const stopEv = (kind) => () =>
-        v.stops.forEach((s) => report(kind, { bookingId: s.bookingId, stopId: s.stopId }, [stopKey(s)], kind));
+    const arrive = () => {
+        setHere({ stopId: first.stopId, stopName: first.stopName, bookingId: first.bookingId });
+        report('arrived', { bookingId: first.bookingId, stopId: first.stopId }, keys, 'arrived');
+    };
     const visitBtns = el('div', { class: 'bigbtns' });
     if (isBreak) {
         const m = mark(first);
         visitBtns.append(
-            bigButton('arrived', t('b_break_start'), m.breakStart, () => report('breakStart', { bookingId: first.bookingId }, keys, 'breakStart')),
-            bigButton('departed', t('b_break_end'), m.departed, () => report('breakEnd', { bookingId: first.bookingId }, keys, 'departed')),
+            bigButton('arrived', t('b_break_start'), m.breakStart, () => {
+                setHere({ stopId: first.stopId, stopName: first.stopName, bookingId: first.bookingId });
+                report('breakStart', { bookingId: first.bookingId }, keys, 'breakStart');
+            }),
+            bigButton('departed', t('b_break_end'), m.departed, () => report('breakEnd', { bookingId: first.bookingId }, keys, 'departed'), !m.breakStart),
         );
     } else {
-        visitBtns.append(bigButton('arrived', t('b_arrived'), arrived, stopEv('arrived')), bigButton('departed', t('b_departed'), departed, stopEv('departed')));
+        visitBtns.append(bigButton('arrived', t('b_arrived'), arrived, arrive), bigButton('departed', t('b_departed'), departed, () => depart(keys), !arrived));
     }
     box.replaceChildren(
+        ...[hereBar(v)].filter(Boolean),
         el('div', { class: 'kind' }, kindLabel(v), first.committed ? el('span', { class: 'badge committed' }, t('committed')) : null),
         el('div', { class: 'stopname', id: 'current-stop', dataset: { stop: first.stopId } }, first.stopName || first.stopId),
         el(
@@ -483,7 +544,7 @@ function renderCurrent(v) {
     );
 }
 
-function noShowButton(s, m) {
+function noShowButton(s, m, at) {
     const b = bigButton('noshow', t('b_no_show'), m.no_show, () => {
         if (state.armed !== s.bookingId) {
             // First tap arms the button; a second tap within 4 s reports.
@@ -498,6 +559,7 @@ function noShowButton(s, m) {
             return;
         }
         state.armed = null;
+        at();
         report('noShow', { bookingId: s.bookingId }, [stopKey(s)], 'no_show');
     });
     if (state.armed === s.bookingId && !m.no_show) {
@@ -612,6 +674,7 @@ async function start() {
     state.route = store.load('route', null);
     state.queue = store.load('queue', []);
     state.marks = store.load('marks', {});
+    state.here = store.load('here', null);
     renderPending();
     render();
     connect();

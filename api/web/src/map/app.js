@@ -47,6 +47,7 @@ const state = {
     plans: new Map(),
     bookings: [],
     timer: 0,
+    updated: '', // service clock of the last refresh
 };
 
 function say(text, kind) {
@@ -70,6 +71,8 @@ async function loadArea() {
     const h = await api('', '/v1/health');
     state.today = h.service_date;
     $('#clock').textContent = `${h.service_date} ${hhmm(h.now)}`;
+    const m = /T(\d\d:\d\d:\d\d)/.exec(h.now || '');
+    state.updated = m ? m[1] : '';
     if (!state.map) {
         const r = await call('/v1/stops?limit=1000');
         state.stops = r.stops || [];
@@ -89,7 +92,6 @@ async function refresh() {
         );
         state.plans = new Map(state.vehicles.map((v, i) => [v.id, plans[i]]));
         say('');
-        $('#updated').textContent = t('updated', { t: new Date().toLocaleTimeString(i18n.getLang() === 'ja' ? 'ja-JP' : 'en-GB') });
         draw();
     } catch (e) {
         fail(e);
@@ -134,6 +136,7 @@ function draw() {
     );
     drawNumbers();
     drawVehicles();
+    $('#updated').textContent = state.updated ? t('updated', { t: state.updated }) : '';
 }
 
 function count(...sts) {
