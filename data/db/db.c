@@ -44,10 +44,14 @@
  *
  * Connection loss: the socket is closed and the pipe retries after 100 ms,
  * doubling to 2 s (also when a connection attempt fails, or takes more than
- * DB_CONNECT_TIMEOUT_MS).  Waiting transactions fail with DB_EUNAVAIL; the
- * in-flight group fails with DB_EUNKNOWN if its COMMIT had been handed to
- * the kernel and not answered, DB_EUNAVAIL if not (an incomplete message is
- * never executed), and succeeds if COMMIT was answered before the loss.
+ * DB_CONNECT_TIMEOUT_MS).  Waiting transactions fail with DB_EUNAVAIL.  The
+ * in-flight group succeeds if COMMIT was answered before the loss, fails
+ * with DB_EUNAVAIL if a statement of it had already failed or its COMMIT
+ * never reached libpq, and with DB_EUNKNOWN otherwise: libpq flushes its
+ * buffer whenever it fills, and the server commits when it executes the
+ * COMMIT message, Sync or no Sync, so once COMMIT is queued nothing on our
+ * side can prove it did not commit.  DB_EUNAVAIL thus always means "not
+ * committed"; a retry after it cannot apply anything twice.
  *
  * Callbacks never run inside db_txn_submit or db_close: every completion
  * goes on a "done" list delivered by a uv_idle handle, which also sends the
@@ -147,8 +151,8 @@ typedef struct db_batch {
     int stage;
     db_txn *cur;
     int cur_stmt;
-    int flushed;   /* every byte handed to the kernel */
-    int committed; /* COMMIT answered "COMMIT" */
+    int commit_queued; /* COMMIT handed to libpq: it may reach the server any time */
+    int committed;     /* COMMIT answered "COMMIT" */
     /* first error */
     int failed;
     db_txn *fail_txn; /* NULL: not tied to a statement */
@@ -754,7 +758,7 @@ static void pipe_fail_inflight(db_pipe *p, int code, const char *why)
                 q_push(&d->w.waiting, t);
                 d->pump_pending = 1;
                 db_kick(d);
-            } else if (b->kind == B_WRITE && b->flushed && !b->failed) {
+            } else if (b->kind == B_WRITE && b->commit_queued && !b->failed) {
                 txn_complete(d, t, DB_EUNKNOWN,
                              "connection lost after COMMIT was sent; the transaction may or "
                              "may not have committed (%s)",
@@ -862,6 +866,7 @@ static int pipe_send_batch(db_pipe *p, db_batch *b)
                     goto fail;
         if (b->kind != B_READ && pipe_send(p, "COMMIT", 0, NULL) != 0)
             goto fail;
+        b->commit_queued = b->kind == B_WRITE;
     }
     if (PQpipelineSync(p->pg) != 1)
         goto fail;
@@ -920,16 +925,12 @@ static void batch_take(db_batch *b, db_txn *t)
 static int pipe_flush(db_pipe *p)
 {
     int r = PQflush(p->pg);
-    db_batch *b;
 
     if (r < 0) {
         pipe_lost(p, PQerrorMessage(p->pg));
         return -1;
     }
     p->want_write = r == 1;
-    if (r == 0)
-        for (b = p->inflight_head; b != NULL; b = b->next)
-            b->flushed = 1;
     if (pipe_watch(p, UV_READABLE | (p->want_write ? UV_WRITABLE : 0)) != 0) {
         pipe_lost(p, p->last_err);
         return -1;

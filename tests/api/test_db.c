@@ -959,7 +959,7 @@ static void test_restart(void **state)
     db_stats st;
     double t0, fail_s, back_s;
     char sql[96];
-    int i, n_ok = 0, n_unavail = 0;
+    int i, n_ok = 0, n_unavail = 0, n_unknown = 0;
     fx f;
 
     (void)state;
@@ -1026,12 +1026,13 @@ static void test_restart(void **state)
             assert_int_equal(count_of(sql), 0);
         } else {
             assert_int_equal(r.rc[i], DB_EUNKNOWN);
+            n_unknown++;
         }
     }
-    print_message("restart: %d inserts during the stop (%d committed, %d unavailable), "
+    print_message("restart: %d inserts during the stop (%d committed, %d unavailable, %d unknown), "
                   "outage failures in %.1f ms, ready %.2f s after the server (backoff), "
                   "%llu reconnect(s)\n",
-                  pm.next, n_ok, n_unavail, fail_s * 1000, back_s,
+                  pm.next, n_ok, n_unavail, n_unknown, fail_s * 1000, back_s,
                   (unsigned long long)st.reconnects);
     uv_close((uv_handle_t *)&pm.t, NULL);
     fx_close(&f);
