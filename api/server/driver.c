@@ -26,13 +26,15 @@
  * api_driver_plan_stored after a commit stored a plan; the route is then
  * built from live state, but only when the plan has not changed again since
  * (plan_dirty clear), so the content sent is what the store holds under that
- * seq (d->seq_base[v] + version).  The serialized message is kept per
- * vehicle: a Hello whose last_seq differs from it gets it (it replaces
+ * seq (d->seq_base[v] + version); a vehicle with no tablet connected is only
+ * marked stale and built at its next Hello.  The serialized message is kept
+ * per vehicle: a Hello whose last_seq differs from it gets it (it replaces
  * whatever was missed; "differs" rather than "is lower", so a tablet holding
  * yesterday's higher numbers is not left with them), else nothing.  A
  * stored plan whose visible content is unchanged - same stops, riders and
- * flags, planned times in the same minute - is not pushed again: an idle van
- * behind its plan is re-timed by the dispatcher every second.
+ * flags, planned times in the same minute - is not pushed to a tablet that
+ * got the previous one: an idle van behind its plan is re-timed by the
+ * dispatcher every second, and the driver would see nothing new.
  *
  * A confirmation makes a hidden stop visible without changing the plan, so
  * its version stays; to keep "one seq, one content", api_driver_event_stored
@@ -235,6 +237,7 @@ typedef struct drv_route {
 typedef struct drv_vehicle {
     drv_route route;
     int want_push; /* stored, waiting for rider details */
+    int stale;     /* stored since the route was built; nobody connected to see it */
     int has_pos;
     double lat, lon;
     int64_t pos_unix_ms;
@@ -823,12 +826,14 @@ out:
     return rc;
 }
 
-/* Sends v's route to the connection when it holds another one. */
+/* Sends v's route to the connection unless it holds that seq, or one
+ * that looks the same to the driver. */
 static void route_deliver(drv_state *ds, drv_conn *c)
 {
     const drv_route *r = &ds->veh[c->v].route;
 
-    if (!c->hello || r->bytes == NULL || (c->has_sent && c->sent_sig == r->sig))
+    if (!c->hello || r->bytes == NULL ||
+        (c->has_sent && (c->sent_seq == r->seq || c->sent_sig == r->sig)))
         return;
     conn_send_bytes(c, r->bytes, r->len);
     c->has_sent = 1;
@@ -845,10 +850,18 @@ static void push_route(drv_state *ds, api_day *d, int v, int allow_missing)
 {
     drv_vehicle *x = &ds->veh[v];
     drv_route r;
-    int rc;
+    int rc, seen = 0;
 
     if (d->plan_dirty[v])
         return;
+    for (drv_conn *c = ds->conns; c != NULL && !seen; c = c->next)
+        seen = c->v == v && c->raw != NULL;
+    if (!seen) {
+        /* Built when a tablet of v says Hello. */
+        x->stale = 1;
+        x->want_push = 0;
+        return;
+    }
     rc = build_route(ds, d, v, allow_missing, &r);
     if (rc < 0) {
         api_log(API_LOG_ERROR, "driver channel: out of memory building a route",
@@ -862,6 +875,7 @@ static void push_route(drv_state *ds, api_day *d, int v, int allow_missing)
         return;
     }
     x->want_push = 0;
+    x->stale = 0;
     free(x->route.bytes);
     x->route = r;
     for (drv_conn *c = ds->conns; c != NULL; c = c->next)
@@ -1365,7 +1379,7 @@ static void event_handle(drv_conn *c, const Noriai__Driver__TabletMessage *m)
 static void on_hello(drv_conn *c, const Noriai__Driver__Hello *h)
 {
     drv_state *ds = c->ds;
-    drv_route *r = &ds->veh[c->v].route;
+    drv_vehicle *x = &ds->veh[c->v];
     api_day *d;
 
     if (h->vehicle_id[0] && strcmp(h->vehicle_id, c->vehicle_id) != 0) {
@@ -1374,25 +1388,19 @@ static void on_hello(drv_conn *c, const Noriai__Driver__Hello *h)
         conn_close(c, WSLAY_CODE_POLICY_VIOLATION, "this token is for another vehicle");
         return;
     }
+    /* It holds last_seq, content unknown (0: nothing). */
     c->hello = 1;
+    c->has_sent = h->last_seq != 0;
+    c->sent_seq = h->last_seq;
+    c->sent_sig = 0;
     d = today_day(ds);
-    if (d != NULL && strcmp(r->date, d->date) != 0) {
-        /* Nothing of today built yet (a new day, or a plan not stored
-         * since the start): built now if stored, else the commit brings it. */
-        c->has_sent = 0;
+    if (d != NULL && (x->stale || strcmp(x->route.date, d->date) != 0)) {
+        /* Not built for today's stored plan yet: now, or when the commit
+         * that stores it calls. */
         push_route(ds, d, c->v, 0);
         return;
     }
-    if (r->bytes == NULL)
-        return;
-    if (h->last_seq != r->seq) {
-        c->has_sent = 0;
-        route_deliver(ds, c);
-        return;
-    }
-    c->has_sent = 1;
-    c->sent_seq = r->seq;
-    c->sent_sig = r->sig;
+    route_deliver(ds, c);
 }
 
 static void on_position(drv_conn *c, const Noriai__Driver__TabletMessage *m)

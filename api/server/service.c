@@ -228,6 +228,14 @@ static void sink_event(void *ud, const dsp_event *e)
     q->to = e->to;
     snprintf(q->kind, sizeof(q->kind), "%s", e->kind);
     snprintf(q->detail, sizeof(q->detail), "%s", e->detail ? e->detail : "");
+    {
+        static char run_id[24];
+        static uint64_t counter;
+        if (run_id[0] == '\0')
+            api_random_id("", run_id, 17);
+        snprintf(q->key, sizeof(q->key), "%s-%llu", run_id, (unsigned long long)++counter);
+    }
+    snprintf(q->actor, sizeof(q->actor), "%s", s->actor);
     if (e->to == DSP_EXPIRED)
         s->m.expired++;
 }
@@ -603,9 +611,10 @@ static int add_event_row(api_svc *s, db_txn *t, const api_evq *e, const api_bk *
 {
     static const char *sql =
         "INSERT INTO booking_events (booking_id, service_date, time_s, kind, from_status, "
-        "to_status, vehicle_id, detail, actor) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)";
+        "to_status, vehicle_id, detail, actor, event_key) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,"
+        "$10) ON CONFLICT (event_key) DO NOTHING";
     char ts[16];
-    const char *p[9];
+    const char *p[10];
 
     itoa_buf(ts, sizeof(ts), e->time_s);
     p[0] = b->id;
@@ -616,8 +625,9 @@ static int add_event_row(api_svc *s, db_txn *t, const api_evq *e, const api_bk *
     p[5] = dsp_status_name(e->to);
     p[6] = e->vehicle >= 0 ? api_vehicle_id(s, e->vehicle) : NULL;
     p[7] = e->detail;
-    p[8] = s->actor;
-    return db_txn_add(t, sql, 9, p);
+    p[8] = e->actor;
+    p[9] = e->key;
+    return db_txn_add(t, sql, 10, p);
 }
 
 static int add_plan_row(api_svc *s, db_txn *t, api_day *d, int v)

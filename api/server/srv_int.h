@@ -101,6 +101,8 @@ typedef struct api_evq {
     dsp_status from, to;
     char kind[16];
     char detail[48];
+    char key[40]; /* unique: daemon run id + counter (booking_events.event_key) */
+    char actor[40]; /* token id (or system/replan/restore) behind it */
 } api_evq;
 
 typedef struct api_idem {
