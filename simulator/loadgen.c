@@ -916,7 +916,7 @@ int sim_loadgen_print_json(FILE *f, const sim_loadgen_result *r)
 
     for (int s = 0; s < SIM_LOADGEN_N_STATUS; s++)
         if (r->by_status[s] > 0) {
-            char k[8];
+            char k[16];
             snprintf(k, sizeof(k), "%d", s);
             json_object_set_new(st, k, json_integer(r->by_status[s]));
         }
