@@ -417,14 +417,15 @@ static void booking_body(lg_worker *w, int64_t now_ns, char *buf, size_t len)
              rider, run->stops[a].s, run->stops[b].s, t_min / 60, t_min % 60);
 }
 
-/* The "id" of a JSON answer into id; 0 or -1. */
+/* The "id" of a JSON answer into id; 0 or -1.  Ids go into paths and JSON
+ * bodies unescaped, so one holding a path or JSON special is refused. */
 static int answer_id(const sim_http_resp *r, char *id, size_t len)
 {
     json_t *j = json_loadb(r->body, r->body_len, 0, NULL);
     const char *s = json_string_value(json_object_get(j, "id"));
     int rc = -1;
 
-    if (s != NULL && strlen(s) < len && strlen(s) > 0 && strpbrk(s, "/?# \r\n") == NULL) {
+    if (s != NULL && strlen(s) < len && strlen(s) > 0 && strpbrk(s, "/?#\"\\ \r\n") == NULL) {
         snprintf(id, len, "%s", s);
         rc = 0;
     }
