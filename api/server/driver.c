@@ -67,6 +67,9 @@
  * to be at the stop: the missing moves are made first, after the whole
  * event has been checked, so they never happen for a refused event.
  *
+ * Breaks have no booking id; a RouteStop of a break and the events about it
+ * name it "break-<n>" (n: the dispatcher's index of the break that day).
+ *
  * Positions are kept in memory, the last one per vehicle
  * (api_driver_position); they do not move the plan.
  *
@@ -82,7 +85,6 @@
  */
 #include "api/server/srv_int.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1231,15 +1233,24 @@ static void rows_committed(void *ud, int rc, const db_result *res, const char *e
     ds->inflight--;
     if (b->retry)
         ds->retry_busy = 0;
+    /* A retried row the database refuses for good (not a lost
+     * connection) is given up: the change it answered for is stored by
+     * service.c's own commits, and the tablet must not wait forever. */
+    if (rc < 0 && b->retry && rc != DB_EUNAVAIL && rc != DB_EUNKNOWN && rc != DB_ECLOSED &&
+        rc != DB_ENOMEM) {
+        api_log(API_LOG_ERROR, "driver events could not be stored; answered anyway",
+                "\"events\":%d,\"error\":\"%s\"", b->n, db_strerror(rc));
+        rc = 0;
+    } else if (rc < 0) {
+        api_log(API_LOG_WARN, "driver events not stored yet; retrying",
+                "\"events\":%d,\"error\":\"%s\"", b->n, db_strerror(rc));
+    }
     for (int i = 0; i < b->n; i++) {
         if (rc == 0)
             event_resolved(ds, b->ev[i]);
         else
             unstored_add(ds, b->ev[i]);
     }
-    if (rc < 0)
-        api_log(API_LOG_WARN, "driver events not stored yet; retrying",
-                "\"events\":%d,\"error\":\"%s\"", b->n, db_strerror(rc));
     (void)err;
     free(b);
     if (ds->closing)
@@ -1248,7 +1259,9 @@ static void rows_committed(void *ud, int rc, const db_result *res, const char *e
 
 /*
  * Stores the rows of evs with everything service.c has queued (the change
- * the events made), in one transaction; the Acks follow the commit.
+ * the events made), in one transaction; the Acks follow the commit.  A
+ * retry goes alone: service.c has re-queued its part of the failed commit,
+ * and a row that cannot be stored must not hold up anything else.
  */
 static void store_events(drv_state *ds, drv_event **evs, int n, int retry)
 {
@@ -1288,8 +1301,11 @@ static void store_events(drv_state *ds, drv_event **evs, int n, int retry)
         return;
     }
     ds->inflight++;
-    if (retry)
+    if (retry) {
         ds->retry_busy = 1;
+        db_txn_submit(t, rows_committed, b);
+        return;
+    }
     api_commit(ds->s, t, rows_committed, b);
 }
 
@@ -1950,6 +1966,12 @@ static void on_tick(uv_timer_t *t)
     if (strcmp(date, ds->today) != 0) {
         api_day *d = api_day_get(ds->s, date, 0);
         snprintf(ds->today, sizeof(ds->today), "%s", date);
+        /* Riders' details are read again each day (edits, and no growth). */
+        if (!ds->fetch_busy) {
+            for (size_t i = 0; i < ds->riders.cap; i++)
+                free(ds->riders.slots[i].val);
+            api_map_cleanup(&ds->riders);
+        }
         for (int v = 0; d != NULL && v < ds->n_veh; v++)
             push_route(ds, d, v, 0);
     }

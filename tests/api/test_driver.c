@@ -17,12 +17,18 @@
  *   resume      a tablet away while 2 bookings are confirmed comes back with
  *               its last seq: exactly one RouteUpdate, the current seq,
  *               both bookings' stops; back with the current seq: none
+ *   cancel      a confirmed booking cancelled: the route without it, then a
+ *               Cancellation naming it and that route's seq; a position is
+ *               taken silently, one out of range refused
  *   events      departed/arrived/boarded acknowledged after commit; the
  *               same boarded (event_id) again after a reconnect and after a
  *               daemon restart: Ack ok, applied once (status picked_up, one
  *               booking_events transition, one driver_events row); another
  *               event_id for it: refused, nothing changed; no event_id and
  *               a wrong booking refused
+ *   outage      PostgreSQL stopped under a boarding: no Ack (also not for
+ *               the event sent again) until the store is back, then one Ack,
+ *               the event and the booking's change stored once
  *   bad frames  text frame 1003, not protobuf 1007, 70 kB 1009, Hello for
  *               van2 with van1's token 1008, each followed by a valid event
  *               in the same write that must be ignored: store and plan
@@ -846,7 +852,66 @@ static void test_resume(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
-/* 4. Events, applied once                                                  */
+/* 4. Cancellation notice; positions                                        */
+
+static void test_cancel_position(void **state)
+{
+    char bid[40] = "", path[128];
+    wsc tab;
+    smsg *m;
+    int st;
+    uint64_t seq;
+
+    (void)state;
+    assert_int_equal(tablet_open(&tab, g_tok_van1), 0);
+    hello(&tab, "van1", 0);
+    m = next_route(&tab, 3000);
+    assert_non_null(m);
+    for (size_t i = 0; i < m->route->n_stops; i++)
+        if (m->route->stops[i]->kind == NORIAI__DRIVER__ROUTE_STOP__KIND__PICKUP)
+            snprintf(bid, sizeof(bid), "%s", m->route->stops[i]->booking_id); /* the last */
+    msg_free(m);
+    assert_true(bid[0] != '\0');
+    snprintf(path, sizeof(path), "/v1/bookings/%s/cancel", bid);
+    json_decref(http(g_tok_op, "POST", path, "{\"reason\":\"test\"}", &st));
+    assert_int_equal(st, 200);
+    /* first the route without it, then the notice naming that route */
+    m = next_msg(&tab, 3000);
+    assert_non_null(m);
+    assert_int_equal(m->msg_case, NORIAI__DRIVER__SERVER_MESSAGE__MSG_ROUTE);
+    assert_null(route_stop(m->route, bid, -1));
+    seq = m->route->seq;
+    msg_free(m);
+    m = next_msg(&tab, 3000);
+    assert_non_null(m);
+    assert_int_equal(m->msg_case, NORIAI__DRIVER__SERVER_MESSAGE__MSG_CANCELLATION);
+    assert_string_equal(m->cancellation->booking_id, bid);
+    assert_string_equal(m->cancellation->reason, "test");
+    assert_int_equal(m->cancellation->seq, seq);
+    msg_free(m);
+
+    /* A position is kept without an answer; a wrong one is refused. */
+    {
+        tmsg t = NORIAI__DRIVER__TABLET_MESSAGE__INIT;
+        Noriai__Driver__Position p = NORIAI__DRIVER__POSITION__INIT;
+        t.msg_case = NORIAI__DRIVER__TABLET_MESSAGE__MSG_POSITION;
+        t.position = &p;
+        p.lat = 35.95;
+        p.lon = 139.58;
+        p.unix_ms = 1700000000000LL;
+        tablet_send(&tab, &t);
+        assert_null(next_msg(&tab, 300));
+        p.lat = 135.0;
+        tablet_send(&tab, &t);
+        m = expect_ack(&tab, "");
+        assert_false(m->ack->ok);
+        msg_free(m);
+    }
+    wsc_close(&tab);
+}
+
+/* ------------------------------------------------------------------------ */
+/* 5. Events, applied once                                                  */
 
 static void expect_ok(wsc *w, const char *event_id, int ok)
 {
@@ -940,7 +1005,22 @@ static void test_events(void **state)
     }
     sim_httpc_destroy(g_c);
     g_c = NULL;
+    /* A tablet still on at shutdown hears 1001 and the daemon exits in time. */
+    assert_int_equal(tablet_open(&tab, g_tok_van1), 0);
+    hello(&tab, "van1", 0);
+    msg_free(next_route(&tab, 3000));
     assert_int_equal(dmn_stop(), 0);
+    {
+        uint8_t *p;
+        size_t len;
+        int op;
+        while ((op = wsc_recv(&tab, 2000, &p, &len)) == WSC_BINARY)
+            free(p);
+        free(p);
+        assert_int_equal(op, WSC_CLOSE);
+        assert_int_equal(tab.close_code, 1001);
+    }
+    wsc_close(&tab);
     assert_int_equal(dmn_start(clock), 0);
     assert_int_equal(sim_httpc_create("127.0.0.1", g_port, 5000, &g_c), 0);
     assert_int_equal(tablet_open(&tab, g_tok_van1), 0);
@@ -957,7 +1037,7 @@ static void test_events(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
-/* 5. Bad frames                                                            */
+/* 6. Bad frames                                                            */
 
 static void test_bad_frames(void **state)
 {
@@ -1023,12 +1103,68 @@ static void test_bad_frames(void **state)
     wsc_close(&w);
 }
 
+/* ------------------------------------------------------------------------ */
+/* 7. The store away while a tablet reports                                 */
+
+static void test_store_outage(void **state)
+{
+    char bid[40], evid[48], sql_out[512], path[128];
+    wsc tab;
+    smsg *m;
+    int st;
+    json_t *j;
+
+    (void)state;
+    snprintf(evid, sizeof(evid), "ev-outage-%d", (int)getpid());
+    assert_int_equal(tablet_open(&tab, g_tok_van1), 0);
+    hello(&tab, "van1", 0);
+    m = next_route(&tab, 3000);
+    assert_non_null(m);
+    assert_true(m->route->n_stops > 0);
+    assert_int_equal(m->route->stops[0]->kind, NORIAI__DRIVER__ROUTE_STOP__KIND__PICKUP);
+    snprintf(bid, sizeof(bid), "%s", m->route->stops[0]->booking_id);
+    msg_free(m);
+
+    assert_int_equal(pgt_stop(g_pg), 0);
+    /* Applied in memory, not stored: no Ack, also not for the same event again. */
+    send_event(&tab, NORIAI__DRIVER__TABLET_MESSAGE__MSG_BOARDED, evid, bid);
+    assert_null(next_msg(&tab, 800));
+    send_event(&tab, NORIAI__DRIVER__TABLET_MESSAGE__MSG_BOARDED, evid, bid);
+    assert_null(next_msg(&tab, 300));
+    assert_int_equal(pgt_run("start", g_pg, NULL, 0), 0);
+    /* Stored once the store is back, then acknowledged (route first). */
+    m = expect_ack(&tab, evid);
+    assert_true(m->ack->ok);
+    msg_free(m);
+    wsc_close(&tab);
+
+    snprintf(path, sizeof(path), "/v1/bookings/%s", bid);
+    j = http(g_tok_op, "GET", path, NULL, &st);
+    assert_int_equal(st, 200);
+    assert_string_equal(jstr(j, "status"), "picked_up");
+    json_decref(j);
+    query_text("SELECT count(*) FROM driver_events WHERE event_id = $1 AND result = 'ok'", evid,
+               sql_out);
+    assert_string_equal(sql_out, "1");
+    /* the booking's own change is stored by the daemon's next commit */
+    for (int i = 0; i < 50; i++) {
+        query_text("SELECT count(*) FROM booking_events WHERE booking_id = $1 AND "
+                   "kind = 'status' AND to_status = 'picked_up'",
+                   bid, sql_out);
+        if (strcmp(sql_out, "0") != 0)
+            break;
+        sleep_ms(100);
+    }
+    assert_string_equal(sql_out, "1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_upgrade),     cmocka_unit_test(test_latency),
-        cmocka_unit_test(test_resume),      cmocka_unit_test(test_bad_frames),
-        cmocka_unit_test(test_events),
+        cmocka_unit_test(test_resume),      cmocka_unit_test(test_cancel_position),
+        cmocka_unit_test(test_bad_frames),
+        cmocka_unit_test(test_events),      cmocka_unit_test(test_store_outage),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
