@@ -24,7 +24,7 @@
 //   [ RUN      ] name / [       OK ] name / [  FAILED  ] name / [  SKIPPED ] name
 //   [  PASSED  ] N test(s).   [  FAILED  ] N test(s), listed below:
 import http from 'node:http';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,12 @@ if (!BASE || !process.env.E2E_TOKENS) {
 }
 const TOK = JSON.parse(readFileSync(process.env.E2E_TOKENS, 'utf8'));
 mkdirSync(ART, { recursive: true });
+// Screenshots of an earlier run would mislead: ours go (nothing else).
+for (const f of readdirSync(ART)) {
+    if (/^(\d\d-[a-z0-9-]+|failed-[a-z0-9_-]+)\.png$/.test(f)) {
+        rmSync(join(ART, f));
+    }
+}
 
 const proto = protobuf.loadSync(join(repo, 'data/proto/driver.proto'));
 const ServerMessage = proto.lookupType('noriai.driver.ServerMessage');
@@ -394,26 +400,41 @@ test(
 );
 
 test(
+    'driver_queue_survives_reload',
+    async () => {
+        const page = S.drv;
+        // Arrived at the drop-off, its Ack held back, then the page reloaded:
+        // the event waits in localStorage and goes out again.
+        const drop = page.locator(`#current .rider.dropoff[data-booking="${S.bookingId}"]`);
+        await drop.waitFor();
+        const before = S.ws;
+        before.dropAcks = true;
+        const nSent = before.sent.length;
+        await page.locator('#current button[data-action="arrived"]').click();
+        const ev = await waitFor('the event sent', async () => before.sent.slice(nSent).find((m) => m.arrived));
+        await page.locator('#pending[data-count="1"]').waitFor({ state: 'attached' });
+        await page.reload();
+        await waitFor('a new connection', async () => S.ws !== before);
+        await page.locator('#conn[data-state="on"]').waitFor();
+        await pendingZero(page);
+        assert(S.ws.sent.some((m) => m.eventId === ev.eventId), 'the queued event was not sent after the reload');
+        assert((await page.locator(`#stops li[data-bookings~="${S.bookingId}"]`).count()) === 1, 'the route is gone after the reload');
+    },
+    { driver: true, needs: ['driver_resends_after_drop'] },
+);
+
+test(
     'driver_drop_off',
     async () => {
         const page = S.drv;
-        // Arrive at the drop-off (if not done already), then Alighted.
         const drop = page.locator(`#current .rider.dropoff[data-booking="${S.bookingId}"]`);
-        if ((await drop.count()) === 0) {
-            await page.locator(`#stops li.dropoff[data-bookings~="${S.bookingId}"]`).first().click();
-        }
-        const arrive = page.locator('#current button[data-action="arrived"]:not([disabled])');
-        if ((await arrive.count()) > 0) {
-            await arrive.click();
-            await pendingZero(page);
-        }
         await drop.locator('button[data-action="alighted"]').click();
         await pendingZero(page);
         await waitFor('dropped_off in the API', async () => (await apiGet(`/v1/bookings/${S.bookingId}`)).status === 'dropped_off');
         await S.op.locator(`#bookings tr[data-booking="${S.bookingId}"]`).first().waitFor({ state: 'detached' });
         await shot(page, '09-driver-after-trip');
     },
-    { driver: true, needs: ['driver_resends_after_drop'] },
+    { driver: true, needs: ['driver_queue_survives_reload'] },
 );
 
 test(
@@ -458,6 +479,12 @@ test(
         page.once('dialog', (d) => d.accept());
         await row.locator('button.danger').click();
         await waitFor('cancelled in the API', async () => (await apiGet(`/v1/bookings/${id}`)).status === 'cancelled');
+        if (S.drv && S.channel === 'ok') {
+            // The tablet hears of it (a Cancellation after the route update).
+            await S.drv.locator('#notices .notice.bad', { hasText: '取消' }).waitFor();
+            assert((await S.drv.locator(`#stops li[data-bookings~="${id}"]`).count()) === 0, 'the cancelled stop is still on the tablet');
+            await shot(S.drv, '13-driver-cancellation');
+        }
         await page.check('#bk-all');
         await page.locator(`#bookings tr[data-booking="${id}"][data-status="cancelled"]`).waitFor();
         await shot(page, '12-operator-list');

@@ -111,6 +111,7 @@ const state = {
     newUntil: new Map(), // stop key -> ms until it is marked new
     armed: null, // a no-show button waiting for its second tap
     here: null, // {stopId, stopName, bookingId}: where the van stands, until Departed
+    known: new Map(), // booking id -> "name (pickup stop hh:mm)", for cancellations
     geoWatch: null,
     lastPosMs: 0,
 };
@@ -263,6 +264,13 @@ function onRoute(r) {
     state.route = r;
     store.save('route', r);
     const keys = new Set(r.stops.map(stopKey));
+    for (const s of r.stops) {
+        if (s.kind === 'PICKUP' && s.bookingId) {
+            // A Cancellation comes after the update that removed the stops.
+            const who = (s.rider && s.rider.name) || s.bookingId;
+            state.known.set(s.bookingId, `${who}（${s.stopName || s.stopId} ${hhmm(s.plannedS)}）`);
+        }
+    }
     let changed = false;
     for (const s of r.stops) {
         const k = stopKey(s);
@@ -293,8 +301,7 @@ function onRoute(r) {
 }
 
 function onCancellation(c) {
-    const s = state.route && state.route.stops.find((x) => x.bookingId === c.bookingId);
-    const who = (s && s.rider && s.rider.name) || c.bookingId;
+    const who = state.known.get(c.bookingId) || c.bookingId;
     notice(t('cancelled', { who, reason: c.reason || '-' }), 'bad', 30000);
 }
 
@@ -568,14 +575,25 @@ function noShowButton(s, m, at) {
     return b;
 }
 
+// Redraws when what is shown changed, and only then: a tap whose press
+// and release land on two different copies of a button is no click, so
+// a needless redraw under the driver's finger would swallow it.
+let shown = '';
+
 function render() {
     const vs = visits();
     let cur = vs.find((v) => v.key === state.selected) || vs[0] || null;
     if (cur && state.selected && cur.key !== state.selected) {
         state.selected = null;
     }
-    renderCurrent(cur);
     const now = Date.now();
+    const fresh = [...state.newUntil].filter(([, until]) => until > now).map(([k]) => k);
+    const sig = JSON.stringify([i18n.getLang(), state.route, state.marks, state.here, state.selected, state.armed, fresh]);
+    if (sig === shown) {
+        return;
+    }
+    shown = sig;
+    renderCurrent(cur);
     const list = $('#stops');
     list.replaceChildren(
         ...vs.map((v) => {
@@ -719,7 +737,15 @@ function wire() {
         if (state.queue.length && state.connected) {
             flushQueue(false);
         }
-        if (state.newUntil.size) {
+        // "New" marks fade after their time.
+        let expired = false;
+        for (const [k, until] of state.newUntil) {
+            if (until <= Date.now()) {
+                state.newUntil.delete(k);
+                expired = true;
+            }
+        }
+        if (expired) {
             render();
         }
     }, 10000);
