@@ -90,6 +90,13 @@ until curl -fs "$URL/v1/health" >/dev/null 2>&1; do
 done
 TOKEN=$(jq -r .operator "$TMP/tokens.json")
 
+# SQL through psql, if there is one ("" otherwise): plan sizes and WAL.
+PSQL=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | tail -n 1 || true)
+sql() {
+    [ -n "$PSQL" ] || return 0
+    "$PSQL" -X -At -d "$CI" -c "$1" 2>/dev/null || true
+}
+
 known_bookings() { # every state, cancelled ones too
     curl -fs "$URL/v1/health" | jq -r .bookings
 }
@@ -145,12 +152,23 @@ PRE_DUR=$(awk -v n="$PRELOAD" -v r=$PRE_RATE 'BEGIN { printf "%.3f", n / r }')
     --seed 1 >"$TMP/preload.json" || die "preload failed"
 echo "   confirmed $(jq .pairs.confirmed "$TMP/preload.json") of $PRELOAD;" \
     "bookings the daemon knows: $(known_bookings)"
+echo "   stored plans: $(sql "SELECT count(*) || ' rows, ' || coalesce(avg(length(stops::text)) / 1024, 0)::int || ' KiB of JSON on average, ' || pg_size_pretty(pg_total_relation_size('plans')) || ' on disk' FROM plans")"
+
+# Five seconds without traffic: what the daemon writes on its own (the
+# 1 s tick commits whatever plans changed).
+curl -fs "$URL/metrics" >"$TMP/i0"
+wal0=$(sql "SELECT pg_current_wal_lsn()")
+sleep 5
+curl -fs "$URL/metrics" >"$TMP/i1"
+wal1=$(sql "SELECT pg_current_wal_lsn()")
+echo "   idle 5 s: store commit $(hist "$TMP/i0" "$TMP/i1" noriai_db_commit_duration_seconds '')${wal0:+, WAL $(sql "SELECT pg_size_pretty(pg_wal_lsn_diff('$wal1', '$wal0'))")}"
 
 for R in $RATES; do
     echo "== rate $R pairs/s for $DURATION s ($THREADS threads, open loop)"
     # Samples (CPU, /metrics) at each progress line: from the first second
     # to the end of the schedule, so setup and the cleanup stay outside.
     rm -f "$TMP/cpu-$R"
+    wal0=$(sql "SELECT pg_current_wal_lsn()")
     # (sh -c ... exec: the pid written is loadgen's own)
     { sh -c 'echo $$ >"$0"; exec "$@"' "$TMP/loadgen.pid" "$BIN" loadgen --url "$URL" --token "$TOKEN" --rate "$R" --duration "$DURATION" \
         --riders 200 --threads "$THREADS" --open-loop --cleanup --json --seed "$R" \
@@ -166,6 +184,7 @@ for R in $RATES; do
         esac
     done
     [ ! -f "$TMP/failed-$R" ] || die "loadgen failed at rate $R"
+    wal1=$(sql "SELECT pg_current_wal_lsn()")
     jq -r '"   achieved \(.pairs_per_s | . * 10 | round / 10) pairs/s; pair p50 \(.pair.p50_ms) ms, p90 \(.pair.p90_ms) ms, p99 \(.pair.p99_ms) ms, max \(.pair.max_ms) ms",
            "   booking p50 \(.booking.p50_ms) p99 \(.booking.p99_ms) ms; confirm p50 \(.confirm.p50_ms) p99 \(.confirm.p99_ms) ms; send lag p99 \(.send_lag.p99_ms) ms",
            "   requests \(.requests), by status \(.by_status | tostring), transport errors \(.transport_errors), missed \(.pairs.missed), refused \(.bookings.refused)"' \
@@ -187,6 +206,9 @@ for R in $RATES; do
                   printf "   CPU over %.1f s: daemon %.0f%%, postgres %.0f%%, loadgen %.0f%% of one core (2 cores)\n",
                       w, ($2 - d) / hz / w * 100, ($3 - p) / hz / w * 100, ($4 - l) / hz / w * 100 }'
     rm -f "$TMP/m0" "$TMP/m1"
+    if [ -n "$wal0" ] && [ -n "$wal1" ]; then
+        echo "   WAL written during the run and its cleanup: $(sql "SELECT pg_size_pretty(pg_wal_lsn_diff('$wal1', '$wal0'))")"
+    fi
     jq -r '"   left confirmed after the cleanup: \(.pairs.confirmed - .cancels - .cleanup_cancels) (\(.cancels) cancelled during the run, \(.cleanup_cancels) after it)"' \
         "$TMP/run-$R.json"
     jq -r '"summary rate=\(.rate) achieved=\(.pairs_per_s | . * 10 | round / 10) pair_p50_ms=\(.pair.p50_ms) pair_p99_ms=\(.pair.p99_ms) errors=\(.transport_errors) missed=\(.pairs.missed)"' \
