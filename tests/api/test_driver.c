@@ -614,10 +614,23 @@ static void test_upgrade(void **state)
         assert_int_equal(wsc_open_ex(&w, g_port, "/v1/driver/ws", bad, 0, 3000), 1);
         assert_int_equal(w.status, 400);
     }
-    /* A browser cannot set headers: the token in the query. */
+    /* A browser cannot set headers: the token in the query.  The Hello
+     * comes in two fragments, split across writes. */
     snprintf(path, sizeof(path), "/v1/driver/ws?access_token=%s", g_tok_van1);
     assert_int_equal(wsc_open(&w, g_port, path, NULL, 3000), 0);
-    hello(&w, "van1", 0);
+    {
+        tmsg t = NORIAI__DRIVER__TABLET_MESSAGE__INIT;
+        Noriai__Driver__Hello h = NORIAI__DRIVER__HELLO__INIT;
+        uint8_t buf[128];
+        size_t n;
+        h.vehicle_id = (char *)"van1";
+        t.msg_case = NORIAI__DRIVER__TABLET_MESSAGE__MSG_HELLO;
+        t.hello = &h;
+        n = noriai__driver__tablet_message__pack(&t, buf);
+        assert_int_equal(wsc_send_frame(&w, 0, WSC_BINARY, buf, 3), 0);
+        sleep_ms(20);
+        assert_int_equal(wsc_send_frame(&w, 1, 0, buf + 3, n - 3), 0);
+    }
     m = next_route(&w, 3000);
     assert_non_null(m);
     assert_string_equal(m->route->vehicle_id, "van1");
@@ -1090,6 +1103,54 @@ static void test_bad_frames(void **state)
     store_counts(after);
     assert_string_equal(before, after);
     assert_int_equal(plan_seq("van1"), seq_before);
+
+    /* Random frames and damaged events (as van2, whose state nobody
+     * checks): the daemon answers or closes, and stays up. */
+    {
+        uint32_t x = 12345u ^ (uint32_t)getpid();
+        int closes = 0;
+        assert_int_equal(tablet_open(&w, g_tok_van2), 0);
+        for (int i = 0; i < 300; i++) {
+            uint8_t buf[256];
+            size_t n;
+            x = x * 1103515245u + 12345u;
+            if (i % 2 == 0) {
+                n = (x >> 8) % sizeof(buf);
+                for (size_t k = 0; k < n; k++) {
+                    x = x * 1103515245u + 12345u;
+                    buf[k] = (uint8_t)(x >> 16);
+                }
+            } else {
+                n = event_bytes(NORIAI__DRIVER__TABLET_MESSAGE__MSG_DEPARTED + (int)(x % 6),
+                                "ev-fuzz", "bk_x", buf);
+                buf[(x >> 8) % n] ^= (uint8_t)(1u << ((x >> 4) % 8));
+            }
+            if (wsc_send(&w, WSC_BINARY, buf, n) != 0 || w.fd < 0) {
+                wsc_close(&w);
+                closes++;
+                assert_int_equal(tablet_open(&w, g_tok_van2), 0);
+                continue;
+            }
+            {
+                /* drain; a close means: connect again */
+                uint8_t *p;
+                size_t len;
+                int op;
+                while ((op = wsc_recv(&w, 5, &p, &len)) > 0 && op != WSC_CLOSE)
+                    free(p);
+                free(p);
+                if (op != 0) {
+                    wsc_close(&w);
+                    closes++;
+                    assert_int_equal(tablet_open(&w, g_tok_van2), 0);
+                }
+            }
+        }
+        wsc_close(&w);
+        print_message("      300 random or damaged frames: %d connections closed by the daemon\n",
+                      closes);
+        assert_int_equal(health(g_port, NULL, 0), 200);
+    }
 
     /* A valid frame that is no known kind gets a refusal, not a close. */
     assert_int_equal(tablet_open(&w, g_tok_van1), 0);
