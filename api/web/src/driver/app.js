@@ -235,15 +235,24 @@ function scheduleReconnect() {
     state.reconnectTimer = setTimeout(connect, ms);
 }
 
-// A refused upgrade says nothing to the page: ask the API whether the token
-// is still good, and go back to the login if not.
-async function checkToken() {
+// Whether the token may open the driver channel: a plain GET of it (no
+// Upgrade, which fetch may not send) is answered 426 for a driver's token,
+// 403 for another role's, 401 for an unknown one.  0: no answer.
+async function channelStatus() {
     try {
-        await api(state.token, '/v1/vehicles');
-    } catch (e) {
-        if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
-            logout(e.status === 403 ? t('not_driver') : t('err_auth'));
-        }
+        const r = await fetch('/v1/driver/ws', { headers: { Authorization: `Bearer ${state.token}` }, cache: 'no-store' });
+        return r.status;
+    } catch {
+        return 0;
+    }
+}
+
+// A refused upgrade says nothing to the page: ask whether the token is
+// still good for the channel, and go back to the login if not.
+async function checkToken() {
+    const st = await channelStatus();
+    if (st === 401 || st === 403) {
+        logout(st === 403 ? t('not_driver') : t('err_auth'));
     }
 }
 
@@ -670,6 +679,11 @@ async function start() {
         const v = (r.vehicles || [])[0];
         if (!v || (r.vehicles || []).length !== 1) {
             logout(t('not_driver'));
+            return;
+        }
+        const st = await channelStatus();
+        if (st === 401 || st === 403) {
+            logout(st === 403 ? t('not_driver') : t('err_auth'));
             return;
         }
         if (v.id !== state.vehicle) {

@@ -9,8 +9,11 @@
 // Today's bookings are listed below and refreshed every few seconds.
 //
 // State lives in this module; the DOM is rebuilt from it by small render
-// functions.  Every form submits with Enter; the main fields have
-// accesskeys (shown as Alt+key) and the tab order follows the call.
+// functions.  Every form submits with Enter; the tab order follows the
+// call; Alt+key shortcuts (shown next to what they reach) are handled here
+// rather than by accesskey, which browsers map differently (and which a
+// Japanese input method may eat): the key is taken from its position
+// (KeyboardEvent.code), so it works with any layout.
 import { $, allBookings, api, ApiError, el, hhmm, loadToken, query, saveToken, uuid } from '../common/api.js';
 import * as i18n from '../common/i18n.js';
 import { AreaMap } from '../common/svgmap.js';
@@ -108,6 +111,7 @@ const state = {
     offer: null, // the offered booking
     offerKey: '', // Idempotency-Key of the pending offer request
     bookings: [],
+    updatedAt: '', // service clock of the last refresh of the list
 };
 
 // ---------------------------------------------------------------------------
@@ -475,7 +479,7 @@ async function requestOffer(override) {
 
 function renderOffer() {
     const b = state.offer;
-    const confirmBtn = el('button', { type: 'button', id: 'confirm-btn', accesskey: 'c', onclick: confirmOffer }, t('confirm'), ' ', el('kbd', {}, 'Alt+C'));
+    const confirmBtn = el('button', { type: 'button', id: 'confirm-btn', onclick: confirmOffer }, t('confirm'), ' ', el('kbd', {}, 'Alt+C'));
     $('#offer').replaceChildren(
         el(
             'div',
@@ -576,7 +580,7 @@ async function refreshBookings() {
     }
     try {
         state.bookings = await allBookings(state.token, state.today);
-        $('#bk-updated').textContent = t('updated', { t: nowHHMM() });
+        state.updatedAt = nowHHMM();
         renderBookings();
     } catch (e) {
         if (e.status === 401) {
@@ -592,6 +596,7 @@ function placeName(p) {
 
 function renderBookings() {
     const showAll = $('#bk-all').checked;
+    $('#bk-updated').textContent = state.updatedAt ? t('updated', { t: state.updatedAt }) : '';
     const rows = state.bookings
         .filter((b) => showAll || ACTIVE.has(b.status))
         .sort((a, b) => (a.planned_pickup_s ?? a.pickup_from_s ?? 1e9) - (b.planned_pickup_s ?? b.pickup_from_s ?? 1e9));
@@ -640,7 +645,35 @@ async function cancelBooking(b, name) {
 // ---------------------------------------------------------------------------
 // Wiring
 
+const SHORTCUTS = {
+    KeyR: () => $('#rider-q').focus(),
+    KeyN: () => {
+        $('#rider-new').open = true;
+        $('#rf-name').focus();
+    },
+    KeyP: () => $('#pickup-q').focus(),
+    KeyD: () => $('#dropoff-q').focus(),
+    KeyT: () => document.querySelector('input[name=when]:checked').focus(),
+    KeyO: () => $('#offer-form').requestSubmit(),
+    KeyC: () => {
+        const b = $('#confirm-btn');
+        if (b) {
+            b.click();
+        }
+    },
+    KeyB: () => $('#bk-all').focus(),
+    KeyK: () => $('#token').focus(),
+    KeyL: () => i18n.toggleLang(),
+};
+
 function wire() {
+    document.addEventListener('keydown', (ev) => {
+        const f = ev.altKey && !ev.ctrlKey && !ev.metaKey && SHORTCUTS[ev.code];
+        if (f && !ev.repeat) {
+            ev.preventDefault();
+            f();
+        }
+    });
     $('#lang').addEventListener('click', () => i18n.toggleLang());
     i18n.onLangChange(() => {
         renderDates();
