@@ -19,6 +19,8 @@ GEN        := $(BUILD)/gen
 PROTO_SRC  := $(sort $(wildcard data/proto/*.proto))
 GEN_C      := $(PROTO_SRC:%.proto=$(GEN)/%.pb-c.c)
 GEN_H      := $(GEN_C:.c=.h)
+# Generated files are kept between builds (not make's intermediates).
+.SECONDARY: $(GEN_C) $(GEN_H)
 # The SQL migrations are compiled into the binary (scripts/embed.c).
 SQL_SRC    := $(sort $(wildcard data/sql/*.sql))
 SQL_C      := $(GEN)/sql_migrations.c

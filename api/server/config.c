@@ -213,7 +213,7 @@ static int parse_fleet(cfg_ctx *c, json_t *arr, api_config *cfg)
         for (j = 0; j < json_array_size(x); j++) {
             static const char *const ckeys[] = {"seats", "wheelchairs", NULL};
             json_t *k = json_array_get(x, j);
-            char cw[80];
+            char cw[128];
             snprintf(cw, sizeof(cw), "%s.configs[%zu]", where, j);
             if (known_keys(c, k, cw, ckeys) < 0 ||
                 get_int(c, k, "seats", cw, 0, 100, &proto.seats[j]) < 0 ||
@@ -231,7 +231,7 @@ static int parse_fleet(cfg_ctx *c, json_t *arr, api_config *cfg)
             for (j = 0; j < json_array_size(x); j++) {
                 static const char *const bkeys[] = {"window", "duration_min", NULL};
                 json_t *k = json_array_get(x, j);
-                char bw[80];
+                char bw[128];
                 int dur = 30;
                 snprintf(bw, sizeof(bw), "%s.breaks[%zu]", where, j);
                 if (known_keys(c, k, bw, bkeys) < 0 ||
@@ -252,7 +252,7 @@ static int parse_fleet(cfg_ctx *c, json_t *arr, api_config *cfg)
             if (count == 1)
                 snprintf(v->id, sizeof(v->id), "%s", id);
             else
-                snprintf(v->id, sizeof(v->id), "%s%d", id, k + 1);
+                snprintf(v->id, sizeof(v->id), "%.30s%d", id, k + 1);
         }
     }
     for (int a = 0; a < cfg->n_vehicles; a++)

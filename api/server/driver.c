@@ -1800,15 +1800,6 @@ void api_driver_event_stored(api_svc *s, const api_evq *e)
     d = &s->days[e->day];
     if (!d->used || d != today_day(ds))
         return;
-    if (e->from == DSP_OFFERED && e->to == DSP_CONFIRMED) {
-        /* A stop becomes visible while the plan stays the same version:
-         * a new seq for the new content, stored before it is sent. */
-        d->seq_base[e->vehicle]++;
-        d->plan_dirty[e->vehicle] = 1;
-        ds->commit_wanted = 1;
-        soon(ds, 0);
-        return;
-    }
     if (e->to == DSP_CANCELLED && e->from != DSP_CANCELLED && e->from != DSP_OFFERED) {
         Noriai__Driver__ServerMessage m = NORIAI__DRIVER__SERVER_MESSAGE__INIT;
         Noriai__Driver__Cancellation cn = NORIAI__DRIVER__CANCELLATION__INIT;

@@ -236,6 +236,14 @@ static void sink_event(void *ud, const dsp_event *e)
         snprintf(q->key, sizeof(q->key), "%s-%llu", run_id, (unsigned long long)++counter);
     }
     snprintf(q->actor, sizeof(q->actor), "%s", s->actor);
+    /* A confirmed offer's stops become visible to the tablet while the plan
+     * keeps its version: a new seq for the new content, stored in the same
+     * commit as the confirmation. */
+    if (e->from == DSP_OFFERED && e->to == DSP_CONFIRMED && e->vehicle >= 0 &&
+        e->vehicle < s->cfg.n_vehicles) {
+        d->seq_base[e->vehicle]++;
+        d->plan_dirty[e->vehicle] = 1;
+    }
     if (e->to == DSP_EXPIRED)
         s->m.expired++;
 }
