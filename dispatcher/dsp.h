@@ -211,18 +211,20 @@ int dsp_cancel(dsp_day *d, int now, int64_t booking, const char *reason);
 
 /*
  * A booking brought back after a restart (the store is the truth): the
- * request, its status (offered, confirmed or assigned), and the promise it
- * was given, which holds again as a hard constraint.  vehicle: the van it
+ * request, its status (offered, confirmed, assigned, or picked_up: the rider
+ * is back on board its van with only the drop-off to plan), and the promise
+ * it was given, which holds again as a hard constraint.  vehicle: the van it
  * had (-1 unknown), tried first.  No events are emitted for it (they were
  * recorded when they happened); plan changes are.  Returns 0 with *booking,
  * DSP_ENOFIT when no van can take it at all, or another error.
  */
 typedef struct dsp_restore {
     const dsp_request *req;
-    dsp_status status;
+    dsp_status status; /* offered, confirmed, assigned, or picked_up (needs vehicle, pickup_s) */
     int requested_s, expires_s;
     int promise_from_s, promise_to_s, latest_dropoff_s;
     int vehicle;
+    int pickup_s; /* picked_up: when the rider boarded */
 } dsp_restore;
 
 int dsp_booking_restore(dsp_day *d, int now, const dsp_restore *r, int64_t *booking);

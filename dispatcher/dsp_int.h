@@ -167,5 +167,7 @@ int dsp_place_valid(const dsp_day *d, const dsp_place *p);
 
 /* lifecycle.c */
 int dsp_plan_remove_booking(dsp_day *d, int v, int64_t b);
+/* Booking id (status set by the caller's restore) back on board van v. */
+int dsp_restore_onboard(dsp_day *d, int now, int64_t id, int v);
 
 #endif

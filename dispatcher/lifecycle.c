@@ -474,3 +474,68 @@ out:
     free(seen_drop);
     return rc;
 }
+
+/*
+ * A rider who was on board when the daemon stopped comes back on board van
+ * v, with only the drop-off left to plan: at the cheapest feasible place in
+ * the plan after its committed stops, or where it is least late if none is
+ * feasible any more (the plan then relaxes that promise).
+ */
+int dsp_restore_onboard(dsp_day *d, int now, int64_t id, int v)
+{
+    dsp_veh *x = van(d, v);
+    dsp_booking *b = dsp_bk(d, id);
+    dsp_stop *seq;
+    int best = -1, rc;
+    double best_cost = 0;
+
+    if (x == NULL || b == NULL)
+        return DSP_ENOTFOUND;
+    seq = malloc((size_t)(x->n + 1) * sizeof(*seq));
+    if (seq == NULL || (rc = onboard_add(x, id)) < 0) {
+        free(seq);
+        return DSP_ENOMEM;
+    }
+    b->pickup_s = b->pickup_s < 0 ? now : b->pickup_s;
+    dsp_status was = b->status;
+    b->status = DSP_PICKED_UP; /* what the timeline needs to see a rider on board */
+    b->vehicle = v;
+    for (int pass = 0; pass < 2 && best < 0; pass++) {
+        dsp_eval_opts o = {.probe = -1, .no_closes = pass, .no_rides = pass};
+        for (int k = x->n_committed; k <= x->n; k++) {
+            double cost = 0;
+            int m = 0;
+            for (int i = 0; i <= x->n; i++) {
+                if (i == k)
+                    seq[m++] = (dsp_stop){.b = id, .drop = 1};
+                if (i < x->n)
+                    seq[m++] = x->stops[i];
+            }
+            rc = dsp_eval(d, x, seq, m, &o, &cost);
+            if (rc < 0) {
+                free(seq);
+                onboard_remove(x, id);
+                b->status = was;
+                b->vehicle = -1;
+                return rc;
+            }
+            if (rc == 1 && (best < 0 || cost < best_cost)) {
+                best = k;
+                best_cost = cost;
+            }
+        }
+    }
+    free(seq);
+    if (best < 0 || (rc = dsp_stops_reserve(x, x->n + 1)) < 0) {
+        onboard_remove(x, id);
+        b->status = was;
+        b->vehicle = -1;
+        return best < 0 ? DSP_ENOFIT : rc;
+    }
+    memmove(&x->stops[best + 1], &x->stops[best], (size_t)(x->n - best) * sizeof(*x->stops));
+    x->stops[best] = (dsp_stop){.b = id, .drop = 1};
+    x->n++;
+    b->vehicle = v;
+    b->status = DSP_PICKED_UP;
+    return dsp_refresh(d, now, v);
+}

@@ -479,7 +479,9 @@ int dsp_booking_restore(dsp_day *d, int now, const dsp_restore *rs, int64_t *boo
     *booking = -1;
     dsp_clock(d, now);
     if (rs == NULL || (rs->status != DSP_OFFERED && rs->status != DSP_CONFIRMED &&
-                       rs->status != DSP_ASSIGNED))
+                       rs->status != DSP_ASSIGNED && rs->status != DSP_PICKED_UP))
+        return DSP_EINVAL;
+    if (rs->status == DSP_PICKED_UP && (rs->vehicle < 0 || rs->pickup_s < 0))
         return DSP_EINVAL;
     if (rs->promise_from_s > rs->promise_to_s || rs->promise_to_s > rs->latest_dropoff_s ||
         rs->vehicle >= d->n_veh)
@@ -495,6 +497,19 @@ int dsp_booking_restore(dsp_day *d, int now, const dsp_restore *rs, int64_t *boo
     /* Assigned means the van was on its way; after a restart the tablet says
      * so again, until then it is a confirmed booking. */
     b->status = rs->status == DSP_OFFERED ? DSP_OFFERED : DSP_CONFIRMED;
+    if (rs->status == DSP_PICKED_UP) {
+        b->pickup_s = rs->pickup_s;
+        if ((rc = dsp_restore_onboard(d, now, bid, rs->vehicle)) < 0) {
+            if (b->vehicle < 0) { /* not placed: forget it (it is the last booking) */
+                free(b->ext_id);
+                b->ext_id = NULL;
+                d->n_bk--;
+            }
+            return rc;
+        }
+        *booking = bid;
+        return 0;
+    }
     rc = 0;
     if (rs->vehicle >= 0)
         rc = dsp_best_insertion(d, bid, rs->vehicle, NULL, &ins);

@@ -21,8 +21,9 @@
  *
  * Start.  Before the loop serves: migrations, the fleet upserted, tokens,
  * rider ids, recent idempotency keys and plan sequence numbers loaded, and
- * every open booking (offered, confirmed, assigned) of today and later put
- * back into the dispatcher with its promise (dsp_booking_restore).  All of
+ * every open booking (offered, confirmed, assigned, picked up) of today and later put
+ * back into the dispatcher with its promise (dsp_booking_restore), riders on
+ * board back on their vans with their drop-offs to plan.  All of
  * this uses blocking libpq calls - the loop does not run yet.
  *
  * Time.  Service-day seconds come from the real clock in the area's zone
@@ -1075,7 +1076,7 @@ static int place_from_row(api_svc *s, const char *stop, const char *lat, const c
 }
 
 /* id, date, rider, created_by, status, pstop, plat, plon, dstop, dlat, dlon, when, time_s,
- * passengers, wheelchairs, requested_s, expires_s, pf, pt, ld, vehicle, notes */
+ * passengers, wheelchairs, requested_s, expires_s, pf, pt, ld, vehicle, notes, pickup_s */
 static void row_booking(void *ud, int n, const char *const *v)
 {
     load_ctx *c = ud;
@@ -1087,7 +1088,7 @@ static void row_booking(void *ud, int n, const char *const *v)
     int64_t idx;
     int rc;
 
-    if (n < 22)
+    if (n < 23)
         return;
     memset(&req, 0, sizeof(req));
     memset(&rs, 0, sizeof(rs));
@@ -1119,6 +1120,7 @@ static void row_booking(void *ud, int n, const char *const *v)
     rs.promise_to_s = v[18] ? atoi(v[18]) : 0;
     rs.latest_dropoff_s = v[19] ? atoi(v[19]) : 0;
     rs.vehicle = v[20] ? api_vehicle_index(s, v[20]) : -1;
+    rs.pickup_s = v[22] ? atoi(v[22]) : -1;
     rc = dsp_booking_restore(d->dsp, api_day_now(s, d), &rs, &idx);
     if (rc < 0) {
         api_log(API_LOG_ERROR, "booking could not be put back into any plan",
@@ -1180,9 +1182,10 @@ static int load_all(api_svc *s, char *err, size_t err_len)
              "SELECT id, service_date::text, rider_id, created_by, status, pickup_stop, "
              "pickup_lat, pickup_lon, drop_stop, drop_lat, drop_lon, when_kind, time_s, "
              "passengers, wheelchairs, requested_s, expires_s, promise_from_s, promise_to_s, "
-             "latest_dropoff_s, vehicle_id, notes FROM bookings WHERE service_date >= $1::date "
-             "AND status IN ('offered', 'confirmed', 'assigned') "
-             "ORDER BY service_date, status <> 'offered', promise_from_s, id",
+             "latest_dropoff_s, vehicle_id, notes, pickup_s FROM bookings WHERE service_date >= "
+             "$1::date AND status IN ('offered', 'confirmed', 'assigned', 'picked_up') "
+             "ORDER BY service_date, CASE status WHEN 'picked_up' THEN 0 WHEN 'offered' THEN 2 "
+             "ELSE 1 END, promise_from_s, id",
              1, p, row_booking, &c, err, err_len)) < 0)
         return rc;
     api_log(API_LOG_INFO, "open bookings restored", "\"count\":%d,\"failed\":%d", c.n, c.failed);

@@ -1815,6 +1815,112 @@ static void test_break_not_fitting(void **state)
 
 /* ---------------------------------------------------------------------- */
 
+/* ---------------------------------------------------------------------- */
+/* 11. restore after a restart                                             */
+
+/* A day with one rider on board and two confirmed bookings is rebuilt in a
+ * fresh day from what a store would hold: the same promises hold, the rider
+ * on board has only the drop-off planned, on the same van. */
+static void test_restore(void **state)
+{
+    (void)state;
+    fx f, g;
+    dsp_rules r;
+    dsp_offer o[3];
+    int now = H(8, 0), A = 10, B = 30;
+    dsp_request q[3] = {trip(A, B, DSP_ASAP, 0, 1, 0), trip(5, 40, DSP_DEPART_AFTER, H(9, 0), 2, 0),
+                        trip(12, 33, DSP_DEPART_AFTER, H(10, 0), 1, 0)};
+    dsp_booking_info bi[3];
+
+    dsp_rules_default(&r);
+    fx_init(&f, &r);
+    add_van(&f, "v0", 4, 0, 0, H(7, 0), H(19, 0));
+    add_van(&f, "v1", 4, 0, 0, H(7, 0), H(19, 0));
+    for (int i = 0; i < 3; i++) {
+        offer(&f, now, &q[i], 1, &o[i]);
+        assert_int_equal(o[i].ok, 1);
+        assert_int_equal(dsp_confirm(f.d, now, o[i].booking), 0);
+    }
+    get(&f, o[0].booking, &bi[0]);
+    int v0 = bi[0].vehicle;
+    /* drive to the first booking's pickup and board it */
+    dsp_plan_stop first;
+    assert_true(dsp_plan_get(f.d, v0, &first, 1) >= 1);
+    int t = now;
+    while (first.booking != o[0].booking) { /* serve whatever comes first on that van */
+        assert_int_equal(dsp_vehicle_depart(f.d, t, v0), 0);
+        t = first.planned_s;
+        assert_int_equal(dsp_vehicle_arrive(f.d, t, v0), 0);
+        if (first.kind == DSP_STOP_PICKUP)
+            assert_int_equal(dsp_rider_boarded(f.d, t, v0, first.booking), 0);
+        else
+            assert_int_equal(dsp_rider_alighted(f.d, t, v0, first.booking), 0);
+        assert_true(dsp_plan_get(f.d, v0, &first, 1) >= 1);
+    }
+    assert_int_equal(dsp_vehicle_depart(f.d, t, v0), 0);
+    t = first.planned_s;
+    assert_int_equal(dsp_vehicle_arrive(f.d, t, v0), 0);
+    assert_int_equal(dsp_rider_boarded(f.d, t, v0, o[0].booking), 0);
+    for (int i = 0; i < 3; i++)
+        get(&f, o[i].booking, &bi[i]);
+    assert_int_equal(bi[0].status, DSP_PICKED_UP);
+
+    /* The restart: a fresh day, the same vans, the stored bookings. */
+    fx_init(&g, &r);
+    add_van(&g, "v0", 4, 0, 0, H(7, 0), H(19, 0));
+    add_van(&g, "v1", 4, 0, 0, H(7, 0), H(19, 0));
+    int64_t id[3];
+    for (int i = 0; i < 3; i++) {
+        if (bi[i].status != DSP_PICKED_UP && bi[i].status != DSP_CONFIRMED &&
+            bi[i].status != DSP_ASSIGNED)
+            continue; /* served meanwhile: nothing to restore */
+        dsp_restore rs = {.req = &q[i],
+                          .status = bi[i].status,
+                          .requested_s = bi[i].requested_s,
+                          .expires_s = -1,
+                          .promise_from_s = bi[i].promise_from_s,
+                          .promise_to_s = bi[i].promise_to_s,
+                          .latest_dropoff_s = bi[i].latest_dropoff_s,
+                          .vehicle = bi[i].vehicle,
+                          .pickup_s = bi[i].pickup_s};
+        assert_int_equal(dsp_booking_restore(g.d, t, &rs, &id[i]), 0);
+        dsp_booking_info nb;
+        get(&g, id[i], &nb);
+        assert_int_equal(nb.status, bi[i].status == DSP_PICKED_UP ? DSP_PICKED_UP : DSP_CONFIRMED);
+        assert_int_equal(nb.promise_from_s, bi[i].promise_from_s);
+        assert_int_equal(nb.promise_to_s, bi[i].promise_to_s);
+        assert_int_equal(nb.latest_dropoff_s, bi[i].latest_dropoff_s);
+        if (bi[i].status == DSP_PICKED_UP) {
+            assert_int_equal(nb.vehicle, v0);
+            assert_int_equal(nb.pickup_s, bi[i].pickup_s);
+        }
+    }
+    /* the rider on board: one drop-off stop on v0 and no pickup anywhere */
+    dsp_plan_stop st[16];
+    int n = dsp_plan_get(g.d, v0, st, 16), drops = 0, picks = 0;
+    for (int k = 0; k < n; k++)
+        if (st[k].booking == id[0]) {
+            drops += st[k].kind == DSP_STOP_DROP;
+            picks += st[k].kind == DSP_STOP_PICKUP;
+        }
+    assert_int_equal(drops, 1);
+    assert_int_equal(picks, 0);
+    dsp_vehicle_info vi;
+    assert_int_equal(dsp_vehicle_get(g.d, v0, &vi), 0);
+    assert_int_equal(vi.n_onboard, 1);
+    char msg[256];
+    assert_int_equal(dsp_check(g.d, t, msg, sizeof(msg)), 0);
+    /* statuses the restore does not take */
+    dsp_restore bad = {.req = &q[1], .status = DSP_CANCELLED, .vehicle = -1};
+    int64_t x;
+    assert_int_equal(dsp_booking_restore(g.d, t, &bad, &x), DSP_EINVAL);
+    bad.status = DSP_PICKED_UP; /* on board needs a van and a boarding time */
+    bad.pickup_s = -1;
+    assert_int_equal(dsp_booking_restore(g.d, t, &bad, &x), DSP_EINVAL);
+    fx_free(&g);
+    fx_free(&f);
+}
+
 static int setup_area(void **state)
 {
     char err[256] = "";
@@ -1855,6 +1961,7 @@ int main(void)
         cmocka_unit_test(test_breaks),
         cmocka_unit_test(test_break_not_fitting),
         cmocka_unit_test(test_bad_vehicles),
+        cmocka_unit_test(test_restore),
     };
     return cmocka_run_group_tests(tests, setup_area, teardown_area);
 }
