@@ -49,6 +49,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -1294,6 +1295,37 @@ static void run_bad(const bad_case *bc, const char *what)
     res_free(&r);
 }
 
+/* The same request with the same key from several connections at once. */
+#define RACERS 4
+
+typedef struct racer {
+    const char *key, *body;
+    atomic_int *go;
+    int status;
+    char code[40], id[40];
+    pthread_t th;
+} racer;
+
+static void *racer_main(void *arg)
+{
+    racer *r = arg;
+    sim_httpc *c;
+
+    r->status = -1;
+    if (sim_httpc_create("127.0.0.1", g_main.port, CLIENT_TIMEOUT_MS, &c) != 0)
+        return NULL;
+    /* Connected; now all at once. */
+    while (!atomic_load(r->go))
+        sched_yield();
+    res a = call(c, g_tok[T_OPERATOR], "POST", "/v1/bookings", r->key, r->body);
+    r->status = a.status;
+    snprintf(r->code, sizeof(r->code), "%s", err_code(&a));
+    snprintf(r->id, sizeof(r->id), "%s", jstr(a.j, "id"));
+    res_free(&a);
+    sim_httpc_destroy(c);
+    return NULL;
+}
+
 static void test_bad_input(void **state)
 {
     char rider[40], bk[40], yesterday[11], far[11], tomorrow[11];
@@ -1666,6 +1698,46 @@ static void test_bad_input(void **state)
         assert_int_equal(sim_http_resp_header(&r.r, "Idempotent-Replayed", hv, sizeof(hv)), 1);
         res_free(&r);
         res_free(&first);
+    }
+    /* One key from several connections at the same moment: one booking;
+     * the others hear "in progress" or the stored answer. */
+    {
+        static racer rc[RACERS];
+        atomic_int go;
+        char key[48], body[400], q[80], booked[40] = "";
+        int ok = 0;
+
+        atomic_init(&go, 0);
+        new_key(key);
+        snprintf(body, sizeof(body),
+                 "{\"rider_id\":\"%s\",\"pickup\":{\"stop_id\":\"s019\"},\"dropoff\":{"
+                 "\"stop_id\":\"s055\"},\"when\":\"depart_after\",\"time\":\"15:40\"}",
+                 rider);
+        for (int i = 0; i < RACERS; i++) {
+            rc[i] = (racer){.key = key, .body = body, .go = &go};
+            assert_int_equal(pthread_create(&rc[i].th, NULL, racer_main, &rc[i]), 0);
+        }
+        sleep_ms(100);
+        atomic_store(&go, 1);
+        for (int i = 0; i < RACERS; i++)
+            pthread_join(rc[i].th, NULL);
+        for (int i = 0; i < RACERS; i++) {
+            if (rc[i].status == 201) {
+                if (booked[0] && strcmp(booked, rc[i].id) != 0) {
+                    print_error("one key, two bookings: %s and %s\n", booked, rc[i].id);
+                    fail();
+                }
+                snprintf(booked, sizeof(booked), "%s", rc[i].id);
+                ok++;
+            } else if (rc[i].status != 409 ||
+                       strcmp(rc[i].code, "idempotency_in_progress") != 0) {
+                print_error("racer %d: %d %s\n", i, rc[i].status, rc[i].code);
+                fail();
+            }
+        }
+        assert_true(ok >= 1);
+        snprintf(q, sizeof(q), "rider=%s&status=offered", rider);
+        assert_int_equal(count_listed(g_c, q), 3); /* bk, the keyed one, this one */
     }
     r = getf(g_c, NULL, "/v1/health");
     expect_status(r, 200, "health at the end");
