@@ -12,25 +12,34 @@
  * What is checked (one cmocka test each):
  *   lifecycle     quote (nothing held), book, confirm, read, list with
  *                 filters and paging, cancel, the vehicle's plan following
- *                 along; places by coordinates; arrive_by and depart_after
+ *                 along; places by coordinates; arrive_by and depart_after;
+ *                 a wheelchair; rider search; confirming a cancelled booking
  *   authorization every route of the daemon's table against every role, no
  *                 token and a bad token; riders and drivers confined to
  *                 their own bookings and vehicle
  *   bad input     every POST endpoint and the query endpoints: malformed,
  *                 mistyped, missing, unknown, out of area, past, too far,
- *                 oversized, unknown ids, replayed idempotency keys; the
- *                 daemon alive afterwards and the store unchanged
+ *                 oversized, unknown ids, replayed idempotency keys (also
+ *                 one key from four connections at once); the daemon alive
+ *                 afterwards and the store unchanged
  *   no room       a second daemon on a one-seat van (own database): 409 with
- *                 reason and alternatives
+ *                 reason and alternatives; offers expiring (offer_ttl_s 10)
  *   openapi       the served document's operations equal the route table
  *   kill -9       every acknowledged booking back after SIGKILL and restart
  *                 with its status and promise, confirmed ones in a plan,
- *                 replays answered without doubles
- *   db restart    PostgreSQL stopped under the daemon: 503 fast, then back
+ *                 replays answered without doubles; the same with two
+ *                 clients booking while the daemon is killed
+ *   db restart    PostgreSQL stopped under the daemon: 503 fast, then back;
+ *                 the same under load, where every 503 retried with its key
+ *                 must end as exactly one booking
  *   shutdown      SIGTERM: exit 0 within 5 s
  *
  * Ports come from 18281..18299 (the first free one, probed before the
- * start).  The whole program takes a few seconds plus initdb.
+ * start).  About 20 s, 11 of them waiting for an offer to expire.
+ *
+ * The daemon under the sanitizers: build one (the Makefile makes none) and
+ * point NORIAI_BIN at it; its reports land in the daemon logs, kept with
+ * NORIAI_KEEP_TEST_LOGS=1.
  */
 #include <setjmp.h>
 #include <stdarg.h>
