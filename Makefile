@@ -36,7 +36,7 @@ CLI_SRC    := $(sort $(wildcard api/cli/*.c))
 LIB_SRC    := $(SOLVER_SRC) $(DATA_SRC) $(DSP_SRC) $(SIM_SRC) $(API_SRC)
 TEST_DIRS  := solver data dispatcher simulator api cli
 TEST_SRC   := $(sort $(foreach d,$(TEST_DIRS),$(wildcard tests/$(d)/test_*.c)))
-SAN_TEST_SRC := $(sort $(wildcard tests/solver/test_*.c tests/data/test_*.c tests/dispatcher/test_*.c tests/simulator/test_*.c tests/api/test_http*.c))
+SAN_TEST_SRC := $(sort $(wildcard tests/solver/test_*.c tests/data/test_*.c tests/dispatcher/test_*.c tests/simulator/test_*.c tests/api/test_http*.c tests/api/test_api.c tests/api/test_driver.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_C:$(GEN)/%.c=$(BUILD)/obj/gen/%.o) $(BUILD)/obj/gen/sql_migrations.o $(BUILD)/obj/gen/api_doc.o
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -91,6 +91,11 @@ $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libnoriai.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(BUILD)/libnoriai.a $(TESTLIBS) $(LIBS)
 
+# The daemon and CLI under ASan+UBSan: the integration tests run against it
+# in the sanitizer pass.
+$(SANDIR)/noriai: $(CLI_SRC:%.c=$(SANDIR)/obj/%.o) $(SANDIR)/libnoriai.a
+	$(CC) $(CFLAGS_ALL) -O1 $(SANFLAGS) -o $@ $(CLI_SRC:%.c=$(SANDIR)/obj/%.o) $(SANDIR)/libnoriai.a $(LIBS)
+
 $(SANDIR)/libnoriai.a: $(SAN_LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
@@ -109,7 +114,7 @@ $(SANDIR)/tests/%: tests/%.c $(wildcard tests/*.h) $(SANDIR)/libnoriai.a
 
 # Every test program, then the solver's again under ASan+UBSan; one summary.
 test: deps
-	@$(MAKE) --no-print-directory $(BUILD)/noriai $(TEST_BIN) $(SAN_TEST_BIN)
+	@$(MAKE) --no-print-directory $(BUILD)/noriai $(SANDIR)/noriai $(TEST_BIN) $(SAN_TEST_BIN)
 	@scripts/run-tests.sh $(BUILD) $(SANDIR) $(TEST_BIN) scripts/e2e.sh -- $(SAN_TEST_BIN)
 
 run: all

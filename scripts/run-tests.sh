@@ -19,7 +19,12 @@ run_one() {
 }
 mode=plain
 for t in "$@"; do
-    if [ "$t" = "--" ]; then mode=san; continue; fi
+    if [ "$t" = "--" ]; then
+        mode=san
+        # the sanitizer pass runs the integration tests against the sanitized daemon
+        [ -x "$SANDIR/noriai" ] && NORIAI_BIN=$SANDIR/noriai && export NORIAI_BIN
+        continue
+    fi
     name=$(basename "$t")
     if [ "$mode" = san ]; then
         ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -800,16 +800,17 @@ static void h_confirm(rctx *c)
     }
     rc = dsp_confirm(d->dsp, api_day_now(c->s, d), b->idx);
     if (rc < 0) {
+        api_svc *s = c->s; /* c is freed by the answer */
         dsp_booking_get(d->dsp, b->idx, &bi);
+        /* An expiry found on the way is a change of its own. */
+        if (s->n_evq > 0 && db_ready(s->db))
+            api_commit(s, NULL, NULL, NULL);
         if (bi.status == DSP_EXPIRED)
             reply_err(c, 409, "offer_expired", "the offer of booking %s has expired; ask again",
                       b->id);
         else
             reply_err(c, 409, "invalid_state", "booking %s is %s and cannot be confirmed", b->id,
                       dsp_status_name(bi.status));
-        /* An expiry found on the way is a change of its own. */
-        if (c->s->n_evq > 0 && db_ready(c->s->db))
-            api_commit(c->s, NULL, NULL, NULL);
         return;
     }
     c->s->m.confirms++;

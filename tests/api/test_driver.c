@@ -744,7 +744,7 @@ static void test_latency(void **state)
         msg_free(m);
     }
     for (int i = 0; i < N_LATENCY + 10 && n < N_LATENCY; i++) {
-        char id[40], vid[48], hhmm[8];
+        char id[40], vid[48], hhmm[32];
         int t_min = 10 * 60 + i * 9, from = (i * 7) % g_n_stops, to = (i * 7 + 11) % g_n_stops;
         int k, rc;
         timed t;
@@ -816,7 +816,7 @@ static void test_resume(void **state)
     assert_null(next_route(&mon, 300));
 
     for (int i = 0; i < 30 && got < 2; i++) {
-        char id[40], vid[48], hhmm[8];
+        char id[40], vid[48], hhmm[32];
         int t_min = 10 * 60 + 5 + i * 13, from = (i * 5 + 3) % g_n_stops,
             to = (i * 5 + 17) % g_n_stops;
         snprintf(hhmm, sizeof(hhmm), "%02d:%02d", t_min / 60, t_min % 60);
