@@ -776,24 +776,36 @@ static void h_booking_get(rctx *c)
     reply(c, 200, api_bk_json(c->s, b), NULL);
 }
 
-static void h_confirm(rctx *c)
+/* The live booking a change is asked for, with its day and state; NULL
+ * when answered here (404, a stored booking that can no longer change, or
+ * the store down). */
+static api_bk *booking_to_change(rctx *c, api_day **d, dsp_booking_info *bi)
 {
     api_bk *b = visible_booking(c);
-    dsp_booking_info bi;
-    api_day *d;
-    int rc;
 
     if (b == NULL) {
         if (api_map_get(&c->s->bookings, c->param[0]) != NULL)
             reply_err(c, 404, "not_found", "no booking \"%s\"", c->param[0]);
         else
             stored_booking(c);
-        return;
+        return NULL;
     }
     if (store_down(c))
+        return NULL;
+    *d = &c->s->days[b->day];
+    dsp_booking_get((*d)->dsp, b->idx, bi);
+    return b;
+}
+
+static void h_confirm(rctx *c)
+{
+    dsp_booking_info bi;
+    api_day *d;
+    api_bk *b;
+    int rc;
+
+    if ((b = booking_to_change(c, &d, &bi)) == NULL)
         return;
-    d = &c->s->days[b->day];
-    dsp_booking_get(d->dsp, b->idx, &bi);
     if (bi.status == DSP_CONFIRMED || bi.status == DSP_ASSIGNED) {
         reply(c, 200, api_bk_json(c->s, b), NULL); /* already: confirming is idempotent */
         return;
@@ -820,26 +832,15 @@ static void h_confirm(rctx *c)
 static void h_cancel(rctx *c)
 {
     static const char *const keys[] = {"reason", NULL};
-    api_bk *b = visible_booking(c);
+    api_bk *b;
     dsp_booking_info bi;
     const char *why = NULL;
     api_day *d;
     int rc;
 
     if (parse_body(c, 0) < 0 || only_keys(c, c->body, "body", keys) < 0 ||
-        opt_str(c, c->body, "reason", 40, &why) < 0)
+        opt_str(c, c->body, "reason", 40, &why) < 0 || (b = booking_to_change(c, &d, &bi)) == NULL)
         return;
-    if (b == NULL) {
-        if (api_map_get(&c->s->bookings, c->param[0]) != NULL)
-            reply_err(c, 404, "not_found", "no booking \"%s\"", c->param[0]);
-        else
-            stored_booking(c);
-        return;
-    }
-    if (store_down(c))
-        return;
-    d = &c->s->days[b->day];
-    dsp_booking_get(d->dsp, b->idx, &bi);
     if (bi.status == DSP_CANCELLED) {
         reply(c, 200, api_bk_json(c->s, b), NULL);
         return;

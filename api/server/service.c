@@ -258,6 +258,17 @@ static void sink_plan(void *ud, int vehicle, uint32_t version)
         d->plan_dirty[vehicle] = 1;
 }
 
+/* The depot stop of vehicle f: its own, else the area's depot, else stop 0. */
+static int depot_of(const api_svc *s, const api_fleet_def *f)
+{
+    if (f->depot_stop >= 0 && f->depot_stop < s->area->n_stops)
+        return f->depot_stop;
+    for (int k = 0; k < s->area->n_stops; k++)
+        if (strcmp(s->area->stops[k].kind, "depot") == 0)
+            return k;
+    return 0;
+}
+
 /* seq base of (vehicle, date) loaded from the store at start */
 static api_map seq_loaded;
 
@@ -321,15 +332,7 @@ api_day *api_day_get(api_svc *s, const char *date, int create)
             def.seats[k] = f->seats[k];
             def.wheelchairs[k] = f->wheelchairs[k];
         }
-        int stop = f->depot_stop;
-        if (stop < 0 || stop >= s->area->n_stops) {
-            stop = 0;
-            for (int k = 0; k < s->area->n_stops; k++)
-                if (strcmp(s->area->stops[k].kind, "depot") == 0) {
-                    stop = k;
-                    break;
-                }
-        }
+        int stop = depot_of(s, f);
         def.depot.stop = stop;
         def.depot.lat = s->area->stops[stop].lat;
         def.depot.lon = s->area->stops[stop].lon;
@@ -1206,15 +1209,7 @@ static int upsert_fleet(api_svc *s, char *err, size_t err_len)
     for (int v = 0; v < s->cfg.n_vehicles; v++) {
         const api_fleet_def *f = &s->cfg.vehicles[v];
         json_t *cf = json_array();
-        int stop = f->depot_stop;
-        if (stop < 0 || stop >= s->area->n_stops) {
-            stop = 0;
-            for (int k = 0; k < s->area->n_stops; k++)
-                if (strcmp(s->area->stops[k].kind, "depot") == 0) {
-                    stop = k;
-                    break;
-                }
-        }
+        int stop = depot_of(s, f);
         for (int k = 0; k < f->n_configs; k++)
             json_array_append_new(cf, json_pack("{s:i,s:i}", "seats", f->seats[k], "wheelchairs",
                                                 f->wheelchairs[k]));
