@@ -15,8 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-const double api_hist_bounds[API_HIST_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                  0.1,    0.25,  0.5,    1.0,   2.5,  5.0,  10.0};
+const double api_hist_bounds[API_HIST_BUCKETS] = {0.0005, 0.001, 0.002, 0.003, 0.004, 0.005,
+                                                  0.0075, 0.01,  0.025, 0.05,  0.1,   0.25,
+                                                  0.5,    1.0,   2.5,   5.0,   10.0,  30.0};
 
 void api_hist_add(api_hist *h, double seconds)
 {

@@ -49,15 +49,39 @@
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                            */
 
+/* Random bytes from /dev/urandom, read 4 KiB at a time (ids are made on
+ * every booking; one open and read per id showed in profiles). */
+static size_t random_bytes(unsigned char *out, size_t n)
+{
+    static unsigned char pool[4096];
+    static size_t pos, fill;
+    size_t got = 0;
+
+    while (got < n) {
+        if (pos == fill) {
+            FILE *f = fopen("/dev/urandom", "rb");
+            fill = f != NULL ? fread(pool, 1, sizeof(pool), f) : 0;
+            pos = 0;
+            if (f != NULL)
+                fclose(f);
+            if (fill == 0)
+                return got;
+        }
+        size_t take = n - got < fill - pos ? n - got : fill - pos;
+        memcpy(out + got, pool + pos, take);
+        memset(pool + pos, 0, take); /* used bytes are not kept */
+        pos += take;
+        got += take;
+    }
+    return got;
+}
+
 void api_random_id(const char *prefix, char *out, size_t len)
 {
     unsigned char raw[16];
-    FILE *f = fopen("/dev/urandom", "rb");
-    size_t got = f != NULL ? fread(raw, 1, sizeof(raw), f) : 0;
+    size_t got = random_bytes(raw, sizeof(raw));
     size_t k;
 
-    if (f != NULL)
-        fclose(f);
     if (got != sizeof(raw)) {
         /* No /dev/urandom: still unique enough for ids, never for tokens
          * (api_serve refuses to start without it). */
@@ -249,12 +273,40 @@ static void sink_event(void *ud, const dsp_event *e)
         s->m.expired++;
 }
 
+/* Signature of vehicle v's stop sequence (bookings, kinds, committed). */
+static uint64_t plan_signature(api_day *d, int v)
+{
+    dsp_plan_stop small[64], *st = small;
+    dsp_vehicle_info vi;
+    uint64_t h = 1469598103934665603ULL;
+    int n;
+
+    if (dsp_vehicle_get(d->dsp, v, &vi) < 0)
+        return 0;
+    if (vi.n_stops > 64 && (st = malloc((size_t)vi.n_stops * sizeof(*st))) == NULL)
+        return 0; /* differs from any stored signature: the plan is stored */
+    n = dsp_plan_get(d->dsp, v, st, vi.n_stops > 64 ? vi.n_stops : 64);
+    h = (h ^ (uint64_t)vi.in_service) * 1099511628211ULL;
+    for (int k = 0; k < n; k++) {
+        h = (h ^ (uint64_t)st[k].booking) * 1099511628211ULL;
+        h = (h ^ (uint64_t)(st[k].kind * 2 + st[k].committed)) * 1099511628211ULL;
+    }
+    if (st != small)
+        free(st);
+    return h;
+}
+
+/* The dispatcher re-times plans often (every tick for a van behind its
+ * plan); the store gets a plan row when the stop sequence changes, and the
+ * times alone at most every 30 s (on_tick). */
 static void sink_plan(void *ud, int vehicle, uint32_t version)
 {
     api_day *d = ud;
 
     (void)version;
-    if (vehicle >= 0 && vehicle < d->svc->cfg.n_vehicles)
+    if (vehicle < 0 || vehicle >= d->svc->cfg.n_vehicles)
+        return;
+    if (plan_signature(d, vehicle) != d->plan_sig[vehicle])
         d->plan_dirty[vehicle] = 1;
 }
 
@@ -285,6 +337,8 @@ static void day_free(api_svc *s, api_day *d)
     free(d->by_idx);
     free(d->seq_base);
     free(d->plan_dirty);
+    free(d->plan_sig);
+    free(d->stored_version);
     memset(d, 0, sizeof(*d));
 }
 
@@ -316,7 +370,10 @@ api_day *api_day_get(api_svc *s, const char *date, int create)
     d->midnight = mid;
     d->seq_base = calloc((size_t)s->cfg.n_vehicles, sizeof(*d->seq_base));
     d->plan_dirty = calloc((size_t)s->cfg.n_vehicles, 1);
-    if (d->seq_base == NULL || d->plan_dirty == NULL)
+    d->plan_sig = calloc((size_t)s->cfg.n_vehicles, sizeof(*d->plan_sig));
+    d->stored_version = calloc((size_t)s->cfg.n_vehicles, sizeof(*d->stored_version));
+    if (d->seq_base == NULL || d->plan_dirty == NULL || d->plan_sig == NULL ||
+        d->stored_version == NULL)
         goto fail;
     dsp_sink sink = {.ud = d, .event = sink_event, .plan_changed = sink_plan};
     if (dsp_day_create(s->area, &s->cfg.rules, &sink, &d->dsp) < 0)
@@ -361,6 +418,8 @@ fail:
         dsp_day_destroy(d->dsp);
     free(d->seq_base);
     free(d->plan_dirty);
+    free(d->plan_sig);
+    free(d->stored_version);
     memset(d, 0, sizeof(*d));
     return NULL;
 }
@@ -642,30 +701,54 @@ static int add_event_row(api_svc *s, db_txn *t, const api_evq *e, const api_bk *
     return db_txn_add(t, sql, 10, p);
 }
 
+/* The stored plan: compact, [[booking id, "p"|"d"|"b", planned_s, committed], ...]
+ * (what a standby needs; names and places are in bookings and stops). */
 static int add_plan_row(api_svc *s, db_txn *t, api_day *d, int v)
 {
     static const char *sql =
         "INSERT INTO plans (vehicle_id, service_date, seq, stops) VALUES ($1,$2,$3,$4) "
         "ON CONFLICT (vehicle_id, service_date) DO UPDATE SET seq = EXCLUDED.seq, "
         "stops = EXCLUDED.stops, updated_at = now() WHERE plans.seq < EXCLUDED.seq";
-    json_t *plan = api_plan_json(s, d, v);
-    char seq[24], *stops;
+    dsp_vehicle_info vi;
+    dsp_plan_stop *st = NULL;
+    char seq[24], *buf;
     const char *p[4];
-    int rc;
+    size_t len = 0, cap;
+    int n, rc;
 
-    if (plan == NULL)
+    if (dsp_vehicle_get(d->dsp, v, &vi) < 0)
+        return DB_EINVAL;
+    n = vi.n_stops;
+    cap = 16 + (size_t)n * 64;
+    if ((n > 0 && (st = malloc((size_t)n * sizeof(*st))) == NULL) || (buf = malloc(cap)) == NULL) {
+        free(st);
         return DB_ENOMEM;
-    itoa_buf(seq, sizeof(seq), (int64_t)json_integer_value(json_object_get(plan, "seq")));
-    stops = json_dumps(json_object_get(plan, "stops"), JSON_COMPACT);
-    json_decref(plan);
-    if (stops == NULL)
-        return DB_ENOMEM;
+    }
+    n = dsp_plan_get(d->dsp, v, st, n);
+    buf[len++] = '[';
+    for (int k = 0; k < n; k++) {
+        const api_bk *b = st[k].booking < d->cap_idx ? d->by_idx[st[k].booking] : NULL;
+        char brk[32];
+        snprintf(brk, sizeof(brk), "break-%lld", (long long)st[k].booking);
+        len += (size_t)snprintf(buf + len, cap - len, "%s[\"%s\",\"%c\",%d,%d]", k ? "," : "",
+                                b != NULL ? b->id : brk,
+                                st[k].kind == DSP_STOP_PICKUP ? 'p'
+                                : st[k].kind == DSP_STOP_DROP ? 'd'
+                                                              : 'b',
+                                st[k].planned_s, st[k].committed);
+    }
+    buf[len++] = ']';
+    buf[len] = '\0';
+    itoa_buf(seq, sizeof(seq), d->seq_base[v] + vi.version);
     p[0] = api_vehicle_id(s, v);
     p[1] = d->date;
     p[2] = seq;
-    p[3] = stops;
+    p[3] = buf;
     rc = db_txn_add(t, sql, 4, p);
-    free(stops);
+    free(buf);
+    free(st);
+    d->plan_sig[v] = plan_signature(d, v);
+    d->stored_version[v] = vi.version;
     return rc;
 }
 
@@ -879,8 +962,21 @@ static void on_tick(uv_timer_t *t)
         }
         dsp_tick(d->dsp, api_day_now(s, d));
     }
+    /* Plans whose times alone moved are stored every 30 s. */
+    static unsigned ticks;
+    ticks++;
+    if (ticks % 30 == 0)
+        for (int i = 0; i < API_MAX_DAYS; i++) {
+            api_day *d = &s->days[i];
+            dsp_vehicle_info vi;
+            for (int v = 0; d->used && v < s->cfg.n_vehicles; v++)
+                if (dsp_vehicle_get(d->dsp, v, &vi) == 0 && vi.version != d->stored_version[v])
+                    d->plan_dirty[v] = 1;
+        }
     if (has_pending(s) && db_ready(s->db))
         api_commit(s, NULL, NULL, NULL);
+    if (ticks % 60 != 0)
+        return;
     /* Idempotency records live 24 hours. */
     int64_t now = api_unix_now(s);
     for (size_t i = 0; i < s->idem.cap; i++) {

@@ -48,7 +48,7 @@ typedef struct api_token {
 } api_token;
 
 /* ---- metrics.c ---- */
-#define API_HIST_BUCKETS 14
+#define API_HIST_BUCKETS 18
 typedef struct api_hist {
     uint64_t count, bucket[API_HIST_BUCKETS];
     double sum;
@@ -91,7 +91,11 @@ typedef struct api_day {
     api_bk **by_idx;
     int64_t cap_idx;
     int64_t *seq_base;   /* per vehicle: plan seq = base + dsp version */
-    uint8_t *plan_dirty; /* per vehicle */
+    uint8_t *plan_dirty; /* per vehicle: to be stored with the next commit */
+    /* What was last stored per vehicle: the stop sequence's signature and
+     * the plan version (times alone are stored at most every 30 s). */
+    uint64_t *plan_sig;
+    uint32_t *stored_version;
 } api_day;
 
 typedef struct api_evq {
