@@ -37,9 +37,9 @@
  * Ports come from 18281..18299 (the first free one, probed before the
  * start).  About 20 s, 11 of them waiting for an offer to expire.
  *
- * The daemon under the sanitizers: build one (the Makefile makes none) and
- * point NORIAI_BIN at it; its reports land in the daemon logs, kept with
- * NORIAI_KEEP_TEST_LOGS=1.
+ * The daemons are started and stopped by tests/api/daemon.h.  Under the
+ * sanitizers: point NORIAI_BIN at a sanitized daemon ($(SANDIR)/noriai);
+ * its reports land in the daemon logs, kept with NORIAI_KEEP_TEST_LOGS=1.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -48,8 +48,7 @@
 
 #include <cmocka.h>
 
-#include "pgtest.h"
-#include "testutil.h"
+#include "daemon.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -80,61 +79,6 @@
 
 /* ------------------------------------------------------------------------ */
 /* Small things                                                             */
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    rewind(f);
-    buf = malloc((size_t)(n < 0 ? 0 : n) + 1);
-    if (buf == NULL) {
-        fclose(f);
-        return NULL;
-    }
-    n = (long)fread(buf, 1, (size_t)(n < 0 ? 0 : n), f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
-/* The last lines of a file on stderr (a daemon's log when a test fails). */
-static void print_tail(const char *path, int lines)
-{
-    char *txt = slurp(path);
-    size_t n;
-    int seen = 0;
-
-    if (txt == NULL)
-        return;
-    n = strlen(txt);
-    while (n > 0 && seen <= lines) {
-        n--;
-        if (txt[n] == '\n')
-            seen++;
-    }
-    fprintf(stderr, "---- end of %s ----\n%s\n----\n", path, txt + n);
-    free(txt);
-}
 
 /* Days since 1970-01-01 of a civil date, and back (proleptic Gregorian). */
 static long days_from_civil(int y, int m, int d)
@@ -171,219 +115,13 @@ static void date_add(const char *date, int n, char out[11])
 }
 
 /* ------------------------------------------------------------------------ */
-/* The daemon as a child process                                            */
+/* The daemons (tests/api/daemon.h)                                         */
 
-typedef struct dmn {
-    pid_t pid; /* 0: not running */
-    int port;
-    int starts;
-    char tag[16];
-    char conninfo[512];
-    char config[400]; /* "" or a config file */
-    char tokens[400];
-    char log[400];
-    int clock_s;        /* the --clock of the last start, seconds */
-    int64_t started_ms; /* when it was started (now_ms) */
-} dmn;
-
-static char g_dir[256]; /* this program's files */
-static char g_pg[256];  /* the cluster's folder */
-static char g_ci[512];  /* its conninfo (database noriai) */
-static const char *g_bin;
+static dmn_env g_env; /* the binary, this program's folder, the cluster */
 static dmn g_main;
 static sim_httpc *g_c;  /* a client of g_main */
 static dmn g_vans;      /* the one-van daemon of test_no_room */
 static sim_httpc *g_vc; /* a client of g_vans */
-
-/* A port of 18281..18299 nobody listens on, or -1. */
-static int free_port(int after)
-{
-    for (int p = after + 1; p <= PORT_LAST; p++) {
-        struct sockaddr_in a;
-        int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, ok;
-        if (fd < 0)
-            return -1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        memset(&a, 0, sizeof(a));
-        a.sin_family = AF_INET;
-        a.sin_port = htons((uint16_t)p);
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-        close(fd);
-        if (ok)
-            return p;
-    }
-    return -1;
-}
-
-/* GET /v1/health status through a fresh connection; negative: no answer. */
-static int health_status(int port)
-{
-    sim_httpc *c;
-    sim_http_resp r;
-    int st;
-
-    if (sim_httpc_create("127.0.0.1", port, 1000, &c) != 0)
-        return -1;
-    st = sim_httpc_request(c, "GET", "/v1/health", NULL, NULL, 0, &r);
-    if (st == 0) {
-        st = r.status;
-        sim_http_resp_free(&r);
-    }
-    sim_httpc_destroy(c);
-    return st;
-}
-
-/* Has the child ended?  Its wait status into *status. */
-static int dmn_exited(dmn *d, int *status)
-{
-    int st = 0;
-    pid_t w = waitpid(d->pid, &st, WNOHANG);
-
-    if (w == d->pid) {
-        d->pid = 0;
-        if (status != NULL)
-            *status = st;
-        return 1;
-    }
-    return 0;
-}
-
-static int dmn_spawn(dmn *d, const char *clock)
-{
-    const char *argv[20];
-    char listen[40];
-    int n = 0;
-
-    snprintf(d->log, sizeof(d->log), "%s/serve-%s-%d.log", g_dir, d->tag, d->starts++);
-    snprintf(listen, sizeof(listen), "127.0.0.1:%d", d->port);
-    argv[n++] = g_bin;
-    argv[n++] = "serve";
-    argv[n++] = "--database";
-    argv[n++] = d->conninfo;
-    argv[n++] = "--listen";
-    argv[n++] = listen;
-    argv[n++] = "--clock";
-    argv[n++] = clock;
-    argv[n++] = "--demo-tokens";
-    argv[n++] = d->tokens;
-    argv[n++] = "--log-level";
-    argv[n++] = "debug";
-    if (d->config[0]) {
-        argv[n++] = "--config";
-        argv[n++] = d->config;
-    }
-    argv[n] = NULL;
-    fflush(stdout);
-    fflush(stderr);
-    d->clock_s = atoi(clock) * 3600 + atoi(clock + 3) * 60;
-    d->started_ms = now_ms();
-    d->pid = fork();
-    if (d->pid < 0) {
-        d->pid = 0;
-        return -1;
-    }
-    if (d->pid == 0) {
-        int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        execv(g_bin, (char *const *)argv);
-        _exit(127);
-    }
-    return 0;
-}
-
-/*
- * Starts the daemon with the service clock at clock ("HH:MM") and waits
- * until GET /v1/health answers 200 (database connected).  Tries another
- * port when the chosen one was taken meanwhile.  0 or -1 (log printed).
- */
-static int dmn_start(dmn *d, const char *clock)
-{
-    int port = PORT_FIRST - 1;
-
-    for (int attempt = 0; attempt < 4; attempt++) {
-        int64_t deadline = now_ms() + 30000;
-        int st;
-
-        if ((port = free_port(port)) < 0) {
-            fprintf(stderr, "test_api: no free port in %d..%d\n", PORT_FIRST, PORT_LAST);
-            return -1;
-        }
-        d->port = port;
-        if (dmn_spawn(d, clock) < 0)
-            return -1;
-        while (now_ms() < deadline) {
-            if (dmn_exited(d, &st))
-                break;
-            if (health_status(port) == 200)
-                return 0;
-            sleep_ms(50);
-        }
-        if (d->pid != 0) {
-            fprintf(stderr, "test_api: the daemon did not become healthy in 30 s\n");
-            print_tail(d->log, 30);
-            kill(d->pid, SIGKILL);
-            waitpid(d->pid, NULL, 0);
-            d->pid = 0;
-            return -1;
-        }
-        /* It ended: a port taken meanwhile is worth another try. */
-        char *log = slurp(d->log);
-        int taken = log != NULL && strstr(log, "cannot listen") != NULL;
-        free(log);
-        if (!taken) {
-            fprintf(stderr, "test_api: the daemon exited at start\n");
-            print_tail(d->log, 30);
-            return -1;
-        }
-    }
-    return -1;
-}
-
-/* SIGTERM and wait up to limit_ms; the wait status into *status.  0 when
- * it ended in time, -1 when it had to be killed. */
-static int dmn_term(dmn *d, int limit_ms, int *status)
-{
-    int64_t deadline = now_ms() + limit_ms;
-
-    if (d->pid == 0)
-        return 0;
-    kill(d->pid, SIGTERM);
-    while (now_ms() < deadline) {
-        if (dmn_exited(d, status))
-            return 0;
-        sleep_ms(20);
-    }
-    kill(d->pid, SIGKILL);
-    waitpid(d->pid, NULL, 0);
-    d->pid = 0;
-    return -1;
-}
-
-static void dmn_kill9(dmn *d)
-{
-    if (d->pid == 0)
-        return;
-    kill(d->pid, SIGKILL);
-    waitpid(d->pid, NULL, 0);
-    d->pid = 0;
-}
-
-/* The daemon's service clock rounded up to the next minute ("HH:MM"), so
- * a restart continues its day instead of going back in time.  Reckoned
- * from the clock it was started with; no request needed (a kill -9 test
- * kills right after the last answer). */
-static void clock_after(const dmn *d, char out[16])
-{
-    int t = d->clock_s + (int)((now_ms() - d->started_ms) / 1000);
-    int min = t / 60 + 1;
-
-    snprintf(out, 16, "%02d:%02d", (min / 60) % 24, min % 60);
-}
 
 /* ------------------------------------------------------------------------ */
 /* HTTP                                                                     */
@@ -412,7 +150,7 @@ static res call_raw(sim_httpc *c, const char *tok, const char *method, const cha
     const char *hdr[4];
     int n = 0, rc;
     res out;
-    int64_t t0 = now_ms();
+    int64_t t0 = dmn_now_ms();
 
     memset(&out, 0, sizeof(out));
     if (tok != NULL) {
@@ -427,7 +165,7 @@ static res call_raw(sim_httpc *c, const char *tok, const char *method, const cha
         hdr[n++] = "Content-Type: application/json";
     hdr[n] = NULL;
     rc = sim_httpc_request(c, method, path, hdr, body, body_len, &out.r);
-    out.ms = now_ms() - t0;
+    out.ms = dmn_now_ms() - t0;
     if (rc != 0) {
         out.status = rc;
         return out;
@@ -694,7 +432,7 @@ static void store_counts(char out[512])
     int rc;
 
     out[0] = '\0';
-    rc = db_exec_blocking(g_ci,
+    rc = db_exec_blocking(g_env.conninfo,
                           "SELECT 'bookings=' || (SELECT count(*) FROM bookings), "
                           "'events=' || (SELECT count(*) FROM booking_events), "
                           "'riders=' || (SELECT count(*) FROM riders), "
@@ -717,30 +455,13 @@ static int group_setup(void **state)
     res r;
 
     (void)state;
-    g_bin = getenv("NORIAI_BIN");
-    if (g_bin == NULL || !*g_bin)
-        g_bin = "build/noriai";
-    if (access(g_bin, X_OK) != 0) {
-        fprintf(stderr, "test_api: %s is not an executable (build it, or set NORIAI_BIN)\n",
-                g_bin);
+    if (dmn_env_start(&g_env, "test_api", "api", PORT_FIRST, PORT_LAST) != 0)
         return -1;
-    }
-    /* A daemon killed under a test must not take this program with it. */
-    signal(SIGPIPE, SIG_IGN);
-    if (tu_tmpdir_create(g_dir, sizeof(g_dir), "api") != 0)
-        return -1;
-    if (pgt_start(g_pg, g_ci, sizeof(g_ci)) != 0) {
-        tu_tmpdir_remove(g_dir);
-        return -1;
-    }
-    snprintf(g_main.tag, sizeof(g_main.tag), "main");
-    snprintf(g_main.conninfo, sizeof(g_main.conninfo), "%s", g_ci);
-    snprintf(g_main.tokens, sizeof(g_main.tokens), "%s/tokens.json", g_dir);
+    dmn_init(&g_main, &g_env, "main");
     if (dmn_start(&g_main, "09:00") != 0 || read_tokens(g_main.tokens) != 0 ||
         sim_httpc_create("127.0.0.1", g_main.port, CLIENT_TIMEOUT_MS, &g_c) != 0) {
         dmn_kill9(&g_main);
-        pgt_destroy(g_pg);
-        tu_tmpdir_remove(g_dir);
+        dmn_env_stop(&g_env);
         return -1;
     }
     r = getf(g_c, NULL, "/v1/health");
@@ -763,11 +484,7 @@ static int group_teardown(void **state)
         fprintf(stderr, "test_api: the one-van daemon had to be killed at the end\n");
     if (g_main.pid != 0 && dmn_term(&g_main, 5000, NULL) != 0)
         fprintf(stderr, "test_api: the daemon had to be killed at the end\n");
-    pgt_destroy(g_pg);
-    if (getenv("NORIAI_KEEP_TEST_LOGS") == NULL)
-        tu_tmpdir_remove(g_dir);
-    else
-        fprintf(stderr, "test_api: daemon logs kept in %s\n", g_dir);
+    dmn_env_stop(&g_env);
     return 0;
 }
 
@@ -778,13 +495,13 @@ static int test_setup(void **state)
     (void)state;
     if (g_main.pid != 0 && dmn_exited(&g_main, NULL)) {
         fprintf(stderr, "test_api: the daemon died during an earlier test\n");
-        print_tail(g_main.log, 30);
+        dmn_print_tail(g_main.log, 30);
     }
-    if (pgt_run("start", g_pg, NULL, 0) != 0)
+    if (pgt_run("start", g_env.pg, NULL, 0) != 0)
         return -1;
-    if (g_main.pid == 0 || health_status(g_main.port) != 200) {
+    if (g_main.pid == 0 || dmn_health(g_main.port, NULL, 0) != 200) {
         char clock[16];
-        clock_after(&g_main, clock);
+        dmn_clock_after(&g_main, clock);
         dmn_kill9(&g_main);
         if (dmn_start(&g_main, clock) != 0)
             return -1;
@@ -1726,7 +1443,7 @@ static void test_bad_input(void **state)
             rc[i] = (racer){.key = key, .body = body, .go = &go};
             assert_int_equal(pthread_create(&rc[i].th, NULL, racer_main, &rc[i]), 0);
         }
-        sleep_ms(100);
+        dmn_sleep_ms(100);
         atomic_store(&go, 1);
         for (int i = 0; i < RACERS; i++)
             pthread_join(rc[i].th, NULL);
@@ -1767,10 +1484,9 @@ static void test_no_room(void **state)
     int64_t first_ms = 0;
 
     (void)state;
-    memset(&g_vans, 0, sizeof(g_vans));
-    snprintf(g_vans.tag, sizeof(g_vans.tag), "vans");
-    snprintf(g_vans.config, sizeof(g_vans.config), "%s/one-van.json", g_dir);
-    snprintf(rider_tok_file, sizeof(rider_tok_file), "%s/vans-tokens.json", g_dir);
+    dmn_init(&g_vans, &g_env, "vans");
+    snprintf(g_vans.config, sizeof(g_vans.config), "%s/one-van.json", g_env.dir);
+    snprintf(rider_tok_file, sizeof(rider_tok_file), "%s/vans-tokens.json", g_env.dir);
     snprintf(g_vans.tokens, sizeof(g_vans.tokens), "%s", rider_tok_file);
     f = fopen(g_vans.config, "w");
     assert_non_null(f);
@@ -1780,16 +1496,16 @@ static void test_no_room(void **state)
           f);
     fclose(f);
     /* Its own database in the same cluster. */
-    rc = db_exec_blocking(g_ci, "CREATE DATABASE noriai_vans", 0, NULL, NULL, NULL, err,
+    rc = db_exec_blocking(g_env.conninfo, "CREATE DATABASE noriai_vans", 0, NULL, NULL, NULL, err,
                           sizeof(err));
     if (rc < 0 && strstr(err, "already exists") == NULL) {
         print_error("CREATE DATABASE: %s\n", err);
         fail();
     }
     {
-        const char *dbn = strstr(g_ci, "dbname=noriai");
+        const char *dbn = strstr(g_env.conninfo, "dbname=noriai");
         assert_non_null(dbn);
-        snprintf(ci, sizeof(ci), "%.*sdbname=noriai_vans%.200s", (int)(dbn - g_ci), g_ci,
+        snprintf(ci, sizeof(ci), "%.*sdbname=noriai_vans%.200s", (int)(dbn - g_env.conninfo), g_env.conninfo,
                  dbn + strlen("dbname=noriai"));
         snprintf(g_vans.conninfo, sizeof(g_vans.conninfo), "%.500s", ci);
     }
@@ -1816,7 +1532,7 @@ static void test_no_room(void **state)
             if (i == 0) {
                 expect_status(r, 201, "the first trip on the one van");
                 snprintf(first_id, sizeof(first_id), "%s", jstr(r.j, "id"));
-                first_ms = now_ms();
+                first_ms = dmn_now_ms();
             }
             if (r.status == 409) {
                 json_t *e = jget(r.j, "error");
@@ -1870,7 +1586,7 @@ static void test_no_room(void **state)
 
         /* Offers expire (offer_ttl_s 10 here): confirming too late is a
          * 409, and the seat is free again. */
-        sleep_ms((int)(first_ms + 11500 - now_ms()));
+        dmn_sleep_ms((int)(first_ms + 11500 - dmn_now_ms()));
         r = confirm(c, op, first_id, NULL);
         expect_error(r, 409, "offer_expired", "confirming an expired offer");
         res_free(&r);
@@ -1952,7 +1668,7 @@ static void test_kill9(void **state)
         res_free(&r);
     }
     /* Right after the last 2xx. */
-    clock_after(&g_main, clock);
+    dmn_clock_after(&g_main, clock);
     dmn_kill9(&g_main);
     sim_httpc_destroy(g_c);
     g_c = NULL;
@@ -2040,9 +1756,9 @@ static void test_db_restart(void **state)
     snprintf(offered, sizeof(offered), "%s", jstr(r.j, "id"));
     res_free(&r);
 
-    assert_int_equal(pgt_stop(g_pg), 0);
+    assert_int_equal(pgt_stop(g_env.pg), 0);
     /* Health notices within a moment. */
-    t0 = now_ms();
+    t0 = dmn_now_ms();
     do {
         r = getf(g_c, NULL, "/v1/health");
         st = r.status;
@@ -2050,8 +1766,8 @@ static void test_db_restart(void **state)
             res_free(&r);
         else
             break;
-        sleep_ms(50);
-    } while (now_ms() - t0 < 5000);
+        dmn_sleep_ms(50);
+    } while (dmn_now_ms() - t0 < 5000);
     expect_status(r, 503, "health with the database down");
     assert_true(json_is_false(jget(r.j, "database")));
     res_free(&r);
@@ -2091,8 +1807,8 @@ static void test_db_restart(void **state)
     res_free(&r);
 
     /* Back: within a few seconds bookings work again. */
-    assert_int_equal(pgt_run("start", g_pg, NULL, 0), 0);
-    t0 = now_ms();
+    assert_int_equal(pgt_run("start", g_env.pg, NULL, 0), 0);
+    t0 = dmn_now_ms();
     new_key(key);
     do {
         r = call(g_c, g_tok[T_OPERATOR], "POST", "/v1/bookings", key, body);
@@ -2101,12 +1817,12 @@ static void test_db_restart(void **state)
             res_free(&r);
         else
             break;
-        sleep_ms(100);
-    } while (now_ms() - t0 < 10000);
+        dmn_sleep_ms(100);
+    } while (dmn_now_ms() - t0 < 10000);
     expect_status(r, 201, "a booking after the database came back");
     res_free(&r);
     print_message("      bookings worked again %lld ms after the database started\n",
-                  (long long)(now_ms() - t0));
+                  (long long)(dmn_now_ms() - t0));
     r = getf(g_c, NULL, "/v1/health");
     expect_status(r, 200, "health after the outage");
     res_free(&r);
@@ -2198,7 +1914,7 @@ static void *load_main(void *arg)
         if (q->status < 0 && l->stop_on_error)
             break;
         if (q->status == 503)
-            sleep_ms(20); /* a client backing off a little */
+            dmn_sleep_ms(20); /* a client backing off a little */
     }
     sim_httpc_destroy(c);
     return NULL;
@@ -2227,15 +1943,15 @@ static void load_join(loader *l)
 /* Waits until the loaders have n 2xx answers between them (or limit_ms). */
 static int load_wait(loader *ls, int n_loaders, int n, int limit_ms)
 {
-    int64_t deadline = now_ms() + limit_ms;
+    int64_t deadline = dmn_now_ms() + limit_ms;
 
-    while (now_ms() < deadline) {
+    while (dmn_now_ms() < deadline) {
         int sum = 0;
         for (int i = 0; i < n_loaders; i++)
             sum += atomic_load(&ls[i].acked);
         if (sum >= n)
             return sum;
-        sleep_ms(2);
+        dmn_sleep_ms(2);
     }
     return -1;
 }
@@ -2257,12 +1973,12 @@ static void load_settle(loader *ls, int n_loaders, const char *rider, const char
             if (r->status != 201 && r->status != 409) {
                 /* A change still waiting for its commit answers "in
                  * progress" until it is stored. */
-                int64_t until = now_ms() + 10000;
+                int64_t until = dmn_now_ms() + 10000;
                 res a = call(g_c, g_tok[T_OPERATOR], "POST", "/v1/bookings", r->key, r->body);
                 while (a.status == 409 && strcmp(err_code(&a), "idempotency_in_progress") == 0 &&
-                       now_ms() < until) {
+                       dmn_now_ms() < until) {
                     res_free(&a);
-                    sleep_ms(100);
+                    dmn_sleep_ms(100);
                     a = call(g_c, g_tok[T_OPERATOR], "POST", "/v1/bookings", r->key, r->body);
                 }
                 if ((a.status != 201 && a.status != 409) ||
@@ -2316,7 +2032,7 @@ static void dup_events(const char *rider, char out[512])
     const char *p[1] = {rider};
 
     out[0] = '\0';
-    if (db_exec_blocking(g_ci,
+    if (db_exec_blocking(g_env.conninfo,
                          "SELECT count(*) FROM (SELECT e.booking_id FROM booking_events e JOIN "
                          "bookings b ON b.id = e.booking_id WHERE b.rider_id = $1 GROUP BY "
                          "e.booking_id, e.kind, e.from_status, e.to_status HAVING count(*) > 1) x",
@@ -2338,7 +2054,7 @@ static void test_kill9_under_load(void **state)
     load_start(&ls[1], g_main.port, g_tok[T_OPERATOR], rider, 150, 1);
     acked = load_wait(ls, 2, 12, 15000);
     /* In the middle of it. */
-    clock_after(&g_main, clock);
+    dmn_clock_after(&g_main, clock);
     dmn_kill9(&g_main);
     load_join(&ls[0]);
     load_join(&ls[1]);
@@ -2389,12 +2105,12 @@ static void test_db_outage_under_load(void **state)
         print_error("no 5 bookings in 10 s before the outage\n");
         fail();
     }
-    if (pgt_stop(g_pg) != 0) {
+    if (pgt_stop(g_env.pg) != 0) {
         load_join(&ls[0]);
         fail();
     }
-    sleep_ms(300);
-    if (pgt_run("start", g_pg, NULL, 0) != 0) {
+    dmn_sleep_ms(300);
+    if (pgt_run("start", g_env.pg, NULL, 0) != 0) {
         load_join(&ls[0]);
         fail();
     }
@@ -2518,13 +2234,13 @@ static void test_shutdown(void **state)
     (void)state;
     sim_httpc_destroy(g_c);
     g_c = NULL;
-    t0 = now_ms();
+    t0 = dmn_now_ms();
     if (dmn_term(&g_main, 5000, &status) != 0) {
         print_error("the daemon did not exit within 5 s of SIGTERM\n");
-        print_tail(g_main.log, 20);
+        dmn_print_tail(g_main.log, 20);
         fail();
     }
-    print_message("      exited %lld ms after SIGTERM\n", (long long)(now_ms() - t0));
+    print_message("      exited %lld ms after SIGTERM\n", (long long)(dmn_now_ms() - t0));
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     /* And it comes back with the same state (the next test's setup, or

@@ -4,7 +4,8 @@
  * ($NORIAI_BIN, else build/noriai) on a loopback port with --clock 09:00 and
  * two vans (van1, van2; no breaks, no timed re-plans, so only the tests move
  * the plans), bookings made over HTTP as the operator (simulator/httpc.h),
- * tablets played by tests/api/wsclient.h with protobuf-c messages.
+ * tablets played by simulator/wsc.h with protobuf-c messages; the daemon
+ * and its cluster started by tests/api/daemon.h.
  *
  * What is checked (one cmocka test each):
  *   upgrade     no token 401, operator 403, no Upgrade 426, version 12 426,
@@ -43,18 +44,18 @@
 
 #include <cmocka.h>
 
-#include "pgtest.h"
-#include "testutil.h"
-#include "wsclient.h"
+#include "daemon.h"
 
-#include <fcntl.h>
 #include <jansson.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 #include "data/db/db.h"
 #include "data/proto/driver.pb-c.h"
 #include "simulator/httpc.h"
+#include "simulator/wsc.h"
 
 #define PORT_FIRST 18481
 #define PORT_LAST 18499
@@ -64,140 +65,16 @@ typedef Noriai__Driver__ServerMessage smsg;
 typedef Noriai__Driver__TabletMessage tmsg;
 
 /* ------------------------------------------------------------------------ */
-/* The daemon                                                               */
+/* The daemon (tests/api/daemon.h)                                          */
 
-static char g_dir[256], g_pg[256], g_ci[512], g_log[400], g_tokfile[400], g_cfg[400];
-static const char *g_bin;
-static pid_t g_pid;
-static int g_port, g_starts;
+static dmn_env g_env;
+static dmn g_d;
 static char g_tok_admin[80], g_tok_op[80], g_tok_van1[80], g_tok_van2[80];
 static char g_today[11];
 static char g_stops[64][16];
 static int g_n_stops;
 static sim_httpc *g_c;
-static int g_idem;
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-static void print_log_tail(void)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "tail -n 25 '%s' >&2", g_log);
-    if (system(cmd) != 0)
-        fprintf(stderr, "(no log)\n");
-}
-
-static int free_port(void)
-{
-    for (int p = PORT_FIRST; p <= PORT_LAST; p++) {
-        struct sockaddr_in a;
-        int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, ok;
-        if (fd < 0)
-            return -1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        memset(&a, 0, sizeof(a));
-        a.sin_family = AF_INET;
-        a.sin_port = htons((uint16_t)p);
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-        close(fd);
-        if (ok)
-            return p;
-    }
-    return -1;
-}
-
-static int health(int port, char *now_out, size_t now_len)
-{
-    sim_httpc *c;
-    sim_http_resp r;
-    int st;
-
-    if (sim_httpc_create("127.0.0.1", port, 1000, &c) != 0)
-        return -1;
-    st = sim_httpc_request(c, "GET", "/v1/health", NULL, NULL, 0, &r);
-    if (st == 0) {
-        st = r.status;
-        if (now_out != NULL) {
-            json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
-            const char *v = json_string_value(json_object_get(j, "now"));
-            snprintf(now_out, now_len, "%s", v ? v : "");
-            json_decref(j);
-        }
-        sim_http_resp_free(&r);
-    }
-    sim_httpc_destroy(c);
-    return st;
-}
-
-/* Starts the daemon with its service clock at clock; waits for health 200. */
-static int dmn_start(const char *clock)
-{
-    char listen[40];
-    int64_t deadline;
-
-    if ((g_port = free_port()) < 0)
-        return -1;
-    snprintf(g_log, sizeof(g_log), "%s/serve-%d.log", g_dir, g_starts++);
-    snprintf(listen, sizeof(listen), "127.0.0.1:%d", g_port);
-    fflush(stdout);
-    fflush(stderr);
-    g_pid = fork();
-    if (g_pid < 0)
-        return -1;
-    if (g_pid == 0) {
-        int fd = open(g_log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        execl(g_bin, g_bin, "serve", "--database", g_ci, "--listen", listen, "--clock", clock,
-              "--demo-tokens", g_tokfile, "--config", g_cfg, "--log-level", "debug",
-              (char *)NULL);
-        _exit(127);
-    }
-    deadline = wsc_now_ms() + 20000;
-    while (wsc_now_ms() < deadline) {
-        if (waitpid(g_pid, NULL, WNOHANG) == g_pid) {
-            g_pid = 0;
-            fprintf(stderr, "test_driver: the daemon exited at start\n");
-            print_log_tail();
-            return -1;
-        }
-        if (health(g_port, NULL, 0) == 200)
-            return 0;
-        sleep_ms(50);
-    }
-    fprintf(stderr, "test_driver: the daemon did not become healthy\n");
-    print_log_tail();
-    return -1;
-}
-
-static int dmn_stop(void)
-{
-    int64_t deadline = wsc_now_ms() + 5000;
-
-    if (g_pid == 0)
-        return 0;
-    kill(g_pid, SIGTERM);
-    while (wsc_now_ms() < deadline) {
-        if (waitpid(g_pid, NULL, WNOHANG) == g_pid) {
-            g_pid = 0;
-            return 0;
-        }
-        sleep_ms(20);
-    }
-    kill(g_pid, SIGKILL);
-    waitpid(g_pid, NULL, 0);
-    g_pid = 0;
-    return -1;
-}
+static int g_confirms; /* raw confirms sent (their Idempotency-Keys) */
 
 /* ------------------------------------------------------------------------ */
 /* HTTP                                                                     */
@@ -206,28 +83,10 @@ static int dmn_stop(void)
 static json_t *http(const char *tok, const char *method, const char *path, const char *body,
                     int *status)
 {
-    char auth[160], key[64];
-    const char *hdr[4] = {NULL};
-    sim_http_resp r;
-    json_t *j = NULL;
-    int n = 0;
+    json_t *j = dmn_call(g_c, tok, method, path, NULL, body, status);
 
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
-    hdr[n++] = auth;
-    if (strcmp(method, "POST") == 0) {
-        snprintf(key, sizeof(key), "Idempotency-Key: drv-%d-%d", (int)getpid(), ++g_idem);
-        hdr[n++] = key;
-    }
-    *status = -1;
-    if (sim_httpc_request(g_c, method, path, hdr, body, body ? strlen(body) : 0, &r) != 0)
-        return NULL;
-    *status = r.status;
-    if (r.body_len > 0)
-        j = json_loadb(r.body, r.body_len, 0, NULL);
     if (j == NULL)
-        fprintf(stderr, "test_driver: %s %s -> %d %.300s\n", method, path, r.status,
-                r.body ? r.body : "");
-    sim_http_resp_free(&r);
+        fprintf(stderr, "test_driver: %s %s -> %d, no JSON\n", method, path, *status);
     return j;
 }
 
@@ -307,7 +166,7 @@ static void query_text(const char *sql, const char *param, char out[512])
     const char *p[1] = {param};
 
     out[0] = '\0';
-    if (db_exec_blocking(g_ci, sql, param ? 1 : 0, param ? p : NULL, row_text, out, err,
+    if (db_exec_blocking(g_env.conninfo, sql, param ? 1 : 0, param ? p : NULL, row_text, out, err,
                          sizeof(err)) < 0) {
         print_error("query failed: %s\n", err);
         fail();
@@ -324,27 +183,33 @@ static void store_counts(char out[512])
 /* ------------------------------------------------------------------------ */
 /* Tablets                                                                  */
 
-static int tablet_open(wsc *w, const char *tok)
+/* The upgrade to path on the daemon: 0, SIM_WSC_EREFUSED (answer in w), or < 0. */
+static int ws_open(sim_wsc *w, const char *path, const char *const *hdr, int flags)
+{
+    return sim_wsc_open(w, "127.0.0.1", g_d.port, path, hdr, flags, 3000, NULL, 0);
+}
+
+static int tablet_open(sim_wsc *w, const char *tok)
 {
     char auth[160];
     const char *hdr[2] = {auth, NULL};
 
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
-    return wsc_open(w, g_port, "/v1/driver/ws", hdr, 3000);
+    return ws_open(w, "/v1/driver/ws", hdr, 0);
 }
 
-static void tablet_send(wsc *w, const tmsg *m)
+static void tablet_send(sim_wsc *w, const tmsg *m)
 {
     size_t len = noriai__driver__tablet_message__get_packed_size(m);
     uint8_t *buf = malloc(len + 1);
 
     assert_non_null(buf);
     noriai__driver__tablet_message__pack(m, buf);
-    assert_int_equal(wsc_send(w, WSC_BINARY, buf, len), 0);
+    assert_int_equal(sim_wsc_send(w, SIM_WSC_BINARY, buf, len), 0);
     free(buf);
 }
 
-static void hello(wsc *w, const char *vid, uint64_t last_seq)
+static void hello(sim_wsc *w, const char *vid, uint64_t last_seq)
 {
     tmsg m = NORIAI__DRIVER__TABLET_MESSAGE__INIT;
     Noriai__Driver__Hello h = NORIAI__DRIVER__HELLO__INIT;
@@ -376,35 +241,35 @@ static size_t event_bytes(int kind, const char *event_id, const char *booking, u
     return noriai__driver__tablet_message__pack(&m, out);
 }
 
-static void send_event(wsc *w, int kind, const char *event_id, const char *booking)
+static void send_event(sim_wsc *w, int kind, const char *event_id, const char *booking)
 {
     uint8_t buf[512];
     size_t n = event_bytes(kind, event_id, booking, buf);
 
-    assert_int_equal(wsc_send(w, WSC_BINARY, buf, n), 0);
+    assert_int_equal(sim_wsc_send(w, SIM_WSC_BINARY, buf, n), 0);
 }
 
 /* The next server message other than KeepAlive within timeout_ms; NULL on
  * timeout; fails the test on a close or EOF. */
-static smsg *next_msg(wsc *w, int timeout_ms)
+static smsg *next_msg(sim_wsc *w, int timeout_ms)
 {
-    int64_t deadline = wsc_now_ms() + timeout_ms;
+    int64_t deadline = dmn_now_ms() + timeout_ms;
 
     for (;;) {
-        int left = (int)(deadline - wsc_now_ms());
+        int left = (int)(deadline - dmn_now_ms());
         uint8_t *p;
         size_t len;
-        int op = wsc_recv(w, left > 0 ? left : 0, &p, &len);
+        int op = sim_wsc_recv(w, left > 0 ? left : 0, &p, &len);
         smsg *m;
 
         if (op == 0)
             return NULL;
-        if (op < 0 || op == WSC_CLOSE) {
+        if (op < 0 || op == SIM_WSC_CLOSE) {
             print_error("tablet connection ended (close code %d)\n", w->close_code);
             free(p);
             fail();
         }
-        if (op != WSC_BINARY) {
+        if (op != SIM_WSC_BINARY) {
             free(p);
             continue;
         }
@@ -436,12 +301,12 @@ static const Noriai__Driver__RouteStop *route_stop(const Noriai__Driver__RouteUp
 }
 
 /* The next RouteUpdate (other messages skipped) or NULL on timeout. */
-static smsg *next_route(wsc *w, int timeout_ms)
+static smsg *next_route(sim_wsc *w, int timeout_ms)
 {
-    int64_t deadline = wsc_now_ms() + timeout_ms;
+    int64_t deadline = dmn_now_ms() + timeout_ms;
 
     for (;;) {
-        int left = (int)(deadline - wsc_now_ms());
+        int left = (int)(deadline - dmn_now_ms());
         smsg *m = next_msg(w, left > 0 ? left : 0);
         if (m == NULL || m->msg_case == NORIAI__DRIVER__SERVER_MESSAGE__MSG_ROUTE)
             return m;
@@ -450,12 +315,12 @@ static smsg *next_route(wsc *w, int timeout_ms)
 }
 
 /* The next Ack (routes skipped) for event_id; fails on timeout. */
-static smsg *expect_ack(wsc *w, const char *event_id)
+static smsg *expect_ack(sim_wsc *w, const char *event_id)
 {
-    int64_t deadline = wsc_now_ms() + 3000;
+    int64_t deadline = dmn_now_ms() + 3000;
 
     for (;;) {
-        int left = (int)(deadline - wsc_now_ms());
+        int left = (int)(deadline - dmn_now_ms());
         smsg *m = next_msg(w, left > 0 ? left : 0);
         if (m == NULL) {
             print_error("no Ack for %s\n", event_id);
@@ -469,16 +334,16 @@ static smsg *expect_ack(wsc *w, const char *event_id)
 }
 
 /* After a close code, the connection ends; nothing else arrives. */
-static void expect_close(wsc *w, int code)
+static void expect_close(sim_wsc *w, int code)
 {
-    int64_t deadline = wsc_now_ms() + 3000;
+    int64_t deadline = dmn_now_ms() + 3000;
 
     for (;;) {
         uint8_t *p;
         size_t len;
-        int left = (int)(deadline - wsc_now_ms());
-        int op = wsc_recv(w, left > 0 ? left : 0, &p, &len);
-        if (op == WSC_BINARY) {
+        int left = (int)(deadline - dmn_now_ms());
+        int op = sim_wsc_recv(w, left > 0 ? left : 0, &p, &len);
+        if (op == SIM_WSC_BINARY) {
             smsg *m = noriai__driver__server_message__unpack(NULL, len, p);
             int ack = m != NULL && m->msg_case == NORIAI__DRIVER__SERVER_MESSAGE__MSG_ACK;
             msg_free(m);
@@ -490,7 +355,7 @@ static void expect_close(wsc *w, int code)
             continue;
         }
         free(p);
-        if (op == WSC_CLOSE)
+        if (op == SIM_WSC_CLOSE)
             break;
         print_error("expected close %d, got %s\n", code, op == 0 ? "nothing" : "EOF");
         fail();
@@ -499,9 +364,9 @@ static void expect_close(wsc *w, int code)
     /* as a client should: the close echoed, then the server ends TCP */
     {
         uint8_t echo[2] = {(uint8_t)(code >> 8), (uint8_t)code};
-        wsc_send(w, WSC_CLOSE, echo, 2);
+        sim_wsc_send(w, SIM_WSC_CLOSE, echo, 2);
     }
-    assert_int_equal(wsc_wait_eof(w, 3000), 1);
+    assert_int_equal(sim_wsc_wait_eof(w, 3000), 1);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -509,39 +374,23 @@ static void expect_close(wsc *w, int code)
 
 static int group_setup(void **state)
 {
-    FILE *f;
     json_t *j;
     int st;
 
     (void)state;
-    g_bin = getenv("NORIAI_BIN");
-    if (g_bin == NULL || !*g_bin)
-        g_bin = "build/noriai";
-    if (access(g_bin, X_OK) != 0) {
-        fprintf(stderr, "test_driver: %s is not an executable (set NORIAI_BIN)\n", g_bin);
+    if (dmn_env_start(&g_env, "test_driver", "drv", PORT_FIRST, PORT_LAST) != 0)
         return -1;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    if (tu_tmpdir_create(g_dir, sizeof(g_dir), "drv") != 0)
+    dmn_init(&g_d, &g_env, "main");
+    if (dmn_config(&g_d, "{\"fleet\":[{\"id\":\"van\",\"count\":2,\"configs\":[{\"seats\":8,"
+                         "\"wheelchairs\":0}],\"shift\":[\"07:00\",\"19:00\"]}],"
+                         "\"replan\":{\"interval_s\":0}}") != 0 ||
+        dmn_start(&g_d, "09:00") != 0)
         return -1;
-    if (pgt_start(g_pg, g_ci, sizeof(g_ci)) != 0)
+    if (dmn_token(&g_d, "admin", g_tok_admin, sizeof(g_tok_admin)) != 0 ||
+        dmn_token(&g_d, "operator", g_tok_op, sizeof(g_tok_op)) != 0 ||
+        dmn_token(&g_d, "driver", g_tok_van1, sizeof(g_tok_van1)) != 0)
         return -1;
-    snprintf(g_tokfile, sizeof(g_tokfile), "%s/tokens.json", g_dir);
-    snprintf(g_cfg, sizeof(g_cfg), "%s/serve.json", g_dir);
-    if ((f = fopen(g_cfg, "w")) == NULL)
-        return -1;
-    fputs("{\"fleet\":[{\"id\":\"van\",\"count\":2,\"configs\":[{\"seats\":8,\"wheelchairs\":0}],"
-          "\"shift\":[\"07:00\",\"19:00\"]}],\"replan\":{\"interval_s\":0}}\n",
-          f);
-    fclose(f);
-    if (dmn_start("09:00") != 0)
-        return -1;
-    j = json_load_file(g_tokfile, 0, NULL);
-    snprintf(g_tok_admin, sizeof(g_tok_admin), "%s", jstr(j, "admin"));
-    snprintf(g_tok_op, sizeof(g_tok_op), "%s", jstr(j, "operator"));
-    snprintf(g_tok_van1, sizeof(g_tok_van1), "%s", jstr(j, "driver"));
-    json_decref(j);
-    if (sim_httpc_create("127.0.0.1", g_port, 5000, &g_c) != 0)
+    if (sim_httpc_create("127.0.0.1", g_d.port, 5000, &g_c) != 0)
         return -1;
     j = http(g_tok_admin, "POST", "/v1/tokens", "{\"role\":\"driver\",\"vehicle_id\":\"van2\"}",
              &st);
@@ -571,13 +420,9 @@ static int group_teardown(void **state)
     (void)state;
     if (g_c != NULL)
         sim_httpc_destroy(g_c);
-    if (dmn_stop() != 0)
+    if (dmn_term(&g_d, 5000, NULL) != 0)
         fprintf(stderr, "test_driver: the daemon had to be killed\n");
-    pgt_destroy(g_pg);
-    if (getenv("NORIAI_KEEP_TEST_LOGS") == NULL)
-        tu_tmpdir_remove(g_dir);
-    else
-        fprintf(stderr, "test_driver: logs kept in %s\n", g_dir);
+    dmn_env_stop(&g_env);
     return 0;
 }
 
@@ -588,36 +433,42 @@ static void test_upgrade(void **state)
 {
     char auth[160], path[200];
     const char *hdr[2] = {auth, NULL};
-    wsc w;
+    sim_wsc w;
     smsg *m;
 
     (void)state;
-    assert_int_equal(wsc_open(&w, g_port, "/v1/driver/ws", NULL, 3000), 1);
+    assert_int_equal(ws_open(&w, "/v1/driver/ws", NULL, 0), SIM_WSC_EREFUSED);
     assert_int_equal(w.status, 401);
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", g_tok_op);
-    assert_int_equal(wsc_open(&w, g_port, "/v1/driver/ws", hdr, 3000), 1);
+    assert_int_equal(ws_open(&w, "/v1/driver/ws", hdr, 0), SIM_WSC_EREFUSED);
     assert_int_equal(w.status, 403);
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", g_tok_van1);
-    assert_int_equal(wsc_open_ex(&w, g_port, "/v1/driver/ws", hdr, 0, 3000), 1);
+    assert_int_equal(ws_open(&w, "/v1/driver/ws", hdr, SIM_WSC_NO_WS_HEADERS), SIM_WSC_EREFUSED);
     assert_int_equal(w.status, 426);
     assert_non_null(strstr(w.head, "upgrade_required"));
     {
         const char *bad[] = {auth, "Upgrade: websocket", "Connection: Upgrade",
-                             "Sec-WebSocket-Key: " WSC_KEY, "Sec-WebSocket-Version: 12", NULL};
-        assert_int_equal(wsc_open_ex(&w, g_port, "/v1/driver/ws", bad, 0, 3000), 1);
+                             "Sec-WebSocket-Key: " SIM_WSC_KEY, "Sec-WebSocket-Version: 12", NULL};
+        assert_int_equal(ws_open(&w, "/v1/driver/ws", bad, SIM_WSC_NO_WS_HEADERS),
+                         SIM_WSC_EREFUSED);
         assert_int_equal(w.status, 426);
-        assert_non_null(wsc_find_nocase(w.head, "Sec-WebSocket-Version: 13"));
+        {
+            char v[16];
+            assert_int_equal(sim_wsc_header(&w, "Sec-WebSocket-Version", v, sizeof(v)), 1);
+            assert_string_equal(v, "13");
+        }
     }
     {
         const char *bad[] = {auth, "Upgrade: websocket", "Connection: keep-alive, Upgrade",
                              "Sec-WebSocket-Key: short", "Sec-WebSocket-Version: 13", NULL};
-        assert_int_equal(wsc_open_ex(&w, g_port, "/v1/driver/ws", bad, 0, 3000), 1);
+        assert_int_equal(ws_open(&w, "/v1/driver/ws", bad, SIM_WSC_NO_WS_HEADERS),
+                         SIM_WSC_EREFUSED);
         assert_int_equal(w.status, 400);
     }
     /* A browser cannot set headers: the token in the query.  The Hello
      * comes in two fragments, split across writes. */
     snprintf(path, sizeof(path), "/v1/driver/ws?access_token=%s", g_tok_van1);
-    assert_int_equal(wsc_open(&w, g_port, path, NULL, 3000), 0);
+    assert_int_equal(ws_open(&w, path, NULL, 0), 0);
     {
         tmsg t = NORIAI__DRIVER__TABLET_MESSAGE__INIT;
         Noriai__Driver__Hello h = NORIAI__DRIVER__HELLO__INIT;
@@ -627,9 +478,9 @@ static void test_upgrade(void **state)
         t.msg_case = NORIAI__DRIVER__TABLET_MESSAGE__MSG_HELLO;
         t.hello = &h;
         n = noriai__driver__tablet_message__pack(&t, buf);
-        assert_int_equal(wsc_send_frame(&w, 0, WSC_BINARY, buf, 3), 0);
-        sleep_ms(20);
-        assert_int_equal(wsc_send_frame(&w, 1, 0, buf + 3, n - 3), 0);
+        assert_int_equal(sim_wsc_send_frame(&w, 0, SIM_WSC_BINARY, buf, 3), 0);
+        dmn_sleep_ms(20);
+        assert_int_equal(sim_wsc_send_frame(&w, 1, 0, buf + 3, n - 3), 0);
     }
     m = next_route(&w, 3000);
     assert_non_null(m);
@@ -637,7 +488,7 @@ static void test_upgrade(void **state)
     assert_string_equal(m->route->service_date, g_today);
     assert_true(m->route->seq >= 1);
     msg_free(m);
-    wsc_close(&w);
+    sim_wsc_cleanup(&w);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -652,7 +503,7 @@ typedef struct timed {
 } timed;
 
 /* Sends the confirm on a fresh socket and polls it and the tablet. */
-static int confirm_timed(wsc *w, const char *id, timed *t)
+static int confirm_timed(sim_wsc *w, const char *id, timed *t)
 {
     char req[600], resp[2048];
     size_t rl = 0;
@@ -663,7 +514,7 @@ static int confirm_timed(wsc *w, const char *id, timed *t)
     memset(t, 0, sizeof(*t));
     memset(&a, 0, sizeof(a));
     a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)g_port);
+    a.sin_port = htons((uint16_t)g_d.port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     setsockopt(hfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (hfd < 0 || connect(hfd, (struct sockaddr *)&a, sizeof(a)) != 0)
@@ -672,25 +523,25 @@ static int confirm_timed(wsc *w, const char *id, timed *t)
                  "POST /v1/bookings/%s/confirm HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: "
                  "Bearer %s\r\nIdempotency-Key: drv-c-%d-%d\r\nContent-Length: 0\r\n"
                  "Connection: close\r\n\r\n",
-                 id, g_tok_op, (int)getpid(), ++g_idem);
-    t0 = wsc_now_ms();
-    if (wsc_write_all(hfd, req, (size_t)n) != 0) {
+                 id, g_tok_op, (int)getpid(), ++g_confirms);
+    t0 = dmn_now_ms();
+    if (send(hfd, req, (size_t)n, MSG_NOSIGNAL) != n) {
         close(hfd);
         return -1;
     }
     deadline = t0 + 3000;
-    while ((t->route_ms == 0 || t->http_ms == 0) && wsc_now_ms() < deadline) {
+    while ((t->route_ms == 0 || t->http_ms == 0) && dmn_now_ms() < deadline) {
         struct pollfd p[2] = {{w->fd, POLLIN, 0}, {hfd, POLLIN, 0}};
         int np = t->http_ms == 0 ? 2 : 1;
-        if (w->len > 0)
+        if (sim_wsc_buffered(w) > 0)
             p[0].revents = POLLIN; /* frames already buffered */
-        else if (poll(p, (nfds_t)np, (int)(deadline - wsc_now_ms())) <= 0)
+        else if (poll(p, (nfds_t)np, (int)(deadline - dmn_now_ms())) <= 0)
             continue;
         if (p[0].revents) {
             smsg *m = next_msg(w, 0);
             if (m != NULL && m->msg_case == NORIAI__DRIVER__SERVER_MESSAGE__MSG_ROUTE &&
                 route_stop(m->route, id, NORIAI__DRIVER__ROUTE_STOP__KIND__PICKUP) != NULL) {
-                t->route_ms = wsc_now_ms() - t0;
+                t->route_ms = dmn_now_ms() - t0;
                 t->seq = m->route->seq;
                 /* the rider's details came along */
                 const Noriai__Driver__RouteStop *st =
@@ -708,7 +559,7 @@ static int confirm_timed(wsc *w, const char *id, timed *t)
             ssize_t k = recv(hfd, resp + rl, sizeof(resp) - 1 - rl, 0);
             if (k <= 0) {
                 resp[rl] = '\0';
-                t->http_ms = wsc_now_ms() - t0;
+                t->http_ms = dmn_now_ms() - t0;
                 sscanf(resp, "HTTP/1.1 %d", &t->http_status);
             } else {
                 rl += (size_t)k;
@@ -727,7 +578,7 @@ static int cmp_ll(const void *a, const void *b)
 
 static void test_latency(void **state)
 {
-    wsc tab[2];
+    sim_wsc tab[2];
     uint64_t last_seq[2];
     long long lat[N_LATENCY], http_lat[N_LATENCY];
     int n = 0, no_room = 0;
@@ -787,8 +638,8 @@ static void test_latency(void **state)
                   "p99 %lld ms\n",
                   n, no_room, lat[n / 2], lat[(n * 99 + 99) / 100 - 1], lat[n - 1],
                   http_lat[n / 2], http_lat[(n * 99 + 99) / 100 - 1]);
-    wsc_close(&tab[0]);
-    wsc_close(&tab[1]);
+    sim_wsc_cleanup(&tab[0]);
+    sim_wsc_cleanup(&tab[1]);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -796,7 +647,7 @@ static void test_latency(void **state)
 
 static void test_resume(void **state)
 {
-    wsc tab, mon;
+    sim_wsc tab, mon;
     char ids[2][40];
     uint64_t seq0, seq_now = 0;
     int got = 0;
@@ -809,7 +660,7 @@ static void test_resume(void **state)
     assert_non_null(m);
     seq0 = m->route->seq;
     msg_free(m);
-    wsc_close(&tab);
+    sim_wsc_cleanup(&tab);
     /* Another tablet of van1 stays on, to know when the store has it all. */
     assert_int_equal(tablet_open(&mon, g_tok_van1), 0);
     hello(&mon, "van1", seq0);
@@ -854,14 +705,14 @@ static void test_resume(void **state)
     }
     msg_free(m);
     assert_null(next_route(&tab, 700));
-    wsc_close(&tab);
+    sim_wsc_cleanup(&tab);
 
     /* Back with the current seq: nothing. */
     assert_int_equal(tablet_open(&tab, g_tok_van1), 0);
     hello(&tab, "van1", seq_now);
     assert_null(next_route(&tab, 700));
-    wsc_close(&tab);
-    wsc_close(&mon);
+    sim_wsc_cleanup(&tab);
+    sim_wsc_cleanup(&mon);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -870,7 +721,7 @@ static void test_resume(void **state)
 static void test_cancel_position(void **state)
 {
     char bid[40] = "", path[128];
-    wsc tab;
+    sim_wsc tab;
     smsg *m;
     int st;
     uint64_t seq;
@@ -920,13 +771,13 @@ static void test_cancel_position(void **state)
         assert_false(m->ack->ok);
         msg_free(m);
     }
-    wsc_close(&tab);
+    sim_wsc_cleanup(&tab);
 }
 
 /* ------------------------------------------------------------------------ */
 /* 5. Events, applied once                                                  */
 
-static void expect_ok(wsc *w, const char *event_id, int ok)
+static void expect_ok(sim_wsc *w, const char *event_id, int ok)
 {
     smsg *m = expect_ack(w, event_id);
 
@@ -942,7 +793,7 @@ static void expect_ok(wsc *w, const char *event_id, int ok)
 static void test_events(void **state)
 {
     char bid[40], sql_out[512], path[128], evid[3][48], clock[8];
-    wsc tab;
+    sim_wsc tab;
     smsg *m;
     int st;
     json_t *j;
@@ -974,7 +825,7 @@ static void test_events(void **state)
     send_event(&tab, NORIAI__DRIVER__TABLET_MESSAGE__MSG_BOARDED, evid[2], bid);
     expect_ok(&tab, evid[2], 1);
     /* the route without the pickup came before the Ack */
-    wsc_close(&tab);
+    sim_wsc_cleanup(&tab);
 
     /* The same boarding again over a new connection: the same answer, once. */
     assert_int_equal(tablet_open(&tab, g_tok_van1), 0);
@@ -983,7 +834,7 @@ static void test_events(void **state)
     expect_ok(&tab, evid[2], 1);
     send_event(&tab, NORIAI__DRIVER__TABLET_MESSAGE__MSG_BOARDED, "ev-board-again", bid);
     expect_ok(&tab, "ev-board-again", 0);
-    wsc_close(&tab);
+    sim_wsc_cleanup(&tab);
 
     snprintf(path, sizeof(path), "/v1/bookings/%s", bid);
     j = http(g_tok_op, "GET", path, NULL, &st);
@@ -1010,7 +861,7 @@ static void test_events(void **state)
     {
         char now[40] = "";
         int h = 9, mi = 0;
-        health(g_port, now, sizeof(now));
+        dmn_health(g_d.port, now, sizeof(now));
         if (strlen(now) >= 16)
             sscanf(now + 11, "%2d:%2d", &h, &mi);
         mi += 1;
@@ -1022,27 +873,27 @@ static void test_events(void **state)
     assert_int_equal(tablet_open(&tab, g_tok_van1), 0);
     hello(&tab, "van1", 0);
     msg_free(next_route(&tab, 3000));
-    assert_int_equal(dmn_stop(), 0);
+    assert_int_equal(dmn_term(&g_d, 5000, NULL), 0);
     {
         uint8_t *p;
         size_t len;
         int op;
-        while ((op = wsc_recv(&tab, 2000, &p, &len)) == WSC_BINARY)
+        while ((op = sim_wsc_recv(&tab, 2000, &p, &len)) == SIM_WSC_BINARY)
             free(p);
         free(p);
-        assert_int_equal(op, WSC_CLOSE);
+        assert_int_equal(op, SIM_WSC_CLOSE);
         assert_int_equal(tab.close_code, 1001);
     }
-    wsc_close(&tab);
-    assert_int_equal(dmn_start(clock), 0);
-    assert_int_equal(sim_httpc_create("127.0.0.1", g_port, 5000, &g_c), 0);
+    sim_wsc_cleanup(&tab);
+    assert_int_equal(dmn_start(&g_d, clock), 0);
+    assert_int_equal(sim_httpc_create("127.0.0.1", g_d.port, 5000, &g_c), 0);
     assert_int_equal(tablet_open(&tab, g_tok_van1), 0);
     hello(&tab, "van1", 0);
     send_event(&tab, NORIAI__DRIVER__TABLET_MESSAGE__MSG_BOARDED, evid[2], bid);
     expect_ok(&tab, evid[2], 1);
     send_event(&tab, NORIAI__DRIVER__TABLET_MESSAGE__MSG_ALIGHTED, "ev-early", bid);
     expect_ok(&tab, "ev-early", 0);
-    wsc_close(&tab);
+    sim_wsc_cleanup(&tab);
     query_text("SELECT count(*) FROM booking_events WHERE booking_id = $1 AND "
                "kind = 'status' AND to_status = 'picked_up'",
                bid, sql_out);
@@ -1059,7 +910,7 @@ static void test_bad_frames(void **state)
     long long seq_before;
     uint8_t ev[512];
     size_t ev_len;
-    wsc w;
+    sim_wsc w;
     smsg *m;
 
     (void)state;
@@ -1073,7 +924,7 @@ static void test_bad_frames(void **state)
         if (m->route->stops[i]->kind == NORIAI__DRIVER__ROUTE_STOP__KIND__PICKUP)
             snprintf(bid, sizeof(bid), "%s", m->route->stops[i]->booking_id);
     msg_free(m);
-    wsc_close(&w);
+    sim_wsc_cleanup(&w);
     assert_true(bid[0] != '\0');
     ev_len = event_bytes(NORIAI__DRIVER__TABLET_MESSAGE__MSG_NO_SHOW, "ev-ignored", bid, ev);
     store_counts(before);
@@ -1083,22 +934,22 @@ static void test_bad_frames(void **state)
         static const int codes[] = {1003, 1007, 1009, 1008};
         assert_int_equal(tablet_open(&w, g_tok_van1), 0);
         if (k == 0) {
-            assert_int_equal(wsc_send(&w, WSC_TEXT, "hello", 5), 0);
+            assert_int_equal(sim_wsc_send(&w, SIM_WSC_TEXT, "hello", 5), 0);
         } else if (k == 1) {
-            assert_int_equal(wsc_send(&w, WSC_BINARY, not_pb, sizeof(not_pb)), 0);
+            assert_int_equal(sim_wsc_send(&w, SIM_WSC_BINARY, not_pb, sizeof(not_pb)), 0);
         } else if (k == 2) {
             size_t big = 70 * 1024;
             uint8_t *p = calloc(1, big);
             assert_non_null(p);
-            assert_int_equal(wsc_send(&w, WSC_BINARY, p, big), 0);
+            assert_int_equal(sim_wsc_send(&w, SIM_WSC_BINARY, p, big), 0);
             free(p);
         } else {
             hello(&w, "van2", 0);
         }
         /* right behind it, an event that must not count */
-        assert_int_equal(wsc_send(&w, WSC_BINARY, ev, ev_len), 0);
+        assert_int_equal(sim_wsc_send(&w, SIM_WSC_BINARY, ev, ev_len), 0);
         expect_close(&w, codes[k]);
-        wsc_close(&w);
+        sim_wsc_cleanup(&w);
     }
     store_counts(after);
     assert_string_equal(before, after);
@@ -1125,8 +976,8 @@ static void test_bad_frames(void **state)
                                 "ev-fuzz", "bk_x", buf);
                 buf[(x >> 8) % n] ^= (uint8_t)(1u << ((x >> 4) % 8));
             }
-            if (wsc_send(&w, WSC_BINARY, buf, n) != 0 || w.fd < 0) {
-                wsc_close(&w);
+            if (sim_wsc_send(&w, SIM_WSC_BINARY, buf, n) != 0 || w.fd < 0) {
+                sim_wsc_cleanup(&w);
                 closes++;
                 assert_int_equal(tablet_open(&w, g_tok_van2), 0);
                 continue;
@@ -1136,32 +987,32 @@ static void test_bad_frames(void **state)
                 uint8_t *p;
                 size_t len;
                 int op;
-                while ((op = wsc_recv(&w, 5, &p, &len)) > 0 && op != WSC_CLOSE)
+                while ((op = sim_wsc_recv(&w, 5, &p, &len)) > 0 && op != SIM_WSC_CLOSE)
                     free(p);
                 free(p);
                 if (op != 0) {
-                    wsc_close(&w);
+                    sim_wsc_cleanup(&w);
                     closes++;
                     assert_int_equal(tablet_open(&w, g_tok_van2), 0);
                 }
             }
         }
-        wsc_close(&w);
+        sim_wsc_cleanup(&w);
         print_message("      300 random or damaged frames: %d connections closed by the daemon\n",
                       closes);
-        assert_int_equal(health(g_port, NULL, 0), 200);
+        assert_int_equal(dmn_health(g_d.port, NULL, 0), 200);
     }
 
     /* A valid frame that is no known kind gets a refusal, not a close. */
     assert_int_equal(tablet_open(&w, g_tok_van1), 0);
     {
         uint8_t empty = 0;
-        assert_int_equal(wsc_send(&w, WSC_BINARY, &empty, 0), 0);
+        assert_int_equal(sim_wsc_send(&w, SIM_WSC_BINARY, &empty, 0), 0);
     }
     m = expect_ack(&w, "");
     assert_false(m->ack->ok);
     msg_free(m);
-    wsc_close(&w);
+    sim_wsc_cleanup(&w);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1170,7 +1021,7 @@ static void test_bad_frames(void **state)
 static void test_store_outage(void **state)
 {
     char bid[40], evid[48], sql_out[512], path[128];
-    wsc tab;
+    sim_wsc tab;
     smsg *m;
     int st;
     json_t *j;
@@ -1205,18 +1056,18 @@ static void test_store_outage(void **state)
     snprintf(bid, sizeof(bid), "%s", m->route->stops[0]->booking_id);
     msg_free(m);
 
-    assert_int_equal(pgt_stop(g_pg), 0);
+    assert_int_equal(pgt_stop(g_env.pg), 0);
     /* Applied in memory, not stored: no Ack, also not for the same event again. */
     send_event(&tab, NORIAI__DRIVER__TABLET_MESSAGE__MSG_BOARDED, evid, bid);
     assert_null(next_msg(&tab, 800));
     send_event(&tab, NORIAI__DRIVER__TABLET_MESSAGE__MSG_BOARDED, evid, bid);
     assert_null(next_msg(&tab, 300));
-    assert_int_equal(pgt_run("start", g_pg, NULL, 0), 0);
+    assert_int_equal(pgt_run("start", g_env.pg, NULL, 0), 0);
     /* Stored once the store is back, then acknowledged (route first). */
     m = expect_ack(&tab, evid);
     assert_true(m->ack->ok);
     msg_free(m);
-    wsc_close(&tab);
+    sim_wsc_cleanup(&tab);
 
     snprintf(path, sizeof(path), "/v1/bookings/%s", bid);
     j = http(g_tok_op, "GET", path, NULL, &st);
@@ -1233,7 +1084,7 @@ static void test_store_outage(void **state)
                    bid, sql_out);
         if (strcmp(sql_out, "0") != 0)
             break;
-        sleep_ms(100);
+        dmn_sleep_ms(100);
     }
     assert_string_equal(sql_out, "1");
 }
