@@ -434,7 +434,7 @@ void dsp_travel(const dsp_day *d, const dsp_place *a, const dsp_place *b, int32_
     net_crowfly_travel(&ar->crowfly, a->lat, a->lon, b->lat, b->lon, time_s, dist_m);
 }
 
-int dsp_travel_s(const dsp_day *d, const dsp_place *a, const dsp_place *b)
+int dsp_travel_slow_s(const dsp_day *d, const dsp_place *a, const dsp_place *b)
 {
     int32_t t, m;
 

@@ -147,7 +147,18 @@ int dsp_eval(dsp_day *d, const dsp_veh *v, const dsp_stop *stops, int n, const d
  * refreshes the cache and the bookings' planned times; bumps the version and
  * tells the sink.  */
 int dsp_refresh(dsp_day *d, int now, int v);
-int dsp_travel_s(const dsp_day *d, const dsp_place *a, const dsp_place *b);
+int dsp_travel_slow_s(const dsp_day *d, const dsp_place *a, const dsp_place *b);
+/* Travel seconds between two places; between stops of a road area a matrix
+ * read (inline: offers call this millions of times), else dsp_travel.
+ * Places were checked on the way in, so stop indices are in range. */
+static inline int dsp_travel_s(const dsp_day *d, const dsp_place *a, const dsp_place *b)
+{
+    const area *ar = d->area;
+
+    if (a->stop >= 0 && b->stop >= 0 && ar->time_s != NULL)
+        return ar->time_s[(size_t)a->stop * (size_t)ar->n_stops + (size_t)b->stop];
+    return dsp_travel_slow_s(d, a, b);
+}
 int dsp_fits(const dsp_veh *v, const int *load);
 
 /* offer.c */

@@ -65,7 +65,7 @@ static int push_cand(dsp_day *d, int *n, int v, int a, int b, double lb)
 }
 
 /* Place and service time of timeline position k of van x (0 = van, n+1 = depot). */
-static const dsp_place *pos_place(const dsp_day *d, const dsp_veh *x, int k, int *serv)
+static inline const dsp_place *pos_place(const dsp_day *d, const dsp_veh *x, int k, int *serv)
 {
     if (k == 0) {
         *serv = 0;
@@ -111,7 +111,7 @@ static int van_candidates(dsp_day *d, int v, const dsp_booking *bk, const dsp_ev
         if (ready > Lp)
             break;
         int ta = dsp_travel_s(d, pa, &bk->pickup);
-        double bp = fmax(ready + ta, E);
+        double bp = ready + ta > E ? ready + ta : E;
         if (ready + ta > Lp)
             continue;
         if (!fits_plus(x, &x->load_after[a * DSP_DIMS], q))
@@ -216,7 +216,7 @@ int dsp_best_insertion(dsp_day *d, int64_t bid, int only, const dsp_eval_opts *o
         if (rc == 0)
             continue;
         double bp = d->w.sched[c->a + 1], bd = d->w.sched[c->b + 2];
-        double dcost = cost - x->cost + d->rules.w_rider_wait * fmax(0, bp - bk->promise_from_s);
+        double dcost = cost - x->cost + d->rules.w_rider_wait * (bp > bk->promise_from_s ? bp - bk->promise_from_s : 0);
         if (dcost < best - 1e-9) {
             best = dcost;
             found = 1;

@@ -36,6 +36,18 @@
 #include "solver/slv_int.h"
 
 #include <math.h>
+
+/* max/min of two finite doubles, inlined (libm's fmax/fmin are calls, and
+ * NaN never occurs here); the timeline is the hottest loop of offers and
+ * local search. */
+static inline double dmax(double a, double b)
+{
+    return a > b ? a : b;
+}
+static inline double dmin(double a, double b)
+{
+    return a < b ? a : b;
+}
 #include <stdlib.h>
 #include <string.h>
 
@@ -227,7 +239,7 @@ static int rv_earliest(const slv_timeline *w)
 
     b[0] = w->open[0];
     for (int k = 1; k <= last; k++)
-        b[k] = fmax(w->open[k], b[k - 1] + w->c[k - 1]);
+        b[k] = dmax(w->open[k], b[k - 1] + w->c[k - 1]);
     for (int round = 0; round <= n + 2; round++) {
         int from = last + 1;
         for (int k = 0; k <= last; k++)
@@ -248,7 +260,7 @@ static int rv_earliest(const slv_timeline *w)
         if (from > last)
             return 1;
         for (int k = from + 1; k <= last; k++)
-            b[k] = fmax(b[k], b[k - 1] + w->c[k - 1]);
+            b[k] = dmax(b[k], b[k - 1] + w->c[k - 1]);
     }
     return 0;
 }
@@ -261,7 +273,7 @@ static void rv_latest(const slv_timeline *w)
 
     b[last] = w->close[last];
     for (int k = last - 1; k >= 0; k--)
-        b[k] = fmin(w->close[k], b[k + 1] - w->c[k]);
+        b[k] = dmin(w->close[k], b[k + 1] - w->c[k]);
     for (int round = 0; round <= n + 2; round++) {
         int from = -1;
         for (int k = 1; k <= last; k++) {
@@ -279,7 +291,7 @@ static void rv_latest(const slv_timeline *w)
         if (from < 0)
             return;
         for (int k = from - 1; k >= 0; k--)
-            b[k] = fmin(b[k], b[k + 1] - w->c[k]);
+            b[k] = dmin(b[k], b[k + 1] - w->c[k]);
     }
 }
 
@@ -304,20 +316,20 @@ static void rv_schedule(const slv_timeline *w)
         slack = w->late[k] - b[k];
         for (j = k + 1; j <= last && slack > 0; j++) {
             cum += b[j] - (b[j - 1] + w->c[j - 1]);
-            slack = fmin(slack, cum + (w->late[j] - b[j]));
+            slack = dmin(slack, cum + (w->late[j] - b[j]));
         }
         if (k > 0 && w->max_duration < SLV_INF)
-            slack = fmin(slack, (b[0] + w->max_duration - b[last]) + cum);
-        slack = fmin(slack, onboard_wait);
+            slack = dmin(slack, (b[0] + w->max_duration - b[last]) + cum);
+        slack = dmin(slack, onboard_wait);
         if (slack <= SLV_EPS)
             continue;
         b[k] += slack;
         for (j = k + 1; j <= last; j++)
-            b[j] = fmax(b[j], b[j - 1] + w->c[j - 1]);
+            b[j] = dmax(b[j], b[j - 1] + w->c[j - 1]);
     }
     /* An empty van leaves the depot just in time for its first stop. */
     if (n > 0 && w->empty_in[1])
-        b[0] = fmin(w->late[0], fmax(b[0], b[1] - w->c[0]));
+        b[0] = dmin(w->late[0], dmax(b[0], b[1] - w->c[0]));
 }
 
 int slv_timeline_solve(const slv_timeline *t)
