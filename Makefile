@@ -157,3 +157,9 @@ $(BUILD)/bench/bench_osm: tests/bench/bench_osm.c $(BUILD)/libnoriai.a
 .PHONY: bench-area
 bench-area: all
 	@scripts/bench-area.sh $(BUILD)
+
+# The reservation API under load: PostgreSQL + daemon (100 vans, 2,000
+# open bookings) + loadgen at RATES pairs/s (scripts/bench-api.sh).
+.PHONY: bench-api
+bench-api: all
+	@BUILD=$(BUILD) SANDIR=$(SANDIR) scripts/bench-api.sh
