@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "simulator/httpc.h"
+#include "simulator/loadgen_int.h"
 #include "simulator/sim.h"
 
 #define LG_SUB_BITS 6
@@ -219,7 +220,7 @@ struct lg_run {
     atomic_int finished; /* threads done with their schedule */
 };
 
-static int64_t mono_ns(void)
+int64_t lg_mono_ns(void)
 {
     struct timespec ts;
 
@@ -227,7 +228,7 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static void sleep_until(int64_t t_ns)
+void lg_sleep_until(int64_t t_ns)
 {
     struct timespec ts = {.tv_sec = (time_t)(t_ns / 1000000000LL),
                           .tv_nsec = (long)(t_ns % 1000000000LL)};
@@ -293,7 +294,7 @@ static int post(lg_worker *w, const char *path, const char *key, const char *bod
 
     snprintf(idem, sizeof(idem), "Idempotency-Key: %s", key);
     rc = sim_httpc_request(w->c, "POST", path, hdr, body, body ? strlen(body) : 0, resp);
-    *done_ns = mono_ns();
+    *done_ns = lg_mono_ns();
     w->requests++;
     atomic_fetch_add(&run->p_requests, 1);
     if (rc < 0) {
@@ -316,7 +317,7 @@ static void cancel_one(lg_worker *w, const char *id, int measured)
 {
     char path[120], key[120];
     sim_http_resp r;
-    int64_t t_send = mono_ns(), t_done;
+    int64_t t_send = lg_mono_ns(), t_done;
     int st;
 
     snprintf(path, sizeof(path), "/v1/bookings/%s/cancel", id);
@@ -382,7 +383,7 @@ static int kept_push(lg_worker *w, const char *id)
 static void run_due_cancels(lg_worker *w, int64_t until_ns)
 {
     while (w->cq_len > 0) {
-        int64_t now = mono_ns();
+        int64_t now = lg_mono_ns();
         lg_cancel *e = &w->cq[w->cq_head];
         if ((until_ns > 0 && now >= until_ns) || (until_ns > 0 && e->due_ns > now))
             return;
@@ -417,18 +418,22 @@ static void booking_body(lg_worker *w, int64_t now_ns, char *buf, size_t len)
              rider, run->stops[a].s, run->stops[b].s, t_min / 60, t_min % 60);
 }
 
-/* The "id" of a JSON answer into id; 0 or -1.  Ids go into paths and JSON
- * bodies unescaped, so one holding a path or JSON special is refused. */
+int lg_id_ok(const char *s, size_t len)
+{
+    return s != NULL && strlen(s) < len && strlen(s) > 0 && strpbrk(s, "/?#\"\\ \r\n") == NULL
+               ? 0
+               : -1;
+}
+
+/* The "id" of a JSON answer into id; 0 or -1 (see lg_id_ok). */
 static int answer_id(const sim_http_resp *r, char *id, size_t len)
 {
     json_t *j = json_loadb(r->body, r->body_len, 0, NULL);
     const char *s = json_string_value(json_object_get(j, "id"));
-    int rc = -1;
+    int rc = lg_id_ok(s, len);
 
-    if (s != NULL && strlen(s) < len && strlen(s) > 0 && strpbrk(s, "/?#\"\\ \r\n") == NULL) {
+    if (rc == 0)
         snprintf(id, len, "%s", s);
-        rc = 0;
-    }
     json_decref(j);
     return rc;
 }
@@ -438,7 +443,7 @@ static void one_pair(lg_worker *w, int64_t i, int64_t due_ns)
     lg_run *run = w->run;
     char body[512], key[80], path[120], id[LG_ID_LEN];
     sim_http_resp r;
-    int64_t t_send = mono_ns(), t_done, origin;
+    int64_t t_send = lg_mono_ns(), t_done, origin;
     int st;
 
     origin = run->o->open_loop ? due_ns : t_send;
@@ -497,9 +502,9 @@ static void *worker_main(void *arg)
     for (int64_t i = w->k; i < run->n_pairs; i += K) {
         int64_t due = run->t0_ns + (int64_t)((double)i * period_ns), now;
         run_due_cancels(w, due);
-        now = mono_ns();
+        now = lg_mono_ns();
         if (now < due) {
-            sleep_until(due);
+            lg_sleep_until(due);
         } else if (!run->o->open_loop && now > due + (int64_t)(K * period_ns)) {
             w->missed++; /* closed loop: that slot passed while we were busy */
             continue;
@@ -527,33 +532,50 @@ static void *cleanup_main(void *arg)
 /* ------------------------------------------------------------------------ */
 /* Setup                                                                    */
 
-static int setup_get(sim_httpc *c, const lg_run *run, const char *path, json_t **out, char *err,
-                     size_t err_len)
+int lg_request_json(sim_httpc *c, const char *method, const char *path, const char *auth,
+                    const char *idem, const char *body, int want_status, const char *role,
+                    json_t **out, char *err, size_t err_len)
 {
-    const char *hdr[2] = {run->auth, NULL};
+    char idem_line[160];
+    const char *hdr[4] = {auth, NULL, NULL, NULL};
     sim_http_resp r;
-    int rc;
+    int rc, n = 1;
 
     *out = NULL;
-    if ((rc = sim_httpc_request(c, "GET", path, hdr, NULL, 0, &r)) < 0) {
-        snprintf(err, err_len, "GET %s: %s", path, sim_httpc_strerror(rc));
-        return SIM_LOADGEN_ECONNECT;
+    if (body != NULL)
+        hdr[n++] = "Content-Type: application/json";
+    if (idem != NULL) {
+        snprintf(idem_line, sizeof(idem_line), "Idempotency-Key: %.120s", idem);
+        hdr[n++] = idem_line;
     }
-    if (r.status != 200) {
-        snprintf(err, err_len, "GET %s answered HTTP %d: %.200s%s", path, r.status, r.body,
-                 r.status == 401   ? " - the token was not accepted"
-                 : r.status == 403 ? " - loadgen needs an operator's or an admin's token"
-                                   : "");
+    rc = sim_httpc_request(c, method, path, hdr, body, body != NULL ? strlen(body) : 0, &r);
+    if (rc < 0) {
+        snprintf(err, err_len, "%s %s: %s", method, path, sim_httpc_strerror(rc));
+        return -1;
+    }
+    if (r.status != want_status) {
+        snprintf(err, err_len, "%s %s answered HTTP %d: %.200s%s%s%s", method, path, r.status,
+                 r.body, r.status == 401 ? " - the token was not accepted" : "",
+                 r.status == 403 ? " - this needs " : "", r.status == 403 ? role : "");
         sim_http_resp_free(&r);
-        return SIM_LOADGEN_ESETUP;
+        return -2;
     }
     *out = json_loadb(r.body, r.body_len, 0, NULL);
     sim_http_resp_free(&r);
     if (*out == NULL) {
-        snprintf(err, err_len, "GET %s: the answer is not JSON", path);
-        return SIM_LOADGEN_ESETUP;
+        snprintf(err, err_len, "%s %s: the answer is not JSON", method, path);
+        return -2;
     }
     return 0;
+}
+
+static int setup_get(sim_httpc *c, const lg_run *run, const char *path, json_t **out, char *err,
+                     size_t err_len)
+{
+    int rc = lg_request_json(c, "GET", path, run->auth, NULL, NULL, 200, LG_ROLE_STAFF, out, err,
+                             err_len);
+
+    return rc == -1 ? SIM_LOADGEN_ECONNECT : rc < 0 ? SIM_LOADGEN_ESETUP : 0;
 }
 
 static int setup(lg_run *run, sim_httpc *c, char *err, size_t err_len)
@@ -568,7 +590,7 @@ static int setup(lg_run *run, sim_httpc *c, char *err, size_t err_len)
         return rc;
     const char *now = json_string_value(json_object_get(j, "now"));
     const char *date = json_string_value(json_object_get(j, "service_date"));
-    run->now0_ns = mono_ns();
+    run->now0_ns = lg_mono_ns();
     run->now_s = iso_clock(now);
     snprintf(today, sizeof(today), "%s", date ? date : "");
     json_decref(j);
@@ -628,27 +650,24 @@ static int setup(lg_run *run, sim_httpc *c, char *err, size_t err_len)
         return SIM_LOADGEN_ENOMEM;
     for (int k = 0; k < o->n_riders; k++) {
         char body[200], idem[120];
-        const char *hdr[4] = {run->auth, "Content-Type: application/json", idem, NULL};
-        sim_http_resp r;
+        const char *id;
         snprintf(body, sizeof(body),
                  "{\"name\":\"Loadgen Rider %d\",\"name_kana\":\"ロードジェン\","
                  "\"phone\":\"000-%04d-%04d\",\"notes\":\"noriai loadgen %s\"}",
                  k + 1, k / 10000 % 10000, k % 10000, run->run_id);
-        snprintf(idem, sizeof(idem), "Idempotency-Key: lg-%s-r-%d", run->run_id, k);
-        if ((rc = sim_httpc_request(c, "POST", "/v1/riders", hdr, body, strlen(body), &r)) < 0) {
-            snprintf(err, err_len, "POST /v1/riders: %s", sim_httpc_strerror(rc));
-            return SIM_LOADGEN_ECONNECT;
-        }
-        if (r.status != 201 || answer_id(&r, run->riders[k].s, LG_ID_LEN) < 0) {
-            snprintf(err, err_len, "POST /v1/riders answered HTTP %d: %.200s%s", r.status,
-                     r.body,
-                     r.status == 401   ? " - the token was not accepted"
-                     : r.status == 403 ? " - loadgen needs an operator's or an admin's token"
-                                       : "");
-            sim_http_resp_free(&r);
+        snprintf(idem, sizeof(idem), "lg-%s-r-%d", run->run_id, k);
+        rc = lg_request_json(c, "POST", "/v1/riders", run->auth, idem, body, 201, LG_ROLE_STAFF,
+                             &j, err, err_len);
+        if (rc < 0)
+            return rc == -1 ? SIM_LOADGEN_ECONNECT : SIM_LOADGEN_ESETUP;
+        id = json_string_value(json_object_get(j, "id"));
+        if (lg_id_ok(id, LG_ID_LEN) < 0) {
+            snprintf(err, err_len, "POST /v1/riders: no usable \"id\" in the answer");
+            json_decref(j);
             return SIM_LOADGEN_ESETUP;
         }
-        sim_http_resp_free(&r);
+        snprintf(run->riders[k].s, LG_ID_LEN, "%s", id);
+        json_decref(j);
         run->n_riders++;
     }
     return 0;
@@ -725,7 +744,7 @@ int sim_loadgen_run(const sim_loadgen_opts *o, sim_loadgen_result *r, char *err,
     run->o = o;
     snprintf(run->auth, sizeof(run->auth), "Authorization: Bearer %s", o->token);
     {
-        uint64_t x = (uint64_t)mono_ns() ^ ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
+        uint64_t x = (uint64_t)lg_mono_ns() ^ ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
         sim_rng g;
         sim_rng_seed(&g, x);
         snprintf(run->run_id, sizeof(run->run_id), "%012llx",
@@ -748,7 +767,7 @@ int sim_loadgen_run(const sim_loadgen_opts *o, sim_loadgen_result *r, char *err,
     for (int k = 0; k < o->n_threads; k++) {
         w[k].run = run;
         w[k].k = k;
-        sim_rng_seed(&w[k].rng, (o->seed ? o->seed : (uint64_t)mono_ns()) +
+        sim_rng_seed(&w[k].rng, (o->seed ? o->seed : (uint64_t)lg_mono_ns()) +
                                     0x9e3779b97f4a7c15ULL * (uint64_t)(k + 1));
         if ((rc = sim_httpc_create(o->host, o->port, o->timeout_ms, &w[k].c)) < 0) {
             rc = SIM_LOADGEN_ENOMEM;
@@ -756,7 +775,7 @@ int sim_loadgen_run(const sim_loadgen_opts *o, sim_loadgen_result *r, char *err,
         }
     }
     /* A short lead so every thread is waiting when the first slot comes. */
-    run->t0_ns = mono_ns() + 50000000LL;
+    run->t0_ns = lg_mono_ns() + 50000000LL;
     {
         double drain_s = o->duration_s < 2 ? 2 : o->duration_s > 10 ? 10 : o->duration_s;
         run->drain_end_ns = run->t0_ns + (int64_t)((o->duration_s + drain_s) * 1e9);
@@ -771,9 +790,9 @@ int sim_loadgen_run(const sim_loadgen_opts *o, sim_loadgen_result *r, char *err,
         /* Once a second until the schedule and its drain are over. */
         int64_t last_pairs = 0;
         for (int sec = 1;; sec++) {
-            sleep_until(run->t0_ns + (int64_t)sec * 1000000000LL);
+            lg_sleep_until(run->t0_ns + (int64_t)sec * 1000000000LL);
             progress_line(run, &last_pairs, sec);
-            if (atomic_load(&run->finished) == o->n_threads || mono_ns() > run->drain_end_ns)
+            if (atomic_load(&run->finished) == o->n_threads || lg_mono_ns() > run->drain_end_ns)
                 break;
         }
     }
