@@ -509,7 +509,7 @@ async function main() {
     }
     S.browser = await chromium.launch({
         executablePath: process.env.E2E_CHROMIUM || '/usr/bin/chromium',
-        args: ['--no-sandbox'],
+        args: ['--no-sandbox', '--disable-dev-shm-usage'], // root in a container: no sandbox, small /dev/shm
         headless: process.env.E2E_HEADED !== '1',
     });
     const passed = [];
