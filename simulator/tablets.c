@@ -110,21 +110,6 @@ static const char *const kind_name[K_N] = {"arrived", "departed",    "boarded", 
 /* What the tablet does next. */
 enum { PH_DEPART, PH_ARRIVE, PH_SERVE, PH_BREAK, PH_IDLE };
 
-const char *sim_tablets_strerror(int err)
-{
-    switch (err) {
-    case 0:
-        return "success";
-#define SIM_TABLETS_ERR_CASE(name, code, msg)                                                      \
-    case code:                                                                                     \
-        return msg;
-        SIM_TABLETS_ERRNO_MAP(SIM_TABLETS_ERR_CASE)
-#undef SIM_TABLETS_ERR_CASE
-    default:
-        return "unknown error";
-    }
-}
-
 void sim_tablets_opts_default(sim_tablets_opts *o)
 {
     memset(o, 0, sizeof(*o));
@@ -560,6 +545,15 @@ static void record(tablet *t, int kind, const char *booking)
     t->n_rec++;
 }
 
+/* A rider's stop (tag) done: remembered, out of the route, kept for the
+ * check; its service time. */
+static int served(tablet *t, char tag, const tb_event *ev)
+{
+    mark_served(t, tag, ev->booking);
+    record(t, ev->kind, ev->booking);
+    return remove_stop(t, tag, ev->booking);
+}
+
 /* An acknowledged event moves the tablet on. */
 static void advance(tablet *t, const tb_event *ev, int64_t now)
 {
@@ -579,21 +573,15 @@ static void advance(tablet *t, const tb_event *ev, int64_t now)
         t->due_ns = now + gap;
         return;
     case K_BOARDED:
-        mark_served(t, 'P', ev->booking);
-        service_s = remove_stop(t, 'P', ev->booking);
-        record(t, ev->kind, ev->booking);
+        service_s = served(t, 'P', ev);
         break;
     case K_NO_SHOW: /* the booking leaves the plan */
-        mark_served(t, 'P', ev->booking);
+        served(t, 'P', ev);
         mark_served(t, 'D', ev->booking);
-        remove_stop(t, 'P', ev->booking);
         remove_stop(t, 'D', ev->booking);
-        record(t, ev->kind, ev->booking);
         break;
     case K_ALIGHTED:
-        mark_served(t, 'D', ev->booking);
-        service_s = remove_stop(t, 'D', ev->booking);
-        record(t, ev->kind, ev->booking);
+        service_s = served(t, 'D', ev);
         break;
     case K_BREAK_START:
         /* The break's end is no stop of the route; it follows here. */
@@ -877,12 +865,12 @@ static int cred_add(sim_tablet_cred **v, int *n, int *cap, const char *vehicle, 
 {
     if (!word_ok(vehicle, sizeof((*v)->vehicle_id)) || lg_id_ok(vehicle, 48) < 0 ||
         !word_ok(token, sizeof((*v)->token)))
-        return SIM_TABLETS_EINVAL;
+        return SIM_LOADGEN_EINVAL;
     if (*n == *cap) {
         int c = *cap ? 2 * *cap : 16;
         sim_tablet_cred *nv;
         if (c > SIM_TABLETS_MAX * 4 || (nv = realloc(*v, (size_t)c * sizeof(*nv))) == NULL)
-            return SIM_TABLETS_ENOMEM;
+            return SIM_LOADGEN_ENOMEM;
         *v = nv;
         *cap = c;
     }
@@ -905,7 +893,7 @@ int sim_tablets_read_creds(const char *path, sim_tablet_cred **out, int *n_out, 
     *n_out = 0;
     if ((f = fopen(path, "r")) == NULL) {
         snprintf(err, err_len, "%s: %s", path, strerror(errno));
-        return SIM_TABLETS_EINVAL;
+        return SIM_LOADGEN_EINVAL;
     }
     int c = fgetc(f);
     while (c == ' ' || c == '\t' || c == '\r' || c == '\n')
@@ -917,7 +905,7 @@ int sim_tablets_read_creds(const char *path, sim_tablet_cred **out, int *n_out, 
         ungetc(c, f);
         if ((j = json_loadf(f, 0, &je)) == NULL || !json_is_object(j)) {
             snprintf(err, err_len, "%s:%d: %s", path, je.line, j ? "not an object" : je.text);
-            rc = SIM_TABLETS_EINVAL;
+            rc = SIM_LOADGEN_EINVAL;
             goto out;
         }
         json_object_foreach(j, key, val)
@@ -939,7 +927,7 @@ int sim_tablets_read_creds(const char *path, sim_tablet_cred **out, int *n_out, 
             line++;
             if (strchr(buf, '\n') == NULL && !feof(f)) {
                 snprintf(err, err_len, "%s:%d: line too long", path, line);
-                rc = SIM_TABLETS_EINVAL;
+                rc = SIM_LOADGEN_EINVAL;
                 goto out;
             }
             k = sscanf(buf, "%63s %159s %1s", veh, tok, extra);
@@ -947,14 +935,14 @@ int sim_tablets_read_creds(const char *path, sim_tablet_cred **out, int *n_out, 
                 continue;
             if (k != 2 || (rc = cred_add(&v, &n, &cap, veh, tok)) < 0) {
                 snprintf(err, err_len, "%s:%d: wants \"VEHICLE TOKEN\"", path, line);
-                rc = rc < 0 ? rc : SIM_TABLETS_EINVAL;
+                rc = rc < 0 ? rc : SIM_LOADGEN_EINVAL;
                 goto out;
             }
         }
     }
     if (n == 0) {
         snprintf(err, err_len, "%s: no tokens in it", path);
-        rc = SIM_TABLETS_EINVAL;
+        rc = SIM_LOADGEN_EINVAL;
     }
 out:
     json_decref(j);
@@ -979,7 +967,7 @@ static int make_creds(tb_run *run, sim_httpc *c, const char *auth, sim_tablet_cr
     rc = lg_request_json(c, "GET", "/v1/vehicles", auth, NULL, NULL, 200, LG_ROLE_ADMIN, &j, err,
                          err_len);
     if (rc < 0)
-        return rc == -1 ? SIM_TABLETS_ECONNECT : SIM_TABLETS_ESETUP;
+        return rc == -1 ? SIM_LOADGEN_ECONNECT : SIM_LOADGEN_ESETUP;
     arr = json_object_get(j, "vehicles");
     for (size_t i = 0; i < json_array_size(arr) && n < o->n_tablets; i++) {
         const char *id = json_string_value(json_object_get(json_array_get(arr, i), "id"));
@@ -990,7 +978,7 @@ static int make_creds(tb_run *run, sim_httpc *c, const char *auth, sim_tablet_cr
     if (n < o->n_tablets) {
         snprintf(err, err_len, "GET /v1/vehicles: %d vehicles today, %d tablets asked for", n,
                  o->n_tablets);
-        return SIM_TABLETS_ESETUP;
+        return SIM_LOADGEN_ESETUP;
     }
     for (int k = 0; k < n; k++) {
         char body[200], idem[80];
@@ -1002,12 +990,12 @@ static int make_creds(tb_run *run, sim_httpc *c, const char *auth, sim_tablet_cr
         rc = lg_request_json(c, "POST", "/v1/tokens", auth, idem, body, 201, LG_ROLE_ADMIN, &j, err,
                              err_len);
         if (rc < 0)
-            return rc == -1 ? SIM_TABLETS_ECONNECT : SIM_TABLETS_ESETUP;
+            return rc == -1 ? SIM_LOADGEN_ECONNECT : SIM_LOADGEN_ESETUP;
         tok = json_string_value(json_object_get(j, "token"));
         if (!word_ok(tok, sizeof(v->token))) {
             snprintf(err, err_len, "POST /v1/tokens: no usable \"token\" in the answer");
             json_decref(j);
-            return SIM_TABLETS_ESETUP;
+            return SIM_LOADGEN_ESETUP;
         }
         snprintf(v[k].token, sizeof(v->token), "%s", tok);
         json_decref(j);
@@ -1131,7 +1119,7 @@ static int check_opts(const sim_tablets_opts *o, char *err, size_t err_len)
     if (bad == NULL)
         return 0;
     snprintf(err, err_len, "tablets: invalid %s", bad);
-    return SIM_TABLETS_EINVAL;
+    return SIM_LOADGEN_EINVAL;
 }
 
 static void merge(tb_run *run, sim_tablets_result *r)
@@ -1217,7 +1205,7 @@ int sim_tablets_run(const sim_tablets_opts *o, sim_tablets_result *r, char *err,
              o->admin_token ? o->admin_token : "");
     if ((run = calloc(1, sizeof(*run))) == NULL ||
         (run->t = calloc((size_t)o->n_tablets, sizeof(*run->t))) == NULL) {
-        rc = SIM_TABLETS_ENOMEM;
+        rc = SIM_LOADGEN_ENOMEM;
         goto out;
     }
     run->o = o;
@@ -1228,20 +1216,20 @@ int sim_tablets_run(const sim_tablets_opts *o, sim_tablets_result *r, char *err,
                         (uint64_t)getpid() << 16 ^ o->seed));
     if ((rc = sim_httpc_create(o->host, o->port, o->timeout_ms, &c)) < 0) {
         snprintf(err, err_len, "%s port %d: %s", o->host, o->port, sim_httpc_strerror(rc));
-        rc = SIM_TABLETS_EINVAL;
+        rc = SIM_LOADGEN_EINVAL;
         goto out;
     }
     rc = lg_request_json(c, "GET", "/v1/health", auth, NULL, NULL, 200, LG_ROLE_STAFF, &j, err,
                          err_len);
     json_decref(j);
     if (rc < 0) {
-        rc = rc == -1 ? SIM_TABLETS_ECONNECT : SIM_TABLETS_ESETUP;
+        rc = rc == -1 ? SIM_LOADGEN_ECONNECT : SIM_LOADGEN_ESETUP;
         goto out;
     }
     creds = o->creds;
     if (creds == NULL) {
         if ((made = calloc((size_t)o->n_tablets, sizeof(*made))) == NULL) {
-            rc = SIM_TABLETS_ENOMEM;
+            rc = SIM_LOADGEN_ENOMEM;
             goto out;
         }
         if ((rc = make_creds(run, c, admin, made, err, err_len)) < 0)
@@ -1257,7 +1245,7 @@ int sim_tablets_run(const sim_tablets_opts *o, sim_tablets_result *r, char *err,
         sim_rng_seed(&t->rng, (o->seed ? o->seed : (uint64_t)ts.tv_nsec) * 7919u + (uint64_t)k);
         sim_wsc_init(&t->ws);
         if ((t->stops = calloc(TB_MAX_STOPS, sizeof(*t->stops))) == NULL) {
-            rc = SIM_TABLETS_ENOMEM;
+            rc = SIM_LOADGEN_ENOMEM;
             goto out;
         }
     }
@@ -1274,7 +1262,7 @@ int sim_tablets_run(const sim_tablets_opts *o, sim_tablets_result *r, char *err,
         /* The tablets started stop at once. */
         run->end_ns = run->settle_end_ns = lg_mono_ns();
         snprintf(err, err_len, "cannot start tablet thread %d of %d", n_started + 1, o->n_tablets);
-        rc = SIM_TABLETS_ETHREAD;
+        rc = SIM_LOADGEN_ETHREAD;
     }
     for (int64_t next = run->t0_ns + 1000000000LL; atomic_load(&run->n_done) < n_started;) {
         int64_t now = lg_mono_ns();
@@ -1393,8 +1381,8 @@ int sim_tablets_print_json(FILE *f, const sim_tablets_result *r)
         (json_int_t)r->applied_twice, "errors", (json_int_t)r->check_errors, "first_lost",
         r->first_lost, "first_error", r->first_error);
     if (j == NULL)
-        return SIM_TABLETS_ENOMEM;
-    rc = json_dumpf(j, f, JSON_COMPACT) == 0 && fputc('\n', f) != EOF ? 0 : SIM_TABLETS_EINVAL;
+        return SIM_LOADGEN_ENOMEM;
+    rc = json_dumpf(j, f, JSON_COMPACT) == 0 && fputc('\n', f) != EOF ? 0 : SIM_LOADGEN_EINVAL;
     json_decref(j);
     return rc;
 }

@@ -19,20 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define SIM_TABLETS_ERRNO_MAP(X)                                                                   \
-    X(NOMEM, -1, "out of memory")                                                                  \
-    X(INVAL, -2, "invalid option")                                                                 \
-    X(CONNECT, -3, "cannot reach the server")                                                      \
-    X(SETUP, -4, "the server refused the setup requests")                                          \
-    X(THREAD, -5, "cannot start a thread")
-
-enum {
-#define SIM_TABLETS_ERR_ENUM(name, code, msg) SIM_TABLETS_E##name = (code),
-    SIM_TABLETS_ERRNO_MAP(SIM_TABLETS_ERR_ENUM)
-#undef SIM_TABLETS_ERR_ENUM
-};
-
-const char *sim_tablets_strerror(int err);
+#include "simulator/loadgen.h" /* the error codes: SIM_LOADGEN_E*, sim_loadgen_strerror */
 
 #define SIM_TABLETS_MAX 1000 /* tablets in one run */
 #define SIM_TABLETS_MAX_DURATION_S 86400.0
@@ -111,7 +98,7 @@ typedef struct sim_tablets_result {
 /*
  * Setup (tokens), the drive for duration_s, the settling, the check.  0
  * when it ran (lost and applied_twice in r say whether it went right), or
- * a negative SIM_TABLETS_E* code with a message in err (bad options, no
+ * a negative SIM_LOADGEN_E* code with a message in err (bad options, no
  * server, tokens refused).
  */
 int sim_tablets_run(const sim_tablets_opts *o, sim_tablets_result *r, char *err, size_t err_len);
@@ -123,7 +110,7 @@ int sim_tablets_print_json(FILE *f, const sim_tablets_result *r);
 /*
  * Driver tokens from a file: a JSON object {"van1": "nt_...", ...} or
  * lines "VEHICLE TOKEN" (blank lines and '#' comments skipped).  *out is
- * malloc'd (the caller frees).  0, or SIM_TABLETS_EINVAL with the file
+ * malloc'd (the caller frees).  0, or SIM_LOADGEN_EINVAL with the file
  * and line in err.
  */
 int sim_tablets_read_creds(const char *path, sim_tablet_cred **out, int *n, char *err,

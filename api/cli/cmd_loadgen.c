@@ -202,10 +202,10 @@ static int run_tablets(sim_tablets_opts *t, const sim_loadgen_opts *o, int have_
         sim_loadgen_print(stdout, r);
     }
     if (rc < 0) {
-        fprintf(stderr, "noriai loadgen: tablets: %s: %s\n", sim_tablets_strerror(rc), err);
+        fprintf(stderr, "noriai loadgen: tablets: %s: %s\n", sim_loadgen_strerror(rc), err);
         free(tr);
         free(r);
-        return rc == SIM_TABLETS_EINVAL ? CLI_EUSAGE : CLI_ESERVER;
+        return rc == SIM_LOADGEN_EINVAL ? CLI_EUSAGE : CLI_ESERVER;
     }
     if (json)
         failed |= sim_tablets_print_json(stdout, tr) < 0;

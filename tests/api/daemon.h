@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "data/db/db.h"
 #include "simulator/httpc.h"
 
 typedef struct dmn_env {
@@ -410,6 +411,47 @@ static inline int dmn_token(const dmn *d, const char *role, char *out, size_t le
     snprintf(out, len, "%s", rc == 0 ? t : "");
     json_decref(j);
     return rc;
+}
+
+typedef struct dmn_text {
+    char *out;
+    size_t len;
+} dmn_text;
+
+static inline void dmn_row_text(void *ud, int n_cols, const char *const *values)
+{
+    dmn_text *t = ud;
+    size_t n = strlen(t->out);
+
+    for (int i = 0; i < n_cols && n + 1 < t->len; i++) {
+        snprintf(t->out + n, t->len - n, "%s%s",
+                 i   ? ","
+                 : n ? ";"
+                     : "",
+                 values[i] ? values[i] : "null");
+        n = strlen(t->out);
+    }
+}
+
+/*
+ * A query (param: $1, or NULL for none) on the store, its rows as text
+ * into out: columns joined by ",", rows by ";", NULL as "null", cut at
+ * len.  0, or -1 with the database's message in out.
+ */
+static inline int dmn_query(const char *conninfo, const char *sql, const char *param, char *out,
+                            size_t len)
+{
+    const char *p[1] = {param};
+    dmn_text t = {out, len};
+    char err[300];
+
+    out[0] = '\0';
+    if (db_exec_blocking(conninfo, sql, param ? 1 : 0, param ? p : NULL, dmn_row_text, &t, err,
+                         sizeof(err)) < 0) {
+        snprintf(out, len, "%.200s", err);
+        return -1;
+    }
+    return 0;
 }
 
 /*

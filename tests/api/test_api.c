@@ -414,35 +414,19 @@ static int count_listed(sim_httpc *c, const char *query)
     return n;
 }
 
-static void row_text(void *ud, int n_cols, const char *const *values)
-{
-    char *out = ud;
-    size_t len = strlen(out);
-
-    for (int i = 0; i < n_cols; i++) {
-        snprintf(out + len, 512 - len, "%s%s", i ? "," : "", values[i] ? values[i] : "null");
-        len = strlen(out);
-    }
-}
-
 /* Row counts of the store's tables as one string (512 bytes). */
 static void store_counts(char out[512])
 {
-    char err[300];
-    int rc;
-
-    out[0] = '\0';
-    rc = db_exec_blocking(g_env.conninfo,
-                          "SELECT 'bookings=' || (SELECT count(*) FROM bookings), "
-                          "'events=' || (SELECT count(*) FROM booking_events), "
-                          "'riders=' || (SELECT count(*) FROM riders), "
-                          "'tokens=' || (SELECT count(*) FROM tokens), "
-                          "'idem=' || (SELECT count(*) FROM idempotency_keys), "
-                          "'vehicles=' || (SELECT count(*) FROM vehicles), "
-                          "'shifts=' || (SELECT count(*) FROM shifts)",
-                          0, NULL, row_text, out, err, sizeof(err));
-    if (rc < 0) {
-        print_error("store_counts: %s\n", err);
+    if (dmn_query(g_env.conninfo,
+                  "SELECT 'bookings=' || (SELECT count(*) FROM bookings), "
+                  "'events=' || (SELECT count(*) FROM booking_events), "
+                  "'riders=' || (SELECT count(*) FROM riders), "
+                  "'tokens=' || (SELECT count(*) FROM tokens), "
+                  "'idem=' || (SELECT count(*) FROM idempotency_keys), "
+                  "'vehicles=' || (SELECT count(*) FROM vehicles), "
+                  "'shifts=' || (SELECT count(*) FROM shifts)",
+                  NULL, out, 512) < 0) {
+        print_error("store_counts: %s\n", out);
         fail();
     }
 }
@@ -2028,16 +2012,12 @@ static void load_settle(loader *ls, int n_loaders, const char *rider, const char
 /* Events stored twice for one booking (same kind and transition). */
 static void dup_events(const char *rider, char out[512])
 {
-    char err[300];
-    const char *p[1] = {rider};
-
-    out[0] = '\0';
-    if (db_exec_blocking(g_env.conninfo,
-                         "SELECT count(*) FROM (SELECT e.booking_id FROM booking_events e JOIN "
-                         "bookings b ON b.id = e.booking_id WHERE b.rider_id = $1 GROUP BY "
-                         "e.booking_id, e.kind, e.from_status, e.to_status HAVING count(*) > 1) x",
-                         1, p, row_text, out, err, sizeof(err)) < 0) {
-        print_error("dup_events: %s\n", err);
+    if (dmn_query(g_env.conninfo,
+                  "SELECT count(*) FROM (SELECT e.booking_id FROM booking_events e JOIN "
+                  "bookings b ON b.id = e.booking_id WHERE b.rider_id = $1 GROUP BY "
+                  "e.booking_id, e.kind, e.from_status, e.to_status HAVING count(*) > 1) x",
+                  rider, out, 512) < 0) {
+        print_error("dup_events: %s\n", out);
         fail();
     }
 }

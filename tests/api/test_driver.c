@@ -148,27 +148,11 @@ static long long plan_seq(const char *vid)
     return seq;
 }
 
-static void row_text(void *ud, int n_cols, const char *const *values)
-{
-    char *out = ud;
-    size_t len = strlen(out);
-
-    for (int i = 0; i < n_cols; i++) {
-        snprintf(out + len, 512 - len, "%s%s", i ? "," : "", values[i] ? values[i] : "null");
-        len = strlen(out);
-    }
-}
-
-/* One query's rows as text (512 bytes). */
+/* One query's rows as text (512 bytes); fails the test on an error. */
 static void query_text(const char *sql, const char *param, char out[512])
 {
-    char err[300];
-    const char *p[1] = {param};
-
-    out[0] = '\0';
-    if (db_exec_blocking(g_env.conninfo, sql, param ? 1 : 0, param ? p : NULL, row_text, out, err,
-                         sizeof(err)) < 0) {
-        print_error("query failed: %s\n", err);
+    if (dmn_query(g_env.conninfo, sql, param, out, 512) < 0) {
+        print_error("query failed: %s\n", out);
         fail();
     }
 }

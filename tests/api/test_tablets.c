@@ -35,7 +35,6 @@
 
 #include <jansson.h>
 
-#include "data/db/db.h"
 #include "simulator/httpc.h"
 #include "simulator/tablets.h"
 
@@ -54,24 +53,13 @@ static const char *jstr(json_t *o, const char *key)
     return s ? s : "";
 }
 
-static void row_text(void *ud, int n_cols, const char *const *values)
-{
-    char *out = ud;
-    size_t len = strlen(out);
-
-    for (int i = 0; i < n_cols; i++) {
-        snprintf(out + len, 256 - len, "%s%s", i ? "," : "", values[i] ? values[i] : "null");
-        len = strlen(out);
-    }
-}
-
 /* One number from the store. */
 static long long query_num(const char *sql)
 {
-    char out[256] = "", err[300];
+    char out[256];
 
-    if (db_exec_blocking(g_env.conninfo, sql, 0, NULL, row_text, out, err, sizeof(err)) < 0) {
-        print_error("query failed: %s\n", err);
+    if (dmn_query(g_env.conninfo, sql, NULL, out, sizeof(out)) < 0) {
+        print_error("query failed: %s\n", out);
         fail();
     }
     return atoll(out);
@@ -223,6 +211,20 @@ static void test_drive(void **state)
     assert_int_equal(dmn_health(g_d.port, NULL, 0), 200);
 }
 
+/* Driver tokens read from a file name in the program's folder holding text. */
+static int creds_from(const char *name, const char *text, sim_tablet_cred **creds, int *n,
+                      char err[512])
+{
+    char path[400];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", g_env.dir, name);
+    assert_non_null(f = fopen(path, "w"));
+    fputs(text, f);
+    fclose(f);
+    return sim_tablets_read_creds(path, creds, n, err, 512);
+}
+
 static void test_edges(void **state)
 {
     sim_tablets_opts o;
@@ -230,7 +232,6 @@ static void test_edges(void **state)
     sim_tablet_cred *creds = NULL;
     char err[512], path[400];
     int n = 0;
-    FILE *f;
 
     (void)state;
     sim_tablets_opts_default(&o);
@@ -240,49 +241,42 @@ static void test_edges(void **state)
     o.n_tablets = 2;
     o.duration_s = 1;
     /* no driver tokens and no admin token */
-    assert_int_equal(sim_tablets_run(&o, &r, err, sizeof(err)), SIM_TABLETS_EINVAL);
+    assert_int_equal(sim_tablets_run(&o, &r, err, sizeof(err)), SIM_LOADGEN_EINVAL);
     assert_non_null(strstr(err, "driver tokens"));
     o.admin_token = g_admin;
     o.drop_rate = 1.5;
-    assert_int_equal(sim_tablets_run(&o, &r, err, sizeof(err)), SIM_TABLETS_EINVAL);
+    assert_int_equal(sim_tablets_run(&o, &r, err, sizeof(err)), SIM_LOADGEN_EINVAL);
     o.drop_rate = 0;
     o.n_tablets = 4; /* three vans */
-    assert_int_equal(sim_tablets_run(&o, &r, err, sizeof(err)), SIM_TABLETS_ESETUP);
+    assert_int_equal(sim_tablets_run(&o, &r, err, sizeof(err)), SIM_LOADGEN_ESETUP);
     assert_non_null(strstr(err, "3 vehicles"));
     o.n_tablets = 1;
     o.admin_token = g_op; /* not an admin */
-    assert_int_equal(sim_tablets_run(&o, &r, err, sizeof(err)), SIM_TABLETS_ESETUP);
+    assert_int_equal(sim_tablets_run(&o, &r, err, sizeof(err)), SIM_LOADGEN_ESETUP);
     assert_non_null(strstr(err, "admin"));
 
     /* Token files. */
-    snprintf(path, sizeof(path), "%s/drivers.json", g_env.dir);
-    assert_non_null(f = fopen(path, "w"));
-    fputs(" {\"van1\": \"nt_a\", \"van2\": \"nt_b\"}\n", f);
-    fclose(f);
-    assert_int_equal(sim_tablets_read_creds(path, &creds, &n, err, sizeof(err)), 0);
+    assert_int_equal(
+        creds_from("d.json", " {\"van1\": \"nt_a\", \"van2\": \"nt_b\"}\n", &creds, &n, err), 0);
     assert_int_equal(n, 2);
     assert_string_equal(creds[1].vehicle_id, "van2");
     assert_string_equal(creds[1].token, "nt_b");
     free(creds);
-    snprintf(path, sizeof(path), "%s/drivers.txt", g_env.dir);
-    assert_non_null(f = fopen(path, "w"));
-    fputs("# vehicle token\n\nvan3 nt_c\n  van1\tnt_a  \n", f);
-    fclose(f);
-    assert_int_equal(sim_tablets_read_creds(path, &creds, &n, err, sizeof(err)), 0);
+    assert_int_equal(
+        creds_from("d.txt", "# vehicle token\n\nvan3 nt_c\n  van1\tnt_a  \n", &creds, &n, err), 0);
     assert_int_equal(n, 2);
     assert_string_equal(creds[0].vehicle_id, "van3");
     assert_string_equal(creds[1].token, "nt_a");
     free(creds);
-    assert_non_null(f = fopen(path, "w"));
-    fputs("van1 nt_a\nvan2 nt_b extra\n", f);
-    fclose(f);
-    assert_int_equal(sim_tablets_read_creds(path, &creds, &n, err, sizeof(err)),
-                     SIM_TABLETS_EINVAL);
+    assert_int_equal(creds_from("d.txt", "van1 nt_a\nvan2 nt_b extra\n", &creds, &n, err),
+                     SIM_LOADGEN_EINVAL);
     assert_non_null(strstr(err, ":2:"));
     assert_null(creds);
+    assert_int_equal(creds_from("d.json", "{\"van1\": 7}", &creds, &n, err), SIM_LOADGEN_EINVAL);
+    assert_non_null(strstr(err, "van1"));
     snprintf(path, sizeof(path), "%s/missing.txt", g_env.dir);
     assert_int_equal(sim_tablets_read_creds(path, &creds, &n, err, sizeof(err)),
-                     SIM_TABLETS_EINVAL);
+                     SIM_LOADGEN_EINVAL);
 }
 
 int main(void)

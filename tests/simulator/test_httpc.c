@@ -1,6 +1,7 @@
 /*
  * test_httpc.c - the blocking HTTP client (simulator/httpc.c) against a
- * tiny server running in a thread of this program, plain sockets.
+ * tiny server running in a thread of this program (miniserver.h, one
+ * connection at a time).
  *
  * The server reads requests (headers up to the blank line, then
  * Content-Length bytes) and answers each as the current mode says: a
@@ -25,6 +26,8 @@
 #include <cmocka.h>
 
 #include "simulator/httpc.h"
+
+#include "miniserver.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,85 +56,10 @@ enum mode {
 };
 
 typedef struct tsrv {
-    int lfd, port;
-    pthread_t th;
-    atomic_int mode, stop, conns, reqs;
+    msv srv; /* one connection at a time */
+    atomic_int mode, reqs;
     sem_t closed;
 } tsrv;
-
-/* Case-insensitive strstr (strcasestr is a GNU extension). */
-static const char *find_nocase(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-
-    for (; *hay; hay++)
-        if (strncasecmp(hay, needle, n) == 0)
-            return hay;
-    return NULL;
-}
-
-static void write_str(int fd, const char *s, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return;
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
-static void pause_ms(int ms)
-{
-    struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ms * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
-static void write_s(int fd, const char *s)
-{
-    write_str(fd, s, strlen(s));
-}
-
-/* Waits until fd is readable or the server is told to stop: 1 readable. */
-static int wait_readable(tsrv *s, int fd)
-{
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-
-    while (!atomic_load(&s->stop)) {
-        int r = poll(&p, 1, 20);
-        if (r > 0)
-            return 1;
-        if (r < 0 && errno != EINTR)
-            return 0;
-    }
-    return 0;
-}
-
-/* One request into req (NUL-terminated): 1, or 0 at the end of the stream. */
-static int read_request(tsrv *s, int fd, char *req, size_t cap, size_t *len)
-{
-    size_t n = 0;
-    char *eoh;
-
-    for (;;) {
-        req[n] = '\0';
-        if ((eoh = strstr(req, "\r\n\r\n")) != NULL) {
-            const char *cl = find_nocase(req, "\r\nContent-Length:");
-            size_t want = (size_t)(eoh + 4 - req) + (cl ? strtoul(cl + 17, NULL, 10) : 0);
-            if (n >= want) {
-                *len = n;
-                return 1;
-            }
-        }
-        if (n + 1 >= cap || !wait_readable(s, fd))
-            return 0;
-        ssize_t r = recv(fd, req + n, cap - 1 - n, 0);
-        if (r <= 0)
-            return 0;
-        n += (size_t)r;
-    }
-}
 
 static void answer(tsrv *s, int fd, int conn, int nreq, const char *req, size_t len)
 {
@@ -146,81 +74,63 @@ static void answer(tsrv *s, int fd, int conn, int nreq, const char *req, size_t 
                      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Test:  padded  \r\n"
                      "Content-Length: %d\r\n\r\n%s",
                      n, body);
-        write_str(fd, out, (size_t)n);
+        msv_send(fd, out, (size_t)n);
         break;
     case M_ECHO:
         n = snprintf(out, sizeof(out), "HTTP/1.1 201 Created\r\nContent-Length: %zu\r\n\r\n", len);
-        write_str(fd, out, (size_t)n);
-        write_str(fd, req, len);
+        msv_send(fd, out, (size_t)n);
+        msv_send(fd, req, len);
         break;
     case M_CHUNKED:
         /* Written in pieces so the client reads the chunks across recv calls. */
-        write_s(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
-        pause_ms(2);
-        write_s(fd, "1\r\n \r\n");
-        pause_ms(2);
-        write_s(fd, "5\r\nworld\r\n0\r\n\r\n");
+        msv_send_str(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+        msv_pause_ms(2);
+        msv_send_str(fd, "1\r\n \r\n");
+        msv_pause_ms(2);
+        msv_send_str(fd, "5\r\nworld\r\n0\r\n\r\n");
         break;
     case M_SILENT:
         break;
     case M_GARBAGE:
-        write_s(fd, "SMTP ready, not what you expected\r\n\r\n");
+        msv_send_str(fd, "SMTP ready, not what you expected\r\n\r\n");
         break;
     case M_EOF_BODY:
-        write_s(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it, until the end");
+        msv_send_str(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it, until the end");
         break;
     case M_TRUNCATED:
-        write_s(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
+        msv_send_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
         break;
     }
 }
 
-static void *server_main(void *arg)
+static void serve_conn(msv *m, int fd, int conn)
 {
-    tsrv *s = arg;
-    static char req[65536];
+    tsrv *s = m->ud;
+    static msv_req q; /* one connection at a time */
+    int nreq = 0;
 
-    while (wait_readable(s, s->lfd)) {
-        int fd = accept(s->lfd, NULL, NULL), nreq = 0, conn;
-        size_t len;
-        if (fd < 0)
-            continue;
-        conn = atomic_fetch_add(&s->conns, 1) + 1;
-        while (read_request(s, fd, req, sizeof(req), &len)) {
-            int m = atomic_load(&s->mode);
-            atomic_fetch_add(&s->reqs, 1);
-            answer(s, fd, conn, ++nreq, req, len);
-            if (m == M_CLOSE || m == M_EOF_BODY || m == M_TRUNCATED || m == M_GARBAGE)
-                break;
-        }
-        close(fd);
-        if (atomic_load(&s->mode) == M_CLOSE)
-            sem_post(&s->closed);
+    msv_req_init(&q);
+    while (msv_next_request(m, fd, &q)) {
+        int md = atomic_load(&s->mode);
+        atomic_fetch_add(&s->reqs, 1);
+        answer(s, fd, conn, ++nreq, q.buf, q.head_len + q.body_len);
+        if (md == M_CLOSE || md == M_EOF_BODY || md == M_TRUNCATED || md == M_GARBAGE)
+            break;
     }
-    return NULL;
+    close(fd);
+    if (atomic_load(&s->mode) == M_CLOSE)
+        sem_post(&s->closed);
 }
 
 static int setup(void **state)
 {
     tsrv *s = calloc(1, sizeof(*s));
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    socklen_t al = sizeof(a);
-    int one = 1;
 
     if (s == NULL)
         return -1;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-        listen(s->lfd, 8) < 0 || getsockname(s->lfd, (struct sockaddr *)&a, &al) < 0) {
-        free(s);
-        return -1;
-    }
-    s->port = ntohs(a.sin_port);
     sem_init(&s->closed, 0, 0);
-    if (pthread_create(&s->th, NULL, server_main, s) != 0) {
-        close(s->lfd);
+    if (msv_start(&s->srv, 0, serve_conn, s) != 0) {
+        sem_destroy(&s->closed);
         free(s);
         return -1;
     }
@@ -232,9 +142,7 @@ static int teardown(void **state)
 {
     tsrv *s = *state;
 
-    atomic_store(&s->stop, 1);
-    pthread_join(s->th, NULL);
-    close(s->lfd);
+    msv_stop(&s->srv);
     sem_destroy(&s->closed);
     free(s);
     return 0;
@@ -244,7 +152,7 @@ static sim_httpc *client(tsrv *s, int timeout_ms)
 {
     sim_httpc *c = NULL;
 
-    assert_int_equal(sim_httpc_create("127.0.0.1", s->port, timeout_ms, &c), 0);
+    assert_int_equal(sim_httpc_create("127.0.0.1", s->srv.port, timeout_ms, &c), 0);
     assert_non_null(c);
     return c;
 }
@@ -271,7 +179,7 @@ static void test_keepalive_reuse(void **state)
         assert_int_equal(sim_http_resp_header(&r, "Location", v, sizeof(v)), 0);
         sim_http_resp_free(&r);
     }
-    assert_int_equal(atomic_load(&s->conns), 1);
+    assert_int_equal(atomic_load(&s->srv.conns), 1);
     sim_httpc_destroy(c);
 }
 
@@ -288,7 +196,7 @@ static void test_request_bytes(void **state)
     assert_int_equal(sim_httpc_request(c, "POST", "/v1/bookings", hdr, body, 7, &r), 0);
     assert_int_equal(r.status, 201);
     assert_non_null(strstr(r.body, "POST /v1/bookings HTTP/1.1\r\n"));
-    snprintf(want, sizeof(want), "\r\nHost: 127.0.0.1:%d\r\n", s->port);
+    snprintf(want, sizeof(want), "\r\nHost: 127.0.0.1:%d\r\n", s->srv.port);
     assert_non_null(strstr(r.body, want));
     assert_non_null(strstr(r.body, "\r\nAuthorization: Bearer t0k\r\n"));
     assert_non_null(strstr(r.body, "\r\nIdempotency-Key: k-1\r\n"));
@@ -313,7 +221,7 @@ static void test_chunked(void **state)
         assert_string_equal(r.body, "hello world");
         sim_http_resp_free(&r);
     }
-    assert_int_equal(atomic_load(&s->conns), 1); /* chunked answers keep the connection */
+    assert_int_equal(atomic_load(&s->srv.conns), 1); /* chunked answers keep the connection */
     sim_httpc_destroy(c);
 }
 
@@ -332,7 +240,7 @@ static void test_reconnect_after_close(void **state)
         sim_http_resp_free(&r);
         sem_wait(&s->closed); /* the server has closed before the next request */
     }
-    assert_int_equal(atomic_load(&s->conns), 3);
+    assert_int_equal(atomic_load(&s->srv.conns), 3);
     assert_int_equal(atomic_load(&s->reqs), 3); /* nothing sent twice */
     sim_httpc_destroy(c);
 }
@@ -456,7 +364,7 @@ static void test_invalid_arguments(void **state)
     assert_int_equal(sim_httpc_request(c, "GET", "/", bad_hdr, NULL, 0, &r), SIM_HTTPC_EINVAL);
     assert_int_equal(sim_httpc_request(c, "GET", "/", no_colon, NULL, 0, &r), SIM_HTTPC_EINVAL);
     assert_int_equal(sim_httpc_request(c, "POST", "/", NULL, NULL, 5, &r), SIM_HTTPC_EINVAL);
-    assert_int_equal(atomic_load(&s->conns), 0); /* nothing reached the server */
+    assert_int_equal(atomic_load(&s->srv.conns), 0); /* nothing reached the server */
     sim_httpc_destroy(c);
     sim_httpc_destroy(NULL);
     sim_http_resp_free(NULL);

@@ -1,7 +1,7 @@
 /*
  * test_loadgen.c - the load generator (simulator/loadgen.c) against a fake
- * reservation API served from threads of this program (one per
- * connection, plain sockets), so it runs without PostgreSQL or a daemon.
+ * reservation API served from threads of this program (miniserver.h, a
+ * thread per connection), so it runs without PostgreSQL or a daemon.
  *
  * The fake answers the setup reads (health, shifts, stops with a depot),
  * registers riders, and books: every fifth booking gets 409 (no room),
@@ -13,7 +13,8 @@
  * Cases: a short open-loop run (counts by status, pairs, cancels with the
  * cleanup, JSON summary that parses), a closed-loop run, a token the
  * fake refuses (setup error naming the role), no server (connect error),
- * invalid options.
+ * invalid options; the simulated tablets' options and their setup with no
+ * server (their run against the daemon is tests/api/test_tablets.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +24,9 @@
 #include <cmocka.h>
 
 #include "simulator/loadgen.h"
+#include "simulator/tablets.h"
+
+#include "miniserver.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,33 +43,14 @@
 #include <unistd.h>
 
 #define MAX_KEYS 4096
-#define MAX_CONNS 64
 
 typedef struct fake {
-    int lfd, port;
-    pthread_t acceptor;
-    pthread_t conns[MAX_CONNS];
-    atomic_int n_conns, stop;
+    msv srv;           /* a thread per connection */
     const char *token; /* the one accepted */
     pthread_mutex_t mu;
     char *keys[MAX_KEYS];
     int n_keys, dup_keys, bad_requests, n_riders, n_bookings, n_confirms, n_cancels, n_refused;
 } fake;
-
-typedef struct conn_arg {
-    fake *f;
-    int fd;
-} conn_arg;
-
-static const char *find_nocase(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-
-    for (; *hay; hay++)
-        if (strncasecmp(hay, needle, n) == 0)
-            return hay;
-    return NULL;
-}
 
 /* One send per answer: two would meet Nagle and delayed ACKs (40 ms). */
 static void reply(int fd, int status, const char *body)
@@ -88,7 +73,7 @@ static void bad(fake *f)
 /* Records an Idempotency-Key; 0 new, -1 seen before or missing. */
 static int key_seen(fake *f, const char *req)
 {
-    const char *k = find_nocase(req, "\r\nIdempotency-Key: ");
+    const char *k = msv_find_nocase(req, "\r\nIdempotency-Key: ");
     char key[160];
     int rc = 0;
 
@@ -132,7 +117,7 @@ static void check_booking(fake *f, const char *body)
 static void answer(fake *f, int fd, const char *req, const char *body)
 {
     char method[8], path[200], auth[300], out[200];
-    const char *a = find_nocase(req, "\r\nAuthorization: Bearer ");
+    const char *a = msv_find_nocase(req, "\r\nAuthorization: Bearer ");
 
     if (sscanf(req, "%7s %199s", method, path) != 2) {
         bad(f);
@@ -191,95 +176,39 @@ static void answer(fake *f, int fd, const char *req, const char *body)
         reply(fd, 200, out);
 }
 
-static void *conn_main(void *arg)
+static void serve_conn(msv *m, int fd, int conn)
 {
-    conn_arg *ca = arg;
-    fake *f = ca->f;
-    int fd = ca->fd;
-    static _Thread_local char req[16384];
-    size_t n = 0;
+    msv_req *q = malloc(sizeof(*q));
 
-    free(ca);
-    for (;;) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        char *eoh;
-        req[n] = '\0';
-        if ((eoh = strstr(req, "\r\n\r\n")) != NULL) {
-            const char *cl = find_nocase(req, "\r\nContent-Length:");
-            size_t hl = (size_t)(eoh + 4 - req), bl = cl ? strtoul(cl + 17, NULL, 10) : 0;
-            if (n >= hl + bl) {
-                char body[4096];
-                size_t k = bl < sizeof(body) - 1 ? bl : sizeof(body) - 1;
-                memcpy(body, eoh + 4, k);
-                body[k] = '\0';
-                *eoh = '\0';
-                answer(f, fd, req, body);
-                memmove(req, req + hl + bl, n - hl - bl);
-                n -= hl + bl;
-                continue;
-            }
+    (void)conn;
+    if (q != NULL) {
+        msv_req_init(q);
+        while (msv_next_request(m, fd, q)) {
+            char body[4096];
+            size_t k = q->body_len < sizeof(body) - 1 ? q->body_len : sizeof(body) - 1;
+            memcpy(body, q->buf + q->head_len, k);
+            body[k] = '\0';
+            q->buf[q->head_len - 4] = '\0'; /* the head without its blank line */
+            answer(m->ud, fd, q->buf, body);
         }
-        if (atomic_load(&f->stop))
-            break;
-        if (poll(&p, 1, 20) <= 0)
-            continue;
-        ssize_t r = recv(fd, req + n, sizeof(req) - 1 - n, 0);
-        if (r <= 0)
-            break;
-        n += (size_t)r;
     }
+    free(q);
     close(fd);
-    return NULL;
-}
-
-static void *acceptor_main(void *arg)
-{
-    fake *f = arg;
-
-    while (!atomic_load(&f->stop)) {
-        struct pollfd p = {.fd = f->lfd, .events = POLLIN};
-        if (poll(&p, 1, 20) <= 0)
-            continue;
-        int fd = accept(f->lfd, NULL, NULL);
-        int k = atomic_load(&f->n_conns);
-        conn_arg *ca = malloc(sizeof(*ca));
-        if (fd < 0 || ca == NULL || k >= MAX_CONNS) {
-            free(ca);
-            if (fd >= 0)
-                close(fd);
-            continue;
-        }
-        ca->f = f;
-        ca->fd = fd;
-        if (pthread_create(&f->conns[k], NULL, conn_main, ca) != 0) {
-            free(ca);
-            close(fd);
-            continue;
-        }
-        atomic_store(&f->n_conns, k + 1);
-    }
-    return NULL;
 }
 
 static int setup(void **state)
 {
     fake *f = calloc(1, sizeof(*f));
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    socklen_t al = sizeof(a);
 
     if (f == NULL)
         return -1;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     f->token = "tok-operator";
     pthread_mutex_init(&f->mu, NULL);
-    f->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    if (f->lfd < 0 || bind(f->lfd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-        listen(f->lfd, 64) < 0 || getsockname(f->lfd, (struct sockaddr *)&a, &al) < 0 ||
-        pthread_create(&f->acceptor, NULL, acceptor_main, f) != 0) {
+    if (msv_start(&f->srv, 1, serve_conn, f) != 0) {
+        pthread_mutex_destroy(&f->mu);
         free(f);
         return -1;
     }
-    f->port = ntohs(a.sin_port);
     *state = f;
     return 0;
 }
@@ -288,11 +217,7 @@ static int teardown(void **state)
 {
     fake *f = *state;
 
-    atomic_store(&f->stop, 1);
-    pthread_join(f->acceptor, NULL);
-    for (int k = 0; k < atomic_load(&f->n_conns); k++)
-        pthread_join(f->conns[k], NULL);
-    close(f->lfd);
+    msv_stop(&f->srv);
     for (int i = 0; i < f->n_keys; i++)
         free(f->keys[i]);
     pthread_mutex_destroy(&f->mu);
@@ -304,7 +229,7 @@ static void opts(fake *f, sim_loadgen_opts *o)
 {
     sim_loadgen_opts_default(o);
     snprintf(o->host, sizeof(o->host), "127.0.0.1");
-    o->port = f->port;
+    o->port = f->srv.port;
     o->token = f->token;
     o->rate = 200;
     o->duration_s = 0.5;
@@ -465,6 +390,49 @@ static void test_invalid_options(void **state)
     free(r);
 }
 
+static void test_tablets_options(void **state)
+{
+    const sim_tablet_cred creds[2] = {{"van1", "nt_a"}, {"van2", "nt_b"}};
+    sim_tablets_opts o;
+    sim_tablets_result r;
+    char err[256];
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t al = sizeof(a);
+
+    (void)state;
+    sim_tablets_opts_default(&o);
+    assert_true(o.speed == 60 && o.no_show_share == 0.05 && o.min_gap_ms == 50);
+    snprintf(o.host, sizeof(o.host), "127.0.0.1");
+    o.port = 1;
+    o.token = "tok";
+    o.creds = creds;
+    o.n_creds = 2;
+    o.n_tablets = 3; /* more than tokens */
+    o.duration_s = 1;
+    assert_int_equal(sim_tablets_run(&o, &r, err, sizeof(err)), SIM_LOADGEN_EINVAL);
+    assert_non_null(strstr(err, "fewer than tablets"));
+    o.n_tablets = 2;
+    o.speed = 0.5;
+    assert_int_equal(sim_tablets_run(&o, &r, err, sizeof(err)), SIM_LOADGEN_EINVAL);
+    o.speed = 60;
+    o.token = "two words";
+    assert_int_equal(sim_tablets_run(&o, &r, err, sizeof(err)), SIM_LOADGEN_EINVAL);
+    o.token = "tok";
+    o.duration_s = 0;
+    assert_int_equal(sim_tablets_run(&o, &r, err, sizeof(err)), SIM_LOADGEN_EINVAL);
+    o.duration_s = 1;
+    /* nobody listens there */
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    close(fd);
+    o.port = ntohs(a.sin_port);
+    assert_int_equal(sim_tablets_run(&o, &r, err, sizeof(err)), SIM_LOADGEN_ECONNECT);
+    assert_non_null(strstr(err, "/v1/health"));
+    assert_string_equal(sim_loadgen_strerror(SIM_LOADGEN_ECONNECT), "cannot reach the server");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -473,6 +441,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_token_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_options, setup, teardown),
+        cmocka_unit_test(test_tablets_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
