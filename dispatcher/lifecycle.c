@@ -158,6 +158,15 @@ static dsp_veh *van(dsp_day *d, int v)
     return v >= 0 && v < d->n_veh ? &d->veh[v] : NULL;
 }
 
+/* A break under way (started, not ended): the van stays where it is. */
+static int on_break(const dsp_day *d, const dsp_veh *x)
+{
+    for (int i = 0; i < x->n_onboard; i++)
+        if (d->bk[x->onboard[i]].is_break)
+            return 1;
+    return 0;
+}
+
 int dsp_vehicle_depart(dsp_day *d, int now, int v)
 {
     dsp_veh *x = van(d, v);
@@ -165,7 +174,7 @@ int dsp_vehicle_depart(dsp_day *d, int now, int v)
 
     if (x == NULL)
         return DSP_ENOTFOUND;
-    if (!x->in_service || x->en_route || x->n == 0)
+    if (!x->in_service || x->en_route || x->n == 0 || on_break(d, x))
         return DSP_ESTATE;
     const dsp_stop *s = &x->stops[0];
     dsp_booking *b = &d->bk[s->b];
@@ -189,7 +198,7 @@ int dsp_vehicle_depart_to(dsp_day *d, int now, int v, const dsp_place *place)
 
     if (x == NULL)
         return DSP_ENOTFOUND;
-    if (!x->in_service || x->en_route || x->n_committed > 0 || place == NULL)
+    if (!x->in_service || x->en_route || x->n_committed > 0 || place == NULL || on_break(d, x))
         return DSP_ESTATE;
     x->from = x->pos;
     x->depart_s = now;

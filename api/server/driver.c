@@ -984,8 +984,13 @@ static int reach_first(ev_ctx *e)
     int rc;
 
     if (e->vi.en_route) {
-        if (!same_place(&e->vi.place, &e->first.place))
-            return refuse(e, "%s is on its way to another place", api_vehicle_id(e->ds->s, e->v));
+        if (!same_place(&e->vi.place, &e->first.place)) {
+            /* The stop it drove to was withdrawn meanwhile (a cancellation):
+             * it got there, then went on to the plan's first stop. */
+            if ((rc = dsp_vehicle_arrive(e->d->dsp, e->now, e->v)) < 0 ||
+                (rc = dsp_vehicle_depart(e->d->dsp, e->now, e->v)) < 0)
+                return rc;
+        }
         return dsp_vehicle_arrive(e->d->dsp, e->now, e->v);
     }
     if (same_place(&e->vi.place, &e->first.place))
@@ -1064,6 +1069,14 @@ static int apply_event(drv_conn *c, const Noriai__Driver__TabletMessage *m, ev_c
 
     switch (m->msg_case) {
     case NORIAI__DRIVER__TABLET_MESSAGE__MSG_DEPARTED:
+        if (e->vi.en_route && e->n_plan > 0 && !same_place(&e->vi.place, &e->first.place) &&
+            !bid[0]) {
+            /* Its stop was withdrawn while it drove there: it is at that
+             * place now and leaves it for the plan's first stop. */
+            if ((rc = dsp_vehicle_arrive(e->d->dsp, e->now, c->v)) < 0)
+                break;
+            e->vi.en_route = 0;
+        }
         if (e->vi.en_route)
             return refuse(e, "%s is already on its way to its next stop", vid);
         if (e->n_plan == 0)
