@@ -10,10 +10,12 @@
  * position too late ends the scan), the load after every stop the party
  * rides through must fit a configuration, the stops pushed back must stay
  * before their greatest feasible times (late[]).  Survivors get a lower
- * bound, the added driving time; they are sorted by it and checked exactly
- * (dsp_eval, the solver's own timeline) in that order until the bound
- * exceeds the best cost found.  The cost is the change of the van's plan
- * cost plus the rider's own wait past the desired time.
+ * bound: the added driving time plus the rider's wait from the desired time
+ * to the earliest pickup possible there, both weighted as in the cost; they
+ * are sorted by it and checked exactly (dsp_eval, the solver's own
+ * timeline) in that order until the bound exceeds the best cost found.
+ * The cost is the change of the van's plan cost plus the rider's own wait
+ * past the desired time.
  *
  * Promise.  The chosen schedule's pickup time P gives the offered window:
  * [max(E, P - w/2), that + w] for window width w and earliest desired time E,
@@ -100,6 +102,7 @@ static int van_candidates(dsp_day *d, int v, const dsp_booking *bk, const dsp_ev
     double E = bk->promise_from_s, Lp = bk->eff_pick_close_s, Ld = bk->eff_drop_close_s;
     int sp = bk->pickup_service_s, sd = bk->drop_service_s;
     int tpd = dsp_travel_s(d, &bk->pickup, &bk->drop);
+    double w_drive = d->rules.w_drive;
 
     for (int dim = 0; dim < DSP_DIMS; dim++)
         q[dim] = (o && o->probe == bk->id && o->probe_no_load) ? 0 : bk->load[dim];
@@ -112,6 +115,8 @@ static int van_candidates(dsp_day *d, int v, const dsp_booking *bk, const dsp_ev
             break;
         int ta = dsp_travel_s(d, pa, &bk->pickup);
         double bp = ready + ta > E ? ready + ta : E;
+        /* The rider waits at least from E to the earliest pickup here. */
+        double wait_lb = d->rules.w_rider_wait * (bp - E);
         if (ready + ta > Lp)
             continue;
         if (!fits_plus(x, &x->load_after[a * DSP_DIMS], q))
@@ -122,7 +127,8 @@ static int van_candidates(dsp_day *d, int v, const dsp_booking *bk, const dsp_ev
             int tdn = dsp_travel_s(d, &bk->drop, pn);
             double bd = bp + sp + tpd;
             if (bd <= Ld && bd + sd + tdn <= x->late[a + 1] + 1e-6) {
-                if ((rc = push_cand(d, n_cand, v, a, a, ta + tpd + tdn - t_an)) < 0)
+                if ((rc = push_cand(d, n_cand, v, a, a,
+                                    w_drive * (ta + tpd + tdn - t_an) + wait_lb)) < 0)
                     return rc;
             }
         }
@@ -148,7 +154,9 @@ static int van_candidates(dsp_day *d, int v, const dsp_booking *bk, const dsp_ev
             int tdn = dsp_travel_s(d, &bk->drop, pbn);
             if (eb + tbd + sd + tdn > x->late[b + 1] + 1e-6)
                 continue;
-            if ((rc = push_cand(d, n_cand, v, a, b, dp + tbd + tdn - dsp_travel_s(d, pb, pbn))) < 0)
+            if ((rc = push_cand(d, n_cand, v, a, b,
+                                w_drive * (dp + tbd + tdn - dsp_travel_s(d, pb, pbn)) + wait_lb)) <
+                0)
                 return rc;
         }
     }
@@ -205,7 +213,7 @@ int dsp_best_insertion(dsp_day *d, int64_t bid, int only, const dsp_eval_opts *o
         const dsp_cand *c = &d->cand[i];
         const dsp_veh *x = &d->veh[c->v];
         double cost;
-        if (d->rules.w_drive * c->lb >= best)
+        if (c->lb >= best)
             break;
         int m = build_seq(d, x, bid, c->a, c->b);
         if (m < 0)
