@@ -1591,7 +1591,9 @@ int api_serve(const api_config *cfg)
     }
     if (cfg->demo_tokens[0]) {
         static const char *const roles[] = {"admin", "operator", "rider", "driver", "planner"};
-        printf("\nnoriai serves the demo town at http://%s:%d/\n\n", cfg->listen_host, s->port);
+        printf("\nnoriai serves the demo town at http://%s:%d/\n", cfg->listen_host, s->port);
+        printf("  consoles: http://%s:%d/web/ (operator, driver tablet, live map)\n\n",
+               cfg->listen_host, s->port);
         printf("  tokens (also in %s):\n", cfg->demo_tokens);
         for (int i = 0; i < 5; i++)
             printf("    %-9s %s\n", roles[i], s->demo_tok[i]);
