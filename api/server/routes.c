@@ -1202,6 +1202,13 @@ static json_t *vehicle_json(rctx *c, api_day *d, int v)
                      (json_int_t)(d->seq_base[v] + vi.version));
 }
 
+/* Drivers see their own vehicle only. */
+static int vehicle_visible(const rctx *c, int v)
+{
+    return c->tok->role != API_ROLE_DRIVER ||
+           strcmp(c->tok->vehicle_id, c->s->cfg.vehicles[v].id) == 0;
+}
+
 static void h_vehicles(rctx *c)
 {
     api_day *d = query_day(c);
@@ -1210,12 +1217,9 @@ static void h_vehicles(rctx *c)
     if (d == NULL)
         return;
     arr = json_array();
-    for (int v = 0; v < c->s->cfg.n_vehicles; v++) {
-        if (c->tok->role == API_ROLE_DRIVER &&
-            strcmp(c->tok->vehicle_id, c->s->cfg.vehicles[v].id) != 0)
-            continue;
-        json_array_append_new(arr, vehicle_json(c, d, v));
-    }
+    for (int v = 0; v < c->s->cfg.n_vehicles; v++)
+        if (vehicle_visible(c, v))
+            json_array_append_new(arr, vehicle_json(c, d, v));
     reply(c, 200, json_pack("{s:o}", "vehicles", arr), NULL);
 }
 
@@ -1304,7 +1308,7 @@ static void h_shifts(rctx *c)
     for (int v = 0; v < c->s->cfg.n_vehicles; v++) {
         const api_fleet_def *f = &c->s->cfg.vehicles[v];
         char a[40], b[40];
-        if (c->tok->role == API_ROLE_DRIVER && strcmp(c->tok->vehicle_id, f->id) != 0)
+        if (!vehicle_visible(c, v))
             continue;
         api_day_iso(c->s, d, f->shift_start_s, a, sizeof(a));
         api_day_iso(c->s, d, f->shift_end_s, b, sizeof(b));
