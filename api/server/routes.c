@@ -1291,7 +1291,19 @@ static void h_out_of_service(rctx *c)
                                                   dsp_status_name(bi.status)));
     }
     free(had);
-    commit_then_reply(c, NULL, 200,
+    /* Stored with the change, so a restart keeps the van out today. */
+    db_txn *t = db_txn_new(c->s->db);
+    const char *up[2] = {c->param[0], d->date};
+    if (t == NULL || db_txn_add(t, "UPDATE vehicles SET out_of_service_on = $2::date WHERE id = $1",
+                                2, up) < 0) {
+        if (t != NULL)
+            db_txn_free(t);
+        json_decref(moved);
+        json_decref(lost);
+        reply_err(c, 500, "internal", "out of memory");
+        return;
+    }
+    commit_then_reply(c, t, 200,
                       json_pack("{s:s,s:b,s:o,s:o}", "vehicle_id", c->param[0], "in_service", 0,
                                 "moved", moved, "not_kept", lost),
                       NULL);
@@ -1452,6 +1464,60 @@ static void h_token_create(rctx *c)
     commit_then_reply_cb(c, txn, 201, j, NULL, token_committed);
 }
 
+static void token_revoked(void *ud, int rc, const db_result *res, const char *err)
+{
+    rctx *c = ud;
+
+    if (rc == 0) {
+        api_token *t = api_map_del(&c->s->tokens, c->tok_sha);
+        free(t);
+    }
+    after_commit(ud, rc, res, err);
+}
+
+static void h_token_revoke(rctx *c)
+{
+    char sha[65] = "";
+    const api_token *t = NULL;
+    db_txn *txn;
+
+    if (parse_body(c, 0) < 0)
+        return;
+    for (size_t i = 0; i < c->s->tokens.cap && t == NULL; i++) {
+        const api_map_slot *sl = &c->s->tokens.slots[i];
+        const api_token *x = sl->val;
+        if (x != NULL && strcmp(x->id, c->param[0]) == 0) {
+            t = x;
+            snprintf(sha, sizeof(sha), "%s", sl->key);
+        }
+    }
+    if (t == NULL) {
+        reply_err(c, 404, "not_found", "no live token \"%s\"", c->param[0]);
+        return;
+    }
+    if (t == c->tok) {
+        reply_err(c, 409, "invalid_state", "a token cannot revoke itself");
+        return;
+    }
+    if (store_down(c))
+        return;
+    const char *p[1] = {c->param[0]};
+    txn = db_txn_new(c->s->db);
+    if (txn == NULL ||
+        db_txn_add(txn, "UPDATE tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
+                   1, p) < 0) {
+        if (txn != NULL)
+            db_txn_free(txn);
+        reply_err(c, 500, "internal", "out of memory");
+        return;
+    }
+    snprintf(c->tok_sha, sizeof(c->tok_sha), "%s", sha);
+    commit_then_reply_cb(c, txn, 200,
+                         json_pack("{s:s,s:s,s:b}", "id", c->param[0], "role",
+                                   api_role_name(t->role), "revoked", 1),
+                         NULL, token_revoked);
+}
+
 static void h_health(rctx *c)
 {
     char today[11], now[40];
@@ -1524,6 +1590,7 @@ static const route routes[] = {
     {"GET", "/v1/stops", ALL_ROLES, h_stops},
     {"GET", "/v1/stops/*", ALL_ROLES, h_stops},
     {"POST", "/v1/tokens", API_ROLE_ADMIN, h_token_create},
+    {"POST", "/v1/tokens/*/revoke", API_ROLE_ADMIN, h_token_revoke},
     {"GET", "/v1/driver/ws", API_ROLE_DRIVER, h_driver_ws},
 };
 #define N_ROUTES ((int)(sizeof(routes) / sizeof(routes[0])))

@@ -1155,6 +1155,21 @@ static void row_seq(void *ud, int n, const char *const *v)
         c->failed = 1;
 }
 
+static void row_out_of_service(void *ud, int n, const char *const *v)
+{
+    load_ctx *c = ud;
+    char today[11];
+    api_day *d;
+    int k;
+
+    (void)n;
+    api_today(c->s, today);
+    if ((k = api_vehicle_index(c->s, v[0])) < 0 || (d = api_day_get(c->s, today, 1)) == NULL)
+        return;
+    if (dsp_vehicle_out_of_service(d->dsp, api_day_now(c->s, d), k) == 0)
+        c->n++;
+}
+
 static int place_from_row(api_svc *s, const char *stop, const char *lat, const char *lon,
                           dsp_place *p)
 {
@@ -1273,6 +1288,15 @@ static int load_all(api_svc *s, char *err, size_t err_len)
         return rc;
     api_today(s, today);
     p[0] = today;
+    /* Vans taken out of service today stay out: before the bookings come
+     * back, so none is planned onto them. */
+    c.n = 0;
+    if ((rc = db_exec_blocking(conninfo,
+                               "SELECT id FROM vehicles WHERE out_of_service_on = $1::date", 1, p,
+                               row_out_of_service, &c, err, err_len)) < 0)
+        return rc;
+    if (c.n > 0)
+        api_log(API_LOG_INFO, "vehicles out of service today", "\"count\":%d", c.n);
     c.n = 0;
     c.failed = 0;
     snprintf(s->actor, sizeof(s->actor), "restore");

@@ -772,6 +772,7 @@ static const struct {
     {"GET", "/v1/stops", R_ALL},
     {"GET", "/v1/stops/*", R_ALL},
     {"POST", "/v1/tokens", R_ADMIN},
+    {"POST", "/v1/tokens/*/revoke", R_ADMIN},
     {"GET", "/v1/driver/ws", R_DRIVER},
 };
 #define N_AUTH ((int)(sizeof(auth_table) / sizeof(auth_table[0])))
@@ -2227,6 +2228,68 @@ static void test_shutdown(void **state)
      * the end: nothing left running). */
 }
 
+/* ------------------------------------------------------------------------ */
+/* Token revocation; a van out of service stays out across a restart        */
+
+static void test_revoke_and_out_of_service(void **state)
+{
+    char k[48], tid[48], tok[96], clock[16];
+    res r;
+
+    (void)state;
+    /* A new operator token works, is revoked, and then answers 401. */
+    r = call(g_c, g_tok[T_ADMIN], "POST", "/v1/tokens", new_key(k), "{\"role\":\"operator\"}");
+    expect_status(r, 201, "new operator token");
+    snprintf(tid, sizeof(tid), "%s", jstr(r.j, "id"));
+    snprintf(tok, sizeof(tok), "%s", jstr(r.j, "token"));
+    res_free(&r);
+    r = getf(g_c, tok, "/v1/vehicles");
+    expect_status(r, 200, "new token in use");
+    res_free(&r);
+    r = postf(g_c, g_tok[T_OPERATOR], "/v1/tokens/x/revoke", new_key(k), "{}");
+    expect_status(r, 403, "an operator cannot revoke");
+    res_free(&r);
+    r = postf(g_c, g_tok[T_ADMIN], "/v1/tokens/tk_nobody/revoke", new_key(k), "{}");
+    expect_status(r, 404, "unknown token id");
+    res_free(&r);
+    char path[96];
+    snprintf(path, sizeof(path), "/v1/tokens/%s/revoke", tid);
+    r = call(g_c, g_tok[T_ADMIN], "POST", path, new_key(k), NULL);
+    expect_status(r, 200, "revoke");
+    assert_true(json_is_true(jget(r.j, "revoked")));
+    res_free(&r);
+    r = getf(g_c, tok, "/v1/vehicles");
+    expect_status(r, 401, "revoked token");
+    res_free(&r);
+    r = call(g_c, g_tok[T_ADMIN], "POST", path, new_key(k), NULL);
+    expect_status(r, 404, "revoked twice");
+    res_free(&r);
+
+    /* van4 out of service; after a kill -9 and a restart it is still out
+     * and no booking is planned onto it. */
+    r = postf(g_c, g_tok[T_OPERATOR], "/v1/vehicles/van4/out-of-service", new_key(k),
+              "{\"reason\":\"flat tyre\"}");
+    expect_status(r, 200, "out of service");
+    res_free(&r);
+    dmn_clock_after(&g_main, clock);
+    dmn_kill9(&g_main);
+    sim_httpc_destroy(g_c);
+    g_c = NULL;
+    assert_int_equal(dmn_start(&g_main, clock), 0);
+    assert_int_equal(sim_httpc_create("127.0.0.1", g_main.port, CLIENT_TIMEOUT_MS, &g_c), 0);
+    r = getf(g_c, g_tok[T_OPERATOR], "/v1/vehicles/van4");
+    expect_status(r, 200, "van4 after restart");
+    assert_true(json_is_false(jget(r.j, "in_service")));
+    assert_int_equal(jint(r.j, "n_stops"), 0);
+    res_free(&r);
+    r = getf(g_c, tok, "/v1/vehicles");
+    expect_status(r, 401, "revoked token after restart");
+    res_free(&r);
+    r = postf(g_c, g_tok[T_OPERATOR], "/v1/vehicles/van4/out-of-service", new_key(k), "{}");
+    expect_status(r, 409, "out of service twice");
+    res_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2239,6 +2302,7 @@ int main(void)
         cmocka_unit_test_setup(test_kill9_under_load, test_setup),
         cmocka_unit_test_setup(test_db_restart, test_setup),
         cmocka_unit_test_setup(test_db_outage_under_load, test_setup),
+        cmocka_unit_test_setup(test_revoke_and_out_of_service, test_setup),
         cmocka_unit_test_setup(test_shutdown, test_setup),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
