@@ -112,7 +112,8 @@ out:
     return rc;
 }
 
-int csv_open_file(const char *path, csv_reader **out, char *err, size_t err_len)
+int csv_read_file(const char *path, size_t max_bytes, char **out, size_t *out_len, char *err,
+                  size_t err_len)
 {
     FILE *f = NULL;
     char *buf = NULL, *p;
@@ -120,9 +121,10 @@ int csv_open_file(const char *path, csv_reader **out, char *err, size_t err_len)
     struct stat st;
     int rc = 0;
 
-    if (path == NULL || out == NULL)
-        return csv_err(err, err_len, CSV_EINVAL, "csv_open_file: no path or output");
+    if (path == NULL || out == NULL || out_len == NULL)
+        return csv_err(err, err_len, CSV_EINVAL, "csv_read_file: no path or output");
     *out = NULL;
+    *out_len = 0;
     f = fopen(path, "rb");
     if (f == NULL) {
         rc = csv_err(err, err_len, CSV_EOPEN, "%s: cannot open: %s", path, strerror(errno));
@@ -133,9 +135,9 @@ int csv_open_file(const char *path, csv_reader **out, char *err, size_t err_len)
             rc = csv_err(err, err_len, CSV_EOPEN, "%s: is a folder, not a file", path);
             goto out;
         }
-        if (S_ISREG(st.st_mode) && (unsigned long long)st.st_size > CSV_MAX_FILE_BYTES) {
+        if (S_ISREG(st.st_mode) && (unsigned long long)st.st_size > max_bytes) {
             rc = csv_err(err, err_len, CSV_ETOOBIG, "%s: file larger than %zu bytes", path,
-                         CSV_MAX_FILE_BYTES);
+                         max_bytes);
             goto out;
         }
         if (S_ISREG(st.st_mode))
@@ -144,11 +146,11 @@ int csv_open_file(const char *path, csv_reader **out, char *err, size_t err_len)
     for (;;) {
         if (len + 1 >= cap) {
             size_t ncap = cap ? cap * 2 : hint;
-            if (ncap > CSV_MAX_FILE_BYTES + 2)
-                ncap = CSV_MAX_FILE_BYTES + 2;
+            if (ncap > max_bytes + 2)
+                ncap = max_bytes + 2;
             if (len + 1 >= ncap) {
                 rc = csv_err(err, err_len, CSV_ETOOBIG, "%s: file larger than %zu bytes", path,
-                             CSV_MAX_FILE_BYTES);
+                             max_bytes);
                 goto out;
             }
             p = realloc(buf, ncap);
@@ -168,19 +170,34 @@ int csv_open_file(const char *path, csv_reader **out, char *err, size_t err_len)
         rc = csv_err(err, err_len, CSV_EOPEN, "%s: read error: %s", path, strerror(errno));
         goto out;
     }
-    if (len > CSV_MAX_FILE_BYTES) {
+    if (len > max_bytes) {
         rc = csv_err(err, err_len, CSV_ETOOBIG, "%s: file larger than %zu bytes", path,
-                     CSV_MAX_FILE_BYTES);
+                     max_bytes);
         goto out;
     }
     buf[len] = '\0';
-    rc = reader_make(path, buf, len, out, err, err_len);
+    *out = buf;
+    *out_len = len;
     buf = NULL;
 out:
     if (f != NULL)
         fclose(f);
     free(buf);
     return rc;
+}
+
+int csv_open_file(const char *path, csv_reader **out, char *err, size_t err_len)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (path == NULL || out == NULL)
+        return csv_err(err, err_len, CSV_EINVAL, "csv_open_file: no path or output");
+    *out = NULL;
+    if ((rc = csv_read_file(path, CSV_MAX_FILE_BYTES, &buf, &len, err, err_len)) < 0)
+        return rc;
+    return reader_make(path, buf, len, out, err, err_len);
 }
 
 int csv_open_mem(const char *name, const char *buf, size_t len, csv_reader **out, char *err,

@@ -57,6 +57,15 @@ typedef struct csv_reader csv_reader;
 
 /* Reads a whole file.  Messages start with path. */
 int csv_open_file(const char *path, csv_reader **out, char *err, size_t err_len);
+
+/*
+ * A whole file into *out (NUL-terminated, *out_len bytes before the NUL;
+ * the caller frees it), refusing folders and files over max_bytes before
+ * holding more than that.  0 or CSV_EOPEN / CSV_ETOOBIG / CSV_ENOMEM with a
+ * message starting with path.  (Any text reader of the project uses it.)
+ */
+int csv_read_file(const char *path, size_t max_bytes, char **out, size_t *out_len, char *err,
+                  size_t err_len);
 /* Reads from a copy of buf[0..len).  name (e.g. "feed.zip:stops.txt") starts
  * messages; it is copied. */
 int csv_open_mem(const char *name, const char *buf, size_t len, csv_reader **out, char *err,

@@ -17,6 +17,7 @@
  * separator is always '.'.
  */
 #include "data/io/io_int.h"
+#include "data/csv/csv.h"
 
 #include <errno.h>
 #include <math.h>
@@ -38,58 +39,14 @@ int io_err(char *err, size_t err_len, int code, const char *fmt, ...)
 
 int io_text_load(io_text *t, const char *path, char *err, size_t err_len)
 {
-    FILE *f = NULL;
     char *buf = NULL, *p;
-    size_t cap = 0, len = 0, got;
+    size_t len = 0;
     int rc = 0;
 
     memset(t, 0, sizeof(*t));
     t->path = path;
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        rc = io_err(err, err_len, IO_EOPEN, "%s: cannot open: %s", path, strerror(errno));
-        goto out;
-    }
-    for (;;) {
-        if (len + 1 >= cap) {
-            size_t ncap = cap ? cap * 2 : 65536;
-            if (ncap > IO_MAX_FILE_BYTES + 2)
-                ncap = IO_MAX_FILE_BYTES + 2;
-            if (len + 1 >= ncap) {
-                rc = io_err(err, err_len, IO_EPARSE, "%s: file larger than %zu bytes", path,
-                            IO_MAX_FILE_BYTES);
-                goto out;
-            }
-            p = realloc(buf, ncap);
-            if (p == NULL) {
-                rc = io_err(err, err_len, IO_ENOMEM, "%s: out of memory", path);
-                goto out;
-            }
-            buf = p;
-            cap = ncap;
-        }
-        got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        rc = io_err(err, err_len, IO_EOPEN, "%s: read error: %s", path, strerror(errno));
-        goto out;
-    }
-    if (len > IO_MAX_FILE_BYTES) {
-        rc = io_err(err, err_len, IO_EPARSE, "%s: file larger than %zu bytes", path,
-                    IO_MAX_FILE_BYTES);
-        goto out;
-    }
-    if (buf == NULL) {
-        buf = malloc(1);
-        if (buf == NULL) {
-            rc = io_err(err, err_len, IO_ENOMEM, "%s: out of memory", path);
-            goto out;
-        }
-    }
-    buf[len] = '\0';
+    if ((rc = csv_read_file(path, IO_MAX_FILE_BYTES, &buf, &len, err, err_len)) < 0)
+        return rc == CSV_ENOMEM ? IO_ENOMEM : rc == CSV_ETOOBIG ? IO_EPARSE : IO_EOPEN;
     p = memchr(buf, '\0', len);
     if (p != NULL) {
         int line = 1;
@@ -102,8 +59,6 @@ int io_text_load(io_text *t, const char *path, char *err, size_t err_len)
     t->len = len;
     buf = NULL;
 out:
-    if (f != NULL)
-        fclose(f);
     free(buf);
     return rc;
 }
