@@ -37,12 +37,11 @@
  * dispatcher every second, and the driver would see nothing new.
  *
  * A confirmation makes a hidden stop visible without changing the plan, so
- * its version stays; to keep "one seq, one content", api_driver_event_stored
- * bumps that vehicle's seq_base and marks its plan dirty, and the next loop
- * turn commits it (the tablet hears of a confirmed booking one commit after
- * the confirmation's own; see the report of issue 6 for moving this into
- * service.c's sink).  A confirmed booking that is cancelled gets a
- * Cancellation notice after the route update that removed it.
+ * its version stays; to keep "one seq, one content", service.c's event sink
+ * bumps that vehicle's seq_base and marks its plan dirty, so the new seq is
+ * stored in the confirmation's own commit and pushed right after it.  A
+ * confirmed booking that is cancelled gets a Cancellation notice after the
+ * route update that removed it.
  *
  * Rider details are cached (rider id -> name, kana, phone, needs, notes);
  * a route that names a rider not in the cache waits for one read-only query
