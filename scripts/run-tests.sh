@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs every cmocka test program given, then the sanitizer builds after "--",
-# and prints one summary line: "N passed, N failed".
+# and prints one summary line: "N passed, N failed".  The layering check
+# (scripts/check-layers.sh) runs first and counts as one test, "layers".
 BUILD=$1; SANDIR=$2; shift 2
 # The CLI tests run the binary of this build, not whatever build/ holds.
 NORIAI_BIN=${NORIAI_BIN:-$BUILD/noriai}; export NORIAI_BIN
@@ -17,6 +18,14 @@ run_one() {
     [ "$f" -ne 0 ] && failed_names="$failed_names $label"
     return 0
 }
+# The layering of the includes (docs/architecture.md): one test.
+layers_out=$("$(dirname "$0")/check-layers.sh" 2>&1); layers_rc=$?
+printf '%s\n' "$layers_out" | sed "s|^|[layers] |"
+if [ "$layers_rc" -eq 0 ]; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1)); failed_names="$failed_names layers"
+fi
 mode=plain
 for t in "$@"; do
     if [ "$t" = "--" ]; then
