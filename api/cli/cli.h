@@ -19,7 +19,8 @@
     X(INPUT, -3, "unreadable input", 2)                                                            \
     X(SOLVE, -4, "the solver failed", 1)                                                           \
     X(OUTPUT, -5, "cannot write the output", 1)                                                    \
-    X(SERVER, -6, "the server could not be used", 1)
+    X(SERVER, -6, "the server could not be used", 1)                                               \
+    X(NOTFOUND, -7, "no such item", 1)
 
 enum {
 #define CLI_ERR_ENUM(name, code, msg, status) CLI_E##name = (code),
@@ -37,6 +38,7 @@ int cli_simulate(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
 int cli_loadgen(int argc, char **argv);
+int cli_token(int argc, char **argv);
 
 void cli_usage_solve(FILE *f);
 void cli_usage_check(FILE *f);
@@ -45,6 +47,7 @@ void cli_usage_simulate(FILE *f);
 void cli_usage_serve(FILE *f);
 void cli_usage_migrate(FILE *f);
 void cli_usage_loadgen(FILE *f);
+void cli_usage_token(FILE *f);
 
 /*
  * Option scanning shared by the subcommands.  cli_opt_value recognises
@@ -53,5 +56,9 @@ void cli_usage_loadgen(FILE *f);
  * CLI_EUSAGE (with a message on stderr) if the value is missing.
  */
 int cli_opt_value(int argc, char **argv, int *i, const char *name, const char **value);
+
+/* 1 when arg asks for a command's usage ("--help" or "-h"), which every
+ * subcommand then prints to stdout, exiting 0. */
+int cli_is_help(const char *arg);
 
 #endif

@@ -4,7 +4,7 @@
  *   noriai serve [--config FILE] [--listen HOST:PORT] [--database CONNINFO]
  *                [--area DIR] [--clock HH:MM] [--log-level L]
  *                [--demo-tokens FILE] [--replan-interval S]
- *   noriai migrate --database CONNINFO [--list]
+ *   noriai migrate --database CONNINFO | --list
  *
  * Flags override the config file, which overrides the built-in demo town.
  * --clock shifts the service clock so that it reads HH:MM now (demos and
@@ -22,28 +22,38 @@
 
 void cli_usage_serve(FILE *f)
 {
-    fprintf(f,
-            "usage: noriai serve [options]\n"
-            "\n"
-            "Runs the reservation daemon: HTTP/JSON API under /v1, PostgreSQL store.\n"
-            "\n"
-            "  --config FILE          JSON settings (docs/serve-config.md)\n"
-            "  --listen HOST:PORT     default 127.0.0.1:8080 (port 0: any free port)\n"
-            "  --database CONNINFO    libpq connection string (required)\n"
-            "  --area DIR             area bundle (noriai area build|synth); default: the\n"
-            "                         synthetic demo town\n"
-            "  --clock HH:MM          run the service clock as if it were HH:MM now\n"
-            "  --log-level LEVEL      error, warn, info (default) or debug\n"
-            "  --demo-tokens FILE     make (or reuse) a token per role, written to FILE\n"
-            "  --web DIR              the consoles' files (default api/web/dist)\n"
-            "  --replan-interval S    seconds between re-plans (0: none)\n"
-            "\n"
-            "  noriai migrate --database CONNINFO [--list]   apply the schema migrations\n");
+    fprintf(f, "usage: noriai serve [options]\n"
+               "\n"
+               "Runs the reservation daemon: HTTP/JSON API under /v1, PostgreSQL store.\n"
+               "\n"
+               "  --config FILE          JSON settings (docs/serve-config.md)\n"
+               "  --listen HOST:PORT     default 127.0.0.1:8080 (port 0: any free port)\n"
+               "  --database CONNINFO    libpq connection string (required)\n"
+               "  --area DIR             area bundle (noriai area build|synth); default: the\n"
+               "                         synthetic demo town\n"
+               "  --clock HH:MM          run the service clock as if it were HH:MM now\n"
+               "  --log-level LEVEL      error, warn, info (default) or debug\n"
+               "  --demo-tokens FILE     make (or reuse) a token per role, written to FILE\n"
+               "  --web DIR              the consoles' files (default api/web/dist)\n"
+               "  --replan-interval S    seconds between re-plans (0: none)\n"
+               "\n"
+               "Tokens are loaded at start: for a deployment without demo tokens, make the\n"
+               "first admin token with `noriai token create --role admin --database ...`\n"
+               "before starting (docs/serve-config.md).\n");
 }
 
 void cli_usage_migrate(FILE *f)
 {
-    cli_usage_serve(f);
+    fprintf(f, "usage: noriai migrate --database CONNINFO\n"
+               "       noriai migrate --list\n"
+               "\n"
+               "Applies the database schema migrations built into this binary that the\n"
+               "database does not have yet, each in its own transaction, and prints how many\n"
+               "it applied.  `noriai serve` applies them at start as well.  --list prints the\n"
+               "migrations' names instead and needs no database.\n"
+               "\n"
+               "  --database CONNINFO    libpq connection string or URL\n"
+               "  --list                 the migrations built into the binary\n");
 }
 
 int cli_serve(int argc, char **argv)
@@ -53,6 +63,14 @@ int cli_serve(int argc, char **argv)
     char err[600];
     int i = 1, rc, status;
 
+    /* Help before the config file is read: asking for the usage must not
+     * depend on the file being valid. */
+    for (int k = 1; k < argc; k++)
+        if (cli_is_help(argv[k])) {
+            cli_usage_serve(stdout);
+            free(cfg);
+            return 0;
+        }
     if (cfg == NULL)
         return CLI_EINPUT;
     api_config_default(cfg);
@@ -143,8 +161,12 @@ int cli_migrate(int argc, char **argv)
         } else if (strcmp(argv[i], "--list") == 0) {
             list = 1;
             i++;
+        } else if (cli_is_help(argv[i])) {
+            cli_usage_migrate(stdout);
+            return 0;
         } else {
             fprintf(stderr, "noriai migrate: unknown option \"%s\"\n", argv[i]);
+            cli_usage_migrate(stderr);
             return CLI_EUSAGE;
         }
     }
@@ -155,6 +177,7 @@ int cli_migrate(int argc, char **argv)
     }
     if (conninfo == NULL) {
         fprintf(stderr, "noriai migrate: --database CONNINFO is required\n");
+        cli_usage_migrate(stderr);
         return CLI_EUSAGE;
     }
     if (db_migrate(conninfo, &applied, err, sizeof(err)) < 0) {

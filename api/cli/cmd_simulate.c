@@ -151,6 +151,9 @@ int cli_simulate(int argc, char **argv)
         } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
             quiet = 1;
             i++;
+        } else if (cli_is_help(argv[i])) {
+            cli_usage_simulate(stdout);
+            return 0;
         } else if (argv[i][0] == '-' || path != NULL) {
             fprintf(stderr, "noriai simulate: unexpected argument \"%s\"\n", argv[i]);
             cli_usage_simulate(stderr);

@@ -8,13 +8,19 @@
  *   noriai serve [options]               the reservation daemon (cmd_serve.c)
  *   noriai migrate --database CONNINFO   apply the store's schema (cmd_serve.c)
  *   noriai loadgen --url URL ...         load a running daemon (cmd_loadgen.c)
+ *   noriai token create|list|revoke      access tokens in the store (cmd_token.c)
  *   noriai help [SUBCOMMAND]
  *   noriai --version
  *
- * main only dispatches.  Exit statuses are uniform across subcommands: 0
- * success, 1 a result that is not what was asked (an infeasible solution, a
- * failed solve), 2 a usage error or an input file that cannot be read; they
- * come from the one table in cli.h.
+ * main only dispatches.  Help is uniform: `noriai help X`, `noriai X
+ * --help` and `noriai X -h` all print X's usage to stdout and exit 0, so
+ * any command is asked the same way; one table (`commands`) names each
+ * command with its function and its usage, so the two cannot drift.
+ *
+ * Exit statuses are uniform across subcommands: 0 success, 1 a result
+ * that is not what was asked (an infeasible solution, a failed solve, a
+ * token that does not exist), 2 a usage error or an input file that cannot
+ * be read; they come from the one table in cli.h.
  */
 #include "api/cli/cli.h"
 
@@ -74,6 +80,33 @@ int cli_opt_value(int argc, char **argv, int *i, const char *name, const char **
     return 1;
 }
 
+int cli_is_help(const char *arg)
+{
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    void (*usage)(FILE *f);
+} command;
+
+static const command commands[] = {
+    {"solve", cli_solve, cli_usage_solve},       {"check", cli_check, cli_usage_check},
+    {"area", cli_area, cli_usage_area},          {"simulate", cli_simulate, cli_usage_simulate},
+    {"serve", cli_serve, cli_usage_serve},       {"migrate", cli_migrate, cli_usage_migrate},
+    {"loadgen", cli_loadgen, cli_usage_loadgen}, {"token", cli_token, cli_usage_token},
+};
+#define N_COMMANDS ((int)(sizeof(commands) / sizeof(commands[0])))
+
+static const command *find_command(const char *name)
+{
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: noriai <command> [arguments]\n"
@@ -86,41 +119,25 @@ static void usage(FILE *f)
                "  serve [options]            run the reservation daemon (HTTP API, PostgreSQL)\n"
                "  migrate --database URL     apply the database schema migrations\n"
                "  loadgen --url URL ...      book and confirm against a running daemon, measure\n"
+               "  token create|list|revoke   access tokens in the database (first admin token)\n"
                "  help [COMMAND]             show this help or a command's\n"
                "  --version                  print the version\n"
                "\n"
                "Instance files: noriai JSON (docs/instance-format.md), Cordeau DARP, Li & Lim\n"
-               "PDPTW.  Exit status: 0 success, 1 infeasible or failed, 2 usage or input error.\n");
+               "PDPTW.  Exit status: 0 success, 1 infeasible or failed, 2 usage or input error.\n"
+               "`noriai COMMAND --help` (or -h) shows a command's usage.\n");
 }
 
 static int help(int argc, char **argv)
 {
+    const command *c;
+
     if (argc < 2) {
         usage(stdout);
         return 0;
     }
-    if (strcmp(argv[1], "solve") == 0) {
-        cli_usage_solve(stdout);
-        return 0;
-    }
-    if (strcmp(argv[1], "check") == 0) {
-        cli_usage_check(stdout);
-        return 0;
-    }
-    if (strcmp(argv[1], "area") == 0) {
-        cli_usage_area(stdout);
-        return 0;
-    }
-    if (strcmp(argv[1], "simulate") == 0) {
-        cli_usage_simulate(stdout);
-        return 0;
-    }
-    if (strcmp(argv[1], "serve") == 0 || strcmp(argv[1], "migrate") == 0) {
-        cli_usage_serve(stdout);
-        return 0;
-    }
-    if (strcmp(argv[1], "loadgen") == 0) {
-        cli_usage_loadgen(stdout);
+    if ((c = find_command(argv[1])) != NULL) {
+        c->usage(stdout);
         return 0;
     }
     fprintf(stderr, "noriai help: unknown command \"%s\"\n", argv[1]);
@@ -130,6 +147,7 @@ static int help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    const command *c;
     const char *cmd;
     int rc;
 
@@ -138,21 +156,9 @@ int main(int argc, char **argv)
         return cli_exit_status(CLI_EUSAGE);
     }
     cmd = argv[1];
-    if (strcmp(cmd, "solve") == 0) {
-        rc = cli_solve(argc - 1, argv + 1);
-    } else if (strcmp(cmd, "check") == 0) {
-        rc = cli_check(argc - 1, argv + 1);
-    } else if (strcmp(cmd, "area") == 0) {
-        rc = cli_area(argc - 1, argv + 1);
-    } else if (strcmp(cmd, "simulate") == 0) {
-        rc = cli_simulate(argc - 1, argv + 1);
-    } else if (strcmp(cmd, "serve") == 0) {
-        rc = cli_serve(argc - 1, argv + 1);
-    } else if (strcmp(cmd, "migrate") == 0) {
-        rc = cli_migrate(argc - 1, argv + 1);
-    } else if (strcmp(cmd, "loadgen") == 0) {
-        rc = cli_loadgen(argc - 1, argv + 1);
-    } else if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+    if ((c = find_command(cmd)) != NULL) {
+        rc = c->run(argc - 1, argv + 1);
+    } else if (strcmp(cmd, "help") == 0 || cli_is_help(cmd)) {
         rc = help(argc - 1, argv + 1);
     } else if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
         printf("noriai %s\n", CLI_VERSION);
