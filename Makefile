@@ -9,7 +9,7 @@ SANDIR  ?= build-san
 OPT     ?= -O2
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) -g $(WARN) -I. -I$(GEN) $(CFLAGS)
-LIBS    := -lglpk -ljansson -lprotobuf-c -lproj -luv -lpq -lhttp_parser -lwslay -lz -lm -lpthread
+LIBS    := -lglpk -ljansson -lprotobuf-c -lproj -luv -lpq -lhttp_parser -lwslay -lcrypto -lz -lm -lpthread
 TESTLIBS := -lcmocka
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

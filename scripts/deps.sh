@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages noriai needs, only those missing, without questions.
 set -eu
-PKGS="build-essential pkg-config libglpk-dev libcmocka-dev libjansson-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler libproj-dev proj-data libuv1-dev libpq-dev libhttp-parser-dev libwslay-dev postgresql fonts-ipafont-gothic"
+PKGS="build-essential pkg-config libglpk-dev libcmocka-dev libjansson-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler libproj-dev proj-data libuv1-dev libpq-dev libssl-dev libhttp-parser-dev libwslay-dev postgresql fonts-ipafont-gothic"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
