@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "data/area/area.h"
+#include "solver/rng.h"
 
 #define SIM_ERRNO_MAP(X)                                                                           \
     X(NOMEM, -1, "out of memory")                                                                  \
@@ -51,16 +52,16 @@ int sim_parse_clock(const char *s, int *out_s);
 /* Seconds as "HH:MM" (or "HH:MM:SS" when not whole minutes), "-" before negatives. */
 void sim_format_clock(int t_s, char *buf, size_t len);
 
-/* ---- deterministic random numbers (xoshiro256**, seeded by splitmix64) ---- */
+/* ---- deterministic random numbers ----
+ * The shared xoshiro256** of solver/rng.h under the simulator's names; only
+ * the draws the simulator alone needs (normal, pick) are its own. */
 
-typedef struct sim_rng {
-    uint64_t s[4];
-} sim_rng;
+typedef slv_rng sim_rng;
 
 void sim_rng_seed(sim_rng *r, uint64_t seed);
 uint64_t sim_rng_next(sim_rng *r);
 double sim_rng_uniform(sim_rng *r);             /* [0, 1) */
-int sim_rng_below(sim_rng *r, int n);           /* 0..n-1 */
+int sim_rng_below(sim_rng *r, int n);           /* 0..n-1, unbiased */
 double sim_rng_normal(sim_rng *r);              /* N(0, 1) */
 /* Index drawn with probability weight[i] / sum; -1 if all weights are 0. */
 int sim_rng_pick(sim_rng *r, const double *weight, int n);

@@ -8,32 +8,27 @@
 #ifndef NORIAI_SEARCH_H
 #define NORIAI_SEARCH_H
 
+#include "solver/rng.h"
 #include "solver/slv_int.h"
 
 /* Search cost of leaving out a request that must be served (promised, on board, fixed). */
 #define SLV_BIG_UNSERVED 1e9
 
-/* ---- deterministic pseudo-random numbers (splitmix64) ---- */
-typedef struct slv_rng {
+/* ---- deterministic pseudo-random numbers ----
+ * The search draws straight from a splitmix64 counter (solver/rng.h), as it
+ * always has, so runs stay reproducible by seed. */
+typedef struct slv_search_rng {
     uint64_t s;
-} slv_rng;
-
-static inline uint64_t slv_rng_next(slv_rng *g)
-{
-    uint64_t z = (g->s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+} slv_search_rng;
 
 /* Uniform in [0, 1). */
-static inline double slv_rng_unit(slv_rng *g)
+static inline double slv_rng_unit(slv_search_rng *g)
 {
-    return (double)(slv_rng_next(g) >> 11) * (1.0 / 9007199254740992.0);
+    return slv_rng_unit_of(slv_rng_splitmix64(&g->s));
 }
 
 /* Uniform in [0, n), n > 0. */
-static inline int slv_rng_int(slv_rng *g, int n)
+static inline int slv_rng_int(slv_search_rng *g, int n)
 {
     return (int)(slv_rng_unit(g) * n);
 }
@@ -97,7 +92,7 @@ typedef int (*slv_remove_fn)(slv_search *s, int q);
 struct slv_search {
     const slv_instance *in;
     const slv_params *par;
-    slv_rng rng;
+    slv_search_rng rng;
     int n_veh, n_req;
     slv_rstate *route;  /* [n_veh] current solution */
     slv_rstate *saved;  /* [n_veh] copies taken before an iteration changed a route */

@@ -51,6 +51,7 @@
  */
 #include "data/area/area.h"
 #include "data/geo/geo.h"
+#include "solver/rng.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -69,66 +70,12 @@
 #define PI 3.14159265358979323846
 
 /* ---------------------------------------------------------------------- */
-/* random numbers: xoshiro256** seeded by splitmix64                       */
+/* random numbers: the shared xoshiro256** (solver/rng.h)                 */
 
-typedef struct rng {
-    uint64_t s[4];
-} rng;
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static void rng_seed(rng *r, uint64_t seed)
-{
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(rng *r)
-{
-    uint64_t *s = r->s, out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return out;
-}
-
-/* Uniform in [0, 1). */
-static double rng_unit(rng *r)
-{
-    return (double)(rng_next(r) >> 11) * 0x1.0p-53;
-}
-
-static double rng_range(rng *r, double lo, double hi)
-{
-    return lo + (hi - lo) * rng_unit(r);
-}
-
-/* Uniform in [0, n), n > 0. */
-static int rng_int(rng *r, int n)
-{
-    return (int)(rng_unit(r) * n);
-}
-
-static void shuffle(rng *r, int *a, int n)
+static void shuffle(slv_rng *r, int *a, int n)
 {
     for (int i = n - 1; i > 0; i--) {
-        int j = rng_int(r, i + 1), t = a[i];
+        int j = slv_rng_scaled(r, i + 1), t = a[i];
         a[i] = a[j];
         a[j] = t;
     }
@@ -258,7 +205,7 @@ typedef struct seg {
 } seg;
 
 typedef struct town {
-    rng r;
+    slv_rng r;
     const synth_spec *sp;
     double half; /* side / 2 */
     pt *pts;
@@ -354,7 +301,7 @@ static int street_lines(town *t, double **pos, uint8_t **kind, int *n)
         free(kd);
         return -1;
     }
-    for (double c = -t->half; c <= t->half && k < cap; c += rng_range(&t->r, 150, 250))
+    for (double c = -t->half; c <= t->half && k < cap; c += slv_rng_range(&t->r, 150, 250))
         p[k++] = c;
     for (int m = -(int)(t->half / 1000); m <= (int)(t->half / 1000); m++) {
         int best = 0;
@@ -398,7 +345,7 @@ static void pick_oneway(town *t, const double *pos, const uint8_t *kind, int n, 
             cand[nc++] = i;
     if (nc == 0)
         return;
-    int i = cand[rng_int(&t->r, nc)];
+    int i = cand[slv_rng_scaled(&t->r, nc)];
     ow[i] = 1;
     ow[i + 1] = -1;
 }
@@ -427,8 +374,8 @@ static int build_grid(town *t)
     }
     for (int i = 0; i < nx; i++)
         for (int j = 0; j < ny; j++) {
-            double jx = kx[i] ? rng_range(&t->r, -3, 3) : rng_range(&t->r, -12, 12);
-            double jy = ky[j] ? rng_range(&t->r, -3, 3) : rng_range(&t->r, -12, 12);
+            double jx = kx[i] ? slv_rng_range(&t->r, -3, 3) : slv_rng_range(&t->r, -12, 12);
+            double jy = ky[j] ? slv_rng_range(&t->r, -3, 3) : slv_rng_range(&t->r, -12, 12);
             double x = xs[i] + jx, y = ys[j] + jy;
             junction[i * ny + j] = -1;
             if (inside(t, x, y) && (junction[i * ny + j] = add_pt(t, x, y)) < 0)
@@ -473,16 +420,16 @@ static void remove_streets(town *t)
     int n_lots = t->sp->lots;
 
     for (int k = 0; k < n_lots; k++) {
-        double cx = rng_range(&t->r, -0.6, 0.6) * t->half;
-        double cy = rng_range(&t->r, -0.6, 0.6) * t->half;
-        double w = rng_range(&t->r, 180, 320), h = rng_range(&t->r, 180, 320);
+        double cx = slv_rng_range(&t->r, -0.6, 0.6) * t->half;
+        double cy = slv_rng_range(&t->r, -0.6, 0.6) * t->half;
+        double w = slv_rng_range(&t->r, 180, 320), h = slv_rng_range(&t->r, 180, 320);
         lot[k][0] = cx - w, lot[k][1] = cy - h, lot[k][2] = cx + w, lot[k][3] = cy + h;
     }
     for (int s = 0; s < t->n_segs; s++) {
         seg *g = &t->segs[s];
         pt a = t->pts[g->a], b = t->pts[g->b];
         double mx = (a.x + b.x) / 2, my = (a.y + b.y) / 2;
-        double u = rng_unit(&t->r), v = rng_unit(&t->r);
+        double u = slv_rng_uniform(&t->r), v = slv_rng_uniform(&t->r);
         if (g->cls != NET_RESIDENTIAL)
             continue;
         if (river_side(t, a.x, a.y) * river_side(t, b.x, b.y) < 0 && u >= 1.0 / 6)
@@ -582,7 +529,7 @@ out:
 static int add_ring(town *t, int road)
 {
     const int n = 72;
-    double r0 = 0.55 * t->half, ph = rng_range(&t->r, 0, 2 * PI);
+    double r0 = 0.55 * t->half, ph = slv_rng_range(&t->r, 0, 2 * PI);
     int first = -1, prev = -1;
     seg attr;
 
@@ -610,13 +557,13 @@ static int add_ring(town *t, int road)
 
 static int add_diagonal(town *t, int road)
 {
-    double cx = rng_range(&t->r, -0.15, 0.15) * t->half;
-    double cy = rng_range(&t->r, -0.15, 0.15) * t->half;
-    double th = rng_range(&t->r, 25, 65) * PI / 180, ux, uy, end[2];
+    double cx = slv_rng_range(&t->r, -0.15, 0.15) * t->half;
+    double cy = slv_rng_range(&t->r, -0.15, 0.15) * t->half;
+    double th = slv_rng_range(&t->r, 25, 65) * PI / 180, ux, uy, end[2];
     int pa, pb;
     seg attr;
 
-    if (rng_unit(&t->r) < 0.5)
+    if (slv_rng_uniform(&t->r) < 0.5)
         th += PI / 2;
     ux = cos(th);
     uy = sin(th);
@@ -999,7 +946,7 @@ static int make_stops(synth *s)
     if (pick == NULL || order == NULL || count == NULL || a->stops == NULL)
         goto out;
     /* Depot: on an arterial near the edge of town. */
-    th = rng_range(&s->t.r, 0, 2 * PI);
+    th = slv_rng_range(&s->t.r, 0, 2 * PI);
     dr = 0.8 * outline_r(&s->t, cos(th), sin(th));
     depot = nearest_node(s, dr * cos(th), dr * sin(th), 1);
     /* Greedy spread: a node is taken if no stop is closer than gap; the gap
@@ -1091,7 +1038,7 @@ static int add_poi(synth *s, poi_list *l, const char *kind, const char *name, co
                    double weight, double lx, double ly, int major_only)
 {
     int32_t v = nearest_node(s, lx, ly, major_only);
-    double th = rng_range(&s->t.r, 0, 2 * PI), off = rng_range(&s->t.r, 20, 35);
+    double th = slv_rng_range(&s->t.r, 0, 2 * PI), off = slv_rng_range(&s->t.r, 20, 35);
     double x = s->g->x[v] + off * cos(th), y = s->g->y[v] + off * sin(th);
     area_poi *p;
 
@@ -1127,8 +1074,8 @@ static void district_spot(synth *s, int d, double *lx, double *ly)
     double cell = 2 * s->t.half / s->n_dist;
 
     district_centre(s, d, lx, ly);
-    *lx += rng_range(&s->t.r, -cell / 3, cell / 3);
-    *ly += rng_range(&s->t.r, -cell / 3, cell / 3);
+    *lx += slv_rng_range(&s->t.r, -cell / 3, cell / 3);
+    *ly += slv_rng_range(&s->t.r, -cell / 3, cell / 3);
 }
 
 /* A district whose centre lies inside the outline, chosen at random. */
@@ -1137,7 +1084,7 @@ static int random_district(synth *s)
     int nd = s->n_dist * s->n_dist;
 
     for (int tries = 0; tries < 64; tries++) {
-        int d = rng_int(&s->t.r, nd);
+        int d = slv_rng_scaled(&s->t.r, nd);
         double x, y;
         district_centre(s, d, &x, &y);
         if (inside(&s->t, x, y))
@@ -1190,8 +1137,8 @@ static int make_pois(synth *s)
             snprintf(ja, sizeof(ja), "%s%s駅", k == 1 ? "東" : "西", tn->ja);
             snprintf(en, sizeof(en), "%s-%s Station", k == 1 ? "Higashi" : "Nishi", tn->en);
         }
-        x = (k == 0 ? 0.08 : k == 1 ? 0.55 : -0.55) * h + rng_range(&s->t.r, -100, 100);
-        y = 0.1 * h + rng_range(&s->t.r, -100, 100);
+        x = (k == 0 ? 0.08 : k == 1 ? 0.55 : -0.55) * h + slv_rng_range(&s->t.r, -100, 100);
+        y = 0.1 * h + slv_rng_range(&s->t.r, -100, 100);
         if ((rc = add_poi(s, &l, "station", ja, en, 8, x, y, 1)) < 0)
             goto out;
         if ((rc = name_stop_after(s, &l.p[l.n - 1], ja, en)) < 0)
@@ -1203,7 +1150,7 @@ static int make_pois(synth *s)
         (rc = name_stop_after(s, &l.p[l.n - 1], ja, en)) < 0)
         goto out;
     {
-        double th = rng_range(&s->t.r, 0, 2 * PI), r = rng_range(&s->t.r, 0.3, 0.5) * h;
+        double th = slv_rng_range(&s->t.r, 0, 2 * PI), r = slv_rng_range(&s->t.r, 0.3, 0.5) * h;
         snprintf(ja, sizeof(ja), "%s総合病院", tn->ja);
         snprintf(en, sizeof(en), "%s General Hospital", tn->en);
         if ((rc = add_poi(s, &l, "hospital", ja, en, 6, r * cos(th), r * sin(th), 1)) < 0 ||
@@ -1320,7 +1267,7 @@ static int make_zones(synth *s)
         if (!inside(&s->t, x, y))
             continue;
         /* Residents per district: denser near the centre, +-30 %. */
-        double dens = exp(-hypot(x, y) / (0.9 * s->t.half)) * rng_range(&s->t.r, 0.7, 1.3);
+        double dens = exp(-hypot(x, y) / (0.9 * s->t.half)) * slv_rng_range(&s->t.r, 0.7, 1.3);
         double pop = 10 * round(3500 * cell / 1000 * cell / 1000 * dens / 10);
         if ((rc = add_zone(s, &cap, dn->ja, dn->en, x, y, 0.6 * cell, pop)) < 0)
             return rc;
@@ -1331,7 +1278,7 @@ static int make_zones(synth *s)
         snprintf(ja, sizeof(ja), "%s団地", dn->ja);
         snprintf(en, sizeof(en), "%s Danchi (housing estate)", dn->en);
         district_spot(s, d, &x, &y);
-        if ((rc = add_zone(s, &cap, ja, en, x, y, 150, 10 * round(rng_range(&s->t.r, 150, 300)))) <
+        if ((rc = add_zone(s, &cap, ja, en, x, y, 150, 10 * round(slv_rng_range(&s->t.r, 150, 300)))) <
             0)
             return rc;
     }
@@ -1387,20 +1334,20 @@ static int draw_town(synth *s)
     town *t = &s->t;
 
     t->half = s->sp->side_m / 2;
-    t->b1 = rng_range(&t->r, 0.04, 0.12);
-    t->p1 = rng_range(&t->r, 0, 2 * PI);
-    t->b2 = rng_range(&t->r, 0.03, 0.08);
-    t->p2 = rng_range(&t->r, 0, 2 * PI);
-    t->river_ns = rng_unit(&t->r) < 0.5;
-    t->river_off = rng_range(&t->r, 0.25, 0.45) * t->half;
-    if (rng_unit(&t->r) < 0.5)
+    t->b1 = slv_rng_range(&t->r, 0.04, 0.12);
+    t->p1 = slv_rng_range(&t->r, 0, 2 * PI);
+    t->b2 = slv_rng_range(&t->r, 0.03, 0.08);
+    t->p2 = slv_rng_range(&t->r, 0, 2 * PI);
+    t->river_ns = slv_rng_uniform(&t->r) < 0.5;
+    t->river_off = slv_rng_range(&t->r, 0.25, 0.45) * t->half;
+    if (slv_rng_uniform(&t->r) < 0.5)
         t->river_off = -t->river_off;
-    t->river_amp = rng_range(&t->r, 60, 160);
-    t->river_wave = rng_range(&t->r, 400, 900);
-    t->river_phase = rng_range(&t->r, 0, 2 * PI);
-    t->rot = rng_range(&t->r, -20, 20) * PI / 180;
-    t->warp_p1 = rng_range(&t->r, 0, 2 * PI);
-    t->warp_p2 = rng_range(&t->r, 0, 2 * PI);
+    t->river_amp = slv_rng_range(&t->r, 60, 160);
+    t->river_wave = slv_rng_range(&t->r, 400, 900);
+    t->river_phase = slv_rng_range(&t->r, 0, 2 * PI);
+    t->rot = slv_rng_range(&t->r, -20, 20) * PI / 180;
+    t->warp_p1 = slv_rng_range(&t->r, 0, 2 * PI);
+    t->warp_p2 = slv_rng_range(&t->r, 0, 2 * PI);
     if (build_grid(t) < 0)
         return AREA_ENOMEM;
     remove_streets(t);
@@ -1434,8 +1381,8 @@ int area_synth(uint64_t seed, area_synth_size size, area **out, char *err, size_
     s.err_len = err_len;
     s.sp = s.t.sp = &specs[size];
     s.n_dist = s.sp->districts;
-    rng_seed(&s.t.r, seed);
-    s.town_name = &town_names[rng_int(&s.t.r, (int)(sizeof(town_names) / sizeof(town_names[0])))];
+    slv_rng_seed(&s.t.r, seed);
+    s.town_name = &town_names[slv_rng_scaled(&s.t.r, (int)(sizeof(town_names) / sizeof(town_names[0])))];
     if ((rc = geo_proj_create(SYNTH_EPSG, &s.geo, gerr, sizeof(gerr))) < 0) {
         snprintf(err, err_len, "synthetic town: %s", gerr);
         rc = rc == GEO_ENOMEM ? AREA_ENOMEM : AREA_EGEO;
