@@ -16,8 +16,14 @@
  * Limits (api_http_limits): head bytes (431), body bytes (413, checked
  * against Content-Length before reading the body, and while reading chunked
  * bodies), time to receive a whole request once its first byte arrived
- * (408), idle keep-alive time (connection closed), number of connections
- * (new ones closed at once beyond it).  Malformed requests get 400 and the
+ * (408), idle keep-alive time (connection closed), number of connections in
+ * all and per client address.  A connection beyond either connection limit
+ * is answered at once with 503 {"error":{"code":"busy",...}} and Retry-After,
+ * then closed (quietly, without the 503, while 64 such answers are already
+ * going out).  The per-address limit counts an IPv4 address, or
+ * an IPv6 /64 (one host usually holds a whole /64); behind a reverse proxy
+ * or a carrier NAT many clients share one address, so such a deployment
+ * raises it or sets 0.  Malformed requests get 400 and the
  * connection is closed.  Connection: close and HTTP/1.0 without keep-alive
  * are honoured.  Error answers the server writes itself are JSON bodies
  * {"error":{"code":"...","message":"..."}}.
@@ -56,11 +62,12 @@ enum {
 const char *api_http_strerror(int err);
 
 typedef struct api_http_limits {
-    size_t max_head_bytes;    /* default 16 KiB */
-    size_t max_body_bytes;    /* default 1 MiB */
-    int request_timeout_ms;   /* whole request after its first byte; default 10000 */
-    int idle_timeout_ms;      /* keep-alive connection with nothing to do; default 60000 */
-    int max_connections;      /* default 1024 */
+    size_t max_head_bytes;        /* default 16 KiB */
+    size_t max_body_bytes;        /* default 1 MiB */
+    int request_timeout_ms;       /* whole request after its first byte; default 10000 */
+    int idle_timeout_ms;          /* keep-alive connection with nothing to do; default 60000 */
+    int max_connections;          /* default 1024 */
+    int max_connections_per_addr; /* per client address (IPv6: /64); default 64; 0 = no limit */
 } api_http_limits;
 
 void api_http_limits_default(api_http_limits *l);
@@ -106,6 +113,8 @@ int api_http_listen(api_http_server *s, const char *host, int port, int *bound_p
 void api_http_server_close(api_http_server *s, void (*closed)(void *ud), void *ud);
 /* Open connections now (for metrics). */
 int api_http_n_connections(const api_http_server *s);
+/* Connections answered 503 busy since the server was created (for metrics). */
+uint64_t api_http_n_refused(const api_http_server *s);
 
 /*
  * Answers req and frees it.  extra_headers: NULL or lines each ending in

@@ -33,6 +33,12 @@
 #define API_HTTP_WQ_MAX ((size_t)256 << 10)
 /* Time a closing connection is given to read our last answer (lingering close). */
 #define API_HTTP_LINGER_MS 2000
+/* A connection refused as busy (503) lingers this long at most, and no more than
+ * API_HTTP_BUSY_MAX of them at once: beyond, a refused connection is closed
+ * without an answer - under a flood the courtesy of a 503 must not cost more
+ * than the connections it keeps out. */
+#define API_HTTP_BUSY_LINGER_MS 500
+#define API_HTTP_BUSY_MAX 64
 /* Inline storage of a request; bigger heads go to the heap. */
 #define API_HTTP_REQ_INLINE 1024
 #define API_HTTP_REQ_INLINE_HDRS 16
@@ -97,6 +103,11 @@ struct api_http_raw {
     int shut_started;
     uint64_t id;
     char peer[64];
+    /* the client address the per-address limit counts: IPv4 (4 bytes) or an IPv6
+     * /64 (8 bytes); addr_len 0 when unknown (then never counted) */
+    unsigned char addr[8];
+    int addr_len;
+    int busy; /* refused with 503: counted in n_busy, not in n_conns */
     http_parser parser;
     http_req *cur;         /* request being parsed */
     http_req *outstanding; /* request handed to the handler, not answered */
@@ -124,6 +135,8 @@ struct api_http_server {
     int listening, closing, fixed_open;
     http_conn *conns;
     int n_conns;
+    int n_busy;         /* refused connections still lingering */
+    uint64_t n_refused; /* connections refused as busy, in all */
     http_conn *resume_head;
     uint64_t next_id;
     void (*closed)(void *ud);

@@ -49,6 +49,7 @@ void api_http_limits_default(api_http_limits *l)
     l->request_timeout_ms = 10000;
     l->idle_timeout_ms = 60000;
     l->max_connections = 1024;
+    l->max_connections_per_addr = 64;
 }
 
 const char *api_http_status_text(int status)

@@ -152,7 +152,10 @@ static void on_conn_handle_closed(uv_handle_t *h)
         s->conns = c->next;
     if (c->next != NULL)
         c->next->prev = c->prev;
-    s->n_conns--;
+    if (c->busy)
+        s->n_busy--;
+    else
+        s->n_conns--;
     if (c->resume_queued)
         conn_unqueue(c);
     api_http_req_free(c->cur);
@@ -221,7 +224,7 @@ void api_http_conn_linger(http_conn *c)
     c->shut_started = 1;
     api_http_conn_read_start(c);
     if (c->state == API_HTTP_ST_LINGER)
-        api_http_conn_timer(c, API_HTTP_LINGER_MS);
+        api_http_conn_timer(c, c->busy ? API_HTTP_BUSY_LINGER_MS : API_HTTP_LINGER_MS);
 }
 
 static void conn_queue_resume(http_conn *c)
@@ -396,8 +399,9 @@ static void json_text(char *out, size_t cap, const char *msg)
     out[o] = '\0';
 }
 
-/* Our own error answer, then a lingering close. */
-static void conn_fail(http_conn *c, int status, const char *code, const char *msg)
+/* Our own error answer (extra: NULL or header lines), then a lingering close. */
+static void conn_error(http_conn *c, int status, const char *code, const char *msg,
+                       const char *extra)
 {
     char text[400], body[600];
     int n;
@@ -407,11 +411,16 @@ static void conn_fail(http_conn *c, int status, const char *code, const char *ms
                  text);
     if (n < 0 || (size_t)n >= sizeof(body))
         n = 0;
-    if (api_http_conn_answer(c, status, "application/json", body, (size_t)n, NULL, 0, 0) < 0) {
+    if (api_http_conn_answer(c, status, "application/json", body, (size_t)n, extra, 0, 0) < 0) {
         api_http_conn_close(c);
         return;
     }
     api_http_conn_linger(c);
+}
+
+static void conn_fail(http_conn *c, int status, const char *code, const char *msg)
+{
+    conn_error(c, status, code, msg, NULL);
 }
 
 /* ---- reading and parsing --------------------------------------------------------------- */
@@ -826,32 +835,87 @@ static int on_message_complete(http_parser *p)
 
 /* ---- accepting ------------------------------------------------------------------------- */
 
+/*
+ * Sets the peer's text ("127.0.0.1:53412") and the address the per-address
+ * limit counts: an IPv4 address as its 4 bytes (also when it comes mapped
+ * into IPv6), an IPv6 address as its /64 - a host is usually given a whole
+ * /64 and could otherwise open its connections from as many addresses.
+ */
 static void conn_set_peer(http_conn *c)
 {
+    static const unsigned char v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     struct sockaddr_storage ss;
     int len = (int)sizeof(ss);
     char ip[INET6_ADDRSTRLEN];
 
     snprintf(c->peer, sizeof(c->peer), "?");
+    c->addr_len = 0;
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
         return;
     if (ss.ss_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
 
+        memcpy(c->addr, &a->sin_addr, 4);
+        c->addr_len = 4;
         if (uv_ip4_name(a, ip, sizeof(ip)) == 0)
             snprintf(c->peer, sizeof(c->peer), "%s:%u", ip, (unsigned)ntohs(a->sin_port));
     } else if (ss.ss_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+        const unsigned char *b = a->sin6_addr.s6_addr;
 
+        if (memcmp(b, v4_mapped, sizeof(v4_mapped)) == 0) {
+            memcpy(c->addr, b + 12, 4);
+            c->addr_len = 4;
+        } else {
+            memcpy(c->addr, b, 8);
+            c->addr_len = 8;
+        }
         if (uv_ip6_name(a, ip, sizeof(ip)) == 0)
             snprintf(c->peer, sizeof(c->peer), "[%s]:%u", ip, (unsigned)ntohs(a->sin6_port));
     }
+}
+
+/* Connections served now from c's address, c included (refused ones are not counted). */
+static int conn_count_addr(const http_conn *c)
+{
+    int n = 0;
+
+    if (c->addr_len == 0)
+        return 0;
+    for (const http_conn *o = c->s->conns; o != NULL; o = o->next)
+        if (!o->busy && o->addr_len == c->addr_len && memcmp(o->addr, c->addr, c->addr_len) == 0)
+            n++;
+    return n;
+}
+
+/*
+ * Refuses a connection beyond a connection limit: 503 with Retry-After, then
+ * a short lingering close so the client reads the answer instead of a reset.
+ * The connection stops counting as served at once, so it keeps nobody else
+ * out while it lingers; past API_HTTP_BUSY_MAX lingering refusals it is
+ * closed without an answer.
+ */
+static void conn_refuse(http_conn *c, const char *msg)
+{
+    api_http_server *s = c->s;
+
+    c->busy = 1;
+    s->n_conns--;
+    s->n_busy++;
+    s->n_refused++;
+    if (s->n_busy > API_HTTP_BUSY_MAX) {
+        api_http_conn_close(c);
+        return;
+    }
+    conn_error(c, 503, "busy", msg, "Retry-After: 1\r\n");
 }
 
 static void on_connection(uv_stream_t *ls, int status)
 {
     api_http_server *s = ls->data;
     http_conn *c;
+    int per_addr = s->lim.max_connections_per_addr;
+    char msg[120];
 
     if (status < 0 || s->closing)
         return;
@@ -873,12 +937,26 @@ static void on_connection(uv_stream_t *ls, int status)
         s->conns->prev = c;
     s->conns = c;
     s->n_conns++;
-    if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0 || s->n_conns > s->lim.max_connections) {
+    if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0) {
         api_http_conn_close(c);
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
     conn_set_peer(c);
+    if (s->n_conns > s->lim.max_connections) {
+        snprintf(msg, sizeof(msg), "the server is serving its limit of %d connections; try again",
+                 s->lim.max_connections);
+        conn_refuse(c, msg);
+        return;
+    }
+    /* counting walks the open connections: at most max_connections steps per accept */
+    if (per_addr > 0 && conn_count_addr(c) > per_addr) {
+        snprintf(msg, sizeof(msg),
+                 "your address has its limit of %d open connections; close one or try again",
+                 per_addr);
+        conn_refuse(c, msg);
+        return;
+    }
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
     api_http_conn_read_start(c);
@@ -921,7 +999,7 @@ int api_http_server_create(uv_loop_t *loop, const api_http_limits *limits, api_h
         api_http_limits_default(&s->lim);
     if (s->lim.max_head_bytes < 64 || s->lim.request_timeout_ms <= 0 ||
         s->lim.idle_timeout_ms <= 0 || s->lim.max_connections < 1 ||
-        s->lim.max_body_bytes > (size_t)1 << 40) {
+        s->lim.max_connections_per_addr < 0 || s->lim.max_body_bytes > (size_t)1 << 40) {
         free(s);
         return API_HTTP_EINVAL;
     }
@@ -988,6 +1066,11 @@ void api_http_server_close(api_http_server *s, void (*closed)(void *ud), void *u
 int api_http_n_connections(const api_http_server *s)
 {
     return s != NULL ? s->n_conns : 0;
+}
+
+uint64_t api_http_n_refused(const api_http_server *s)
+{
+    return s != NULL ? s->n_refused : 0;
 }
 
 int api_http_respond(api_http_req *req, int status, const char *content_type, const char *body,

@@ -67,7 +67,8 @@ struct tctx {
     slot slots[N_SLOTS];
     int n_raw_closed;
     int shutdown_rc;
-    int odd_rc; /* api_http_respond / takeover misuse */
+    int odd_rc;         /* api_http_respond / takeover misuse */
+    uint64_t n_refused; /* api_http_n_refused when the client was done */
 };
 
 /* ---- the handler (loop thread) --------------------------------------------------------- */
@@ -230,6 +231,8 @@ static void on_done(uv_async_t *a)
 {
     tctx *t = a->data;
 
+    if (t->srv != NULL)
+        t->n_refused = api_http_n_refused(t->srv);
     if (t->srv != NULL)
         api_http_server_close(t->srv, on_closed, t);
     uv_close((uv_handle_t *)&t->done, NULL);
@@ -962,27 +965,113 @@ static void test_server_close_with_open_connections(void **state)
     free(t);
 }
 
+/* Connects to 127.0.0.1:port from source address src ("127.0.0.2": all of
+ * 127/8 is loopback), so one test can be several clients.  0 or -1. */
+static int open_from(hc_conn *k, int port, const char *src)
+{
+    struct sockaddr_in a, me;
+    struct timeval tv = {3, 0};
+
+    k->len = 0;
+    k->fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (k->fd < 0)
+        return -1;
+    memset(&me, 0, sizeof(me));
+    me.sin_family = AF_INET;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(k->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(k->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (inet_pton(AF_INET, src, &me.sin_addr) != 1 ||
+        bind(k->fd, (struct sockaddr *)&me, sizeof(me)) != 0 ||
+        connect(k->fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        hc_close(k);
+        return -1;
+    }
+    return 0;
+}
+
+/* The server's busy answer, read on a connection that sent nothing or req:
+ * 503, our JSON error "busy", Retry-After, Connection: close, then the close. */
+static int expect_busy(hc_conn *k, const char *req)
+{
+    hc_resp r = {0};
+    char v[64];
+    int ok = 0;
+
+    if (req != NULL && hc_sends(k, req) != 0)
+        goto out;
+    if (hc_read_resp(k, &r, 0) != 0)
+        goto out;
+    ok = is_error(&r, 503, "busy") && strstr(r.head, "HTTP/1.1 503 Service Unavailable\r\n") &&
+         r.conn_close && hc_header(&r, "Retry-After", v, sizeof(v)) && atoi(v) >= 1 &&
+         hc_header(&r, "Content-Type", v, sizeof(v)) && strcmp(v, "application/json") == 0 &&
+         hc_drain_close(k, 3000) == 1;
+out:
+    hc_resp_free(&r);
+    hc_close(k);
+    return ok;
+}
+
+/* One request on k (opened from src) answered 200, the connection kept.
+ * A slot freed by a client who just hung up is free once the server has seen
+ * the hang-up: a 503 meanwhile is tried again, for up to 3 s. */
+static int served_from(tctx *t, hc_conn *k, const char *src, const char *path)
+{
+    char req[128];
+    hc_resp r = {0};
+    int ok = 0;
+
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n\r\n", path);
+    for (int i = 0; i < 60 && !ok; i++) {
+        if (i > 0)
+            hc_sleep_ms(50);
+        if (open_from(k, t->port, src) != 0 || ask(k, req, &r, 0) != 0)
+            break;
+        ok = r.status == 200 && !r.conn_close;
+        if (r.status != 503)
+            break;
+        hc_resp_free(&r);
+        hc_close(k);
+    }
+    hc_resp_free(&r);
+    return ok;
+}
+
+/* GET path on the open connection k: 200 and kept open. */
+static int ask_ok(hc_conn *k, const char *path)
+{
+    char req[128];
+    hc_resp r = {0};
+    int ok;
+
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n\r\n", path);
+    ok = ask(k, req, &r, 0) == 0 && r.status == 200 && !r.conn_close;
+    hc_resp_free(&r);
+    return ok;
+}
+
 static void client_max_conns(tctx *t)
 {
     hc_conn *a = conn_new(), *b = conn_new(), *c = conn_new();
-    hc_resp r = {0};
 
     CK(a != NULL && b != NULL && c != NULL);
-    CK(hc_open(a, t->port, 3000) == 0 && ask(a, "GET /1 HTTP/1.1\r\n\r\n", &r, 0) == 0);
-    hc_resp_free(&r);
-    CK(hc_open(b, t->port, 3000) == 0 && ask(b, "GET /2 HTTP/1.1\r\n\r\n", &r, 0) == 0);
-    hc_resp_free(&r);
-    /* the third is accepted by the kernel and closed by the server at once */
-    CK(hc_open(c, t->port, 3000) == 0);
-    CK(hc_wait_close(c, 2000) == 1);
-    hc_close(c);
-    /* after one leaves, a new one is served */
+    /* two clients, two addresses: the global limit of 2 is reached */
+    CK(served_from(t, a, "127.0.0.2", "/1"));
+    CK(served_from(t, b, "127.0.0.3", "/2"));
+    /* a third, from a third address: 503 at once, before it says anything */
+    CK(open_from(c, t->port, "127.0.0.4") == 0 && expect_busy(c, NULL));
+    /* and one that sends its request at once gets the 503 all the same */
+    CK(open_from(c, t->port, "127.0.0.4") == 0 && expect_busy(c, "GET /x HTTP/1.1\r\n\r\n"));
+    /* full for an address already served as well */
+    CK(open_from(c, t->port, "127.0.0.2") == 0 && expect_busy(c, NULL));
+    /* the served ones go on being served; once one leaves, a new one is served */
+    CK(ask_ok(b, "/2b"));
     hc_close(a);
-    hc_sleep_ms(100);
-    CK(hc_open(c, t->port, 3000) == 0 && ask(c, "GET /3 HTTP/1.1\r\n\r\n", &r, 0) == 0);
-    CK(r.status == 200);
+    CK(served_from(t, a, "127.0.0.4", "/3"));
 out:
-    hc_resp_free(&r);
     conn_free(a);
     conn_free(b);
     conn_free(c);
@@ -994,8 +1083,50 @@ static void test_max_connections(void **state)
 
     (void)state;
     t->lim.max_connections = 2;
+    t->lim.max_connections_per_addr = 0; /* no per-address limit: the global one alone */
     run(t, client_max_conns);
-    assert_int_equal(t->n_handled, 3);
+    assert_int_equal(t->n_handled,
+                     4); /* /1 /2 /2b /3: nothing of the refused reached the handler */
+    assert_true(t->n_refused >= 3);
+    free(t);
+}
+
+static void client_per_addr(tctx *t)
+{
+    hc_conn *k[4] = {conn_new(), conn_new(), conn_new(), conn_new()};
+    hc_conn *o = conn_new();
+
+    CK(k[0] != NULL && k[1] != NULL && k[2] != NULL && k[3] != NULL && o != NULL);
+    /* 127.0.0.2 may hold three */
+    CK(served_from(t, k[0], "127.0.0.2", "/a0"));
+    CK(served_from(t, k[1], "127.0.0.2", "/a1"));
+    CK(served_from(t, k[2], "127.0.0.2", "/a2"));
+    /* the fourth from the same address is refused, with or without a request */
+    CK(open_from(k[3], t->port, "127.0.0.2") == 0 && expect_busy(k[3], NULL));
+    CK(open_from(k[3], t->port, "127.0.0.2") == 0 &&
+       expect_busy(k[3], "POST /p HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"));
+    /* another address is served meanwhile, and so are the three already open */
+    CK(served_from(t, o, "127.0.0.3", "/b0"));
+    for (int i = 0; i < 3; i++)
+        CK(ask_ok(k[i], "/again"));
+    /* one of .2's connections closes: .2 gets a slot back */
+    hc_close(k[0]);
+    CK(served_from(t, k[3], "127.0.0.2", "/a3"));
+out:
+    for (int i = 0; i < 4; i++)
+        conn_free(k[i]);
+    conn_free(o);
+}
+
+static void test_max_connections_per_addr(void **state)
+{
+    tctx *t = tctx_new();
+
+    (void)state;
+    t->lim.max_connections_per_addr = 3;
+    run(t, client_per_addr);
+    assert_int_equal(t->n_handled, 8); /* a0-a2, b0, three /again, a3 */
+    assert_true(t->n_refused >= 2);
     free(t);
 }
 
@@ -1209,6 +1340,11 @@ static void test_api_edges(void **state)
     assert_int_equal(lim.request_timeout_ms, 10000);
     assert_int_equal(lim.idle_timeout_ms, 60000);
     assert_int_equal(lim.max_connections, 1024);
+    assert_int_equal(lim.max_connections_per_addr, 64);
+    lim.max_connections_per_addr = -1;
+    assert_int_equal(api_http_server_create(&loop, &lim, dummy_handler, NULL, &s), API_HTTP_EINVAL);
+    assert_null(s);
+    lim.max_connections_per_addr = 0; /* no limit: allowed */
     lim.max_connections = 0;
     assert_int_equal(api_http_server_create(&loop, &lim, dummy_handler, NULL, &s), API_HTTP_EINVAL);
     assert_null(s);
@@ -1258,6 +1394,7 @@ int main(void)
         cmocka_unit_test(test_takeover),
         cmocka_unit_test(test_server_close_with_open_connections),
         cmocka_unit_test(test_max_connections),
+        cmocka_unit_test(test_max_connections_per_addr),
         cmocka_unit_test(test_client_reset_mid_answer),
         cmocka_unit_test(test_fuzz),
     };
