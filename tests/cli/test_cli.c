@@ -6,7 +6,9 @@
  * and checks exit statuses and what a user would read: `check` on a best
  * known solution (OK and the published cost), on an infeasible plan (exit 1),
  * on a missing file (exit 2); `solve` on a tiny instance with an iteration
- * budget, whose JSON must parse and pass `check`; usage errors (exit 2).
+ * budget, whose JSON must parse and pass `check`; usage errors (exit 2);
+ * help asked every way (`X --help`, `X -h`, `help X`) for every command,
+ * which must print that command's own usage on stdout and exit 0.
  * Benchmark files come from $NORIAI_SHARED or ../shared; without them the
  * tests fail.
  */
@@ -17,8 +19,8 @@
 
 #include <cmocka.h>
 
-#include "testutil.h"
 #include "cli/cliutil.h"
+#include "testutil.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -32,7 +34,6 @@
 #include <unistd.h>
 
 static char shared[1024];
-
 
 static const char *write_tmp(const char *name, const char *content)
 {
@@ -102,6 +103,67 @@ static void test_version_and_help(void **state)
     run_free(&r);
 }
 
+/* Every command answers --help, -h and `noriai help X` alike: its own
+ * usage on stdout, nothing on stderr, exit 0. */
+static void test_help_everywhere(void **state)
+{
+    static const char *const cmds[] = {"solve", "check",   "area",    "simulate",
+                                       "serve", "migrate", "loadgen", "token"};
+    static const char *const asks[] = {"--help", "-h", "help"};
+    static const char *const subs[][3] = {
+        {"area", "build", "--help"},   {"area", "synth", "-h"},       {"area", "info", "--help"},
+        {"area", "route", "-h"},       {"token", "create", "--help"}, {"token", "list", "-h"},
+        {"token", "revoke", "--help"},
+    };
+    char want[64];
+    run_result r, h;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        snprintf(want, sizeof(want), "usage: noriai %s", cmds[i]);
+        h = run("help", cmds[i], NULL);
+        if (h.status != 0 || strstr(h.out, want) == NULL)
+            fail_msg("noriai help %s: exit %d, wants \"%s\" on stdout:\n%s%s", cmds[i], h.status,
+                     want, h.out, h.err);
+        for (size_t k = 0; k < sizeof(asks) / sizeof(asks[0]); k++) {
+            /* `noriai --help X` as well as `noriai X --help` */
+            if (strcmp(asks[k], "help") == 0)
+                r = run("--help", cmds[i], NULL);
+            else
+                r = run(cmds[i], asks[k], NULL);
+            if (r.status != 0 || strstr(r.out, want) == NULL || r.err[0] != '\0')
+                fail_msg("noriai %s %s: exit %d, wants \"%s\" on stdout only:\n%s%s", cmds[i],
+                         asks[k], r.status, want, r.out, r.err);
+            /* the same text whichever way it was asked */
+            assert_string_equal(r.out, h.out);
+            run_free(&r);
+        }
+        run_free(&h);
+    }
+    for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+        r = run(subs[i][0], subs[i][1], subs[i][2], NULL);
+        if (r.status != 0 || strstr(r.out, "usage") == NULL)
+            fail_msg("noriai %s %s %s: exit %d\n%s%s", subs[i][0], subs[i][1], subs[i][2], r.status,
+                     r.out, r.err);
+        run_free(&r);
+    }
+    /* the list of commands, every way */
+    static const char *const top[] = {"help", "--help", "-h"};
+    for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++) {
+        r = run(top[i], NULL);
+        assert_int_equal(r.status, 0);
+        for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++)
+            if (strstr(r.out, cmds[k]) == NULL)
+                fail_msg("noriai %s does not list %s:\n%s", top[i], cmds[k], r.out);
+        run_free(&r);
+    }
+    /* serve's usage even when the config file named beside it is missing */
+    r = run("serve", "--config", "/nonexistent/noriai.json", "--help", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "usage: noriai serve"));
+    run_free(&r);
+}
+
 static void test_usage_errors(void **state)
 {
     run_result r;
@@ -128,6 +190,32 @@ static void test_usage_errors(void **state)
     assert_int_equal(r.status, 2);
     run_free(&r);
     r = run("check", "examples/small-town.json", NULL);
+    assert_int_equal(r.status, 2);
+    run_free(&r);
+    /* unknown options: a message naming them, exit 2, for every command */
+    {
+        static const char *const cmds[] = {"simulate", "serve", "migrate", "loadgen"};
+        for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+            r = run(cmds[i], "--bogus", NULL);
+            if (r.status != 2 || strstr(r.err, "\"--bogus\"") == NULL)
+                fail_msg("noriai %s --bogus: exit %d, stderr:\n%s", cmds[i], r.status, r.err);
+            run_free(&r);
+        }
+    }
+    r = run("area", "build", "--bogus", NULL);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "\"--bogus\""));
+    run_free(&r);
+    r = run("token", "create", "--bogus", NULL);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "\"--bogus\""));
+    run_free(&r);
+    r = run("help", "frobnicate", NULL);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "unknown command"));
+    run_free(&r);
+    /* help on stdout never turns a usage error into exit 0 */
+    r = run("migrate", NULL);
     assert_int_equal(r.status, 2);
     run_free(&r);
 }
@@ -269,10 +357,10 @@ static void test_solve_routes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_version_and_help),   cmocka_unit_test(test_usage_errors),
-        cmocka_unit_test(test_check_bks),          cmocka_unit_test(test_check_infeasible),
-        cmocka_unit_test(test_check_missing_file), cmocka_unit_test(test_solve_tiny),
-        cmocka_unit_test(test_solve_routes),
+        cmocka_unit_test(test_version_and_help), cmocka_unit_test(test_help_everywhere),
+        cmocka_unit_test(test_usage_errors),     cmocka_unit_test(test_check_bks),
+        cmocka_unit_test(test_check_infeasible), cmocka_unit_test(test_check_missing_file),
+        cmocka_unit_test(test_solve_tiny),       cmocka_unit_test(test_solve_routes),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
