@@ -9,6 +9,7 @@
 # when node_modules is missing or older than the lock file, so a build with
 # packages present needs no network.  The bundles are made by
 # api/web/build.mjs (esbuild); nothing is fetched when the consoles run.
+# Source maps are not kept (see below).
 # Needs node and npm (Debian: nodejs, npm).
 set -eu
 
@@ -48,3 +49,10 @@ esac
 
 deps
 cd "$WEB" && node build.mjs
+# No source maps in what the daemon serves (it refuses *.map anyway): they
+# would hand out the consoles' source and nothing needs them at run time.
+# build.mjs asks esbuild for linked maps, so they are removed here together
+# with the comments that point to them.
+find "$WEB/dist" -type f -name '*.map' -exec rm -f {} +
+find "$WEB/dist" -type f \( -name '*.js' -o -name '*.css' \) -exec \
+    sed -i -e '/^\/\/# sourceMappingURL=/d' -e 's|/\*# sourceMappingURL=[^*]*\*/||' {} +
