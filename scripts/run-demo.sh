@@ -10,6 +10,9 @@
 # hours the daemon's clock is started at 09:00 instead (NORIAI_CLOCK to
 # choose, NORIAI_CLOCK=real for the real time), so bookings can be tried
 # whenever this runs.
+#
+# The tokens file holds live bearer tokens (admin among them): it is made
+# readable by its owner only, whatever the daemon or an older run left.
 set -eu
 BUILD=${1:-build}
 LISTEN=${NORIAI_LISTEN:-127.0.0.1:8080}
@@ -29,4 +32,13 @@ if [ -n "$CLOCK" ] && [ "$CLOCK" != real ]; then
     set -- "$@" --clock "$CLOCK"
 fi
 echo "== PostgreSQL: $CONNINFO (stop it with: scripts/pg-local.sh stop var/pg)"
+# Only now, so that the cluster's own folders keep their modes: files the
+# daemon makes are its owner's alone, and a tokens file from an earlier run
+# is closed to others before the daemon reuses it.
+umask 077
+if [ -e var/demo-tokens.json ]; then
+    chmod 600 var/demo-tokens.json
+fi
+echo "== the daemon listens on $LISTEN; if that port is taken (it says \"cannot listen\"), run:"
+echo "==     NORIAI_LISTEN=127.0.0.1:8081 make run"
 exec "$BUILD/noriai" "$@"
