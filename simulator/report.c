@@ -26,6 +26,7 @@
  * a small file.
  */
 #include "simulator/sim.h"
+#include "solver/errf.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -312,21 +313,6 @@ out:
 /* ------------------------------------------------------------------------ */
 /* Small output helpers                                                     */
 
-static int wfail(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int wfail(char *err, size_t err_len, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && err_len > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return SIM_EWRITE;
-}
-
 /* mkdir -p */
 static int make_dirs(const char *dir)
 {
@@ -399,7 +385,8 @@ static int close_file(FILE *f, const char *path, char *err, size_t err_len)
     int bad = ferror(f);
 
     if (fclose(f) != 0 || bad)
-        return wfail(err, err_len, "%s: write failed: %s", path, strerror(errno ? errno : EIO));
+        return slv_errf(err, err_len, SIM_EWRITE, "%s: write failed: %s", path,
+                        strerror(errno ? errno : EIO));
     return 0;
 }
 
@@ -412,7 +399,7 @@ static int write_trips(const sim_result *r, const char *path, char *err, size_t 
     char vb[32];
 
     if (f == NULL)
-        return wfail(err, err_len, "%s: cannot create: %s", path, strerror(errno));
+        return slv_errf(err, err_len, SIM_EWRITE, "%s: cannot create: %s", path, strerror(errno));
     fputs("request_id,status,requested_s,promise_from_s,promise_to_s,pickup_s,dropoff_s,"
           "latest_dropoff_s,vehicle_id,passengers,wheelchairs,reason,when,desired_s,prebooked,"
           "is_return,direct_s,wait_s,ride_s,pickup_stop,pickup_lat,pickup_lon,drop_stop,drop_lat,"
@@ -464,7 +451,7 @@ static int write_stops(const sim_result *r, const int *order, const char *path, 
     char vb[32], loc[64];
 
     if (f == NULL)
-        return wfail(err, err_len, "%s: cannot create: %s", path, strerror(errno));
+        return slv_errf(err, err_len, SIM_EWRITE, "%s: cannot create: %s", path, strerror(errno));
     fputs("vehicle_id,seq,location,arrival_s,departure_s,boarded,alighted,seats_used,"
           "wheelchairs_used,kind,lat,lon,drive_s,drive_m,empty_drive\n",
           f);
@@ -524,10 +511,11 @@ int sim_kpis_write_json(const sim_kpis *k, const char *name, const char *path, c
     int rc = 0;
 
     if (o == NULL)
-        return wfail(err, err_len, "%s: out of memory", path);
+        return slv_errf(err, err_len, SIM_EWRITE, "%s: out of memory", path);
     if (json_dump_file(o, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) !=
         0)
-        rc = wfail(err, err_len, "%s: cannot write: %s", path, strerror(errno ? errno : EIO));
+        rc = slv_errf(err, err_len, SIM_EWRITE, "%s: cannot write: %s", path,
+                      strerror(errno ? errno : EIO));
     json_decref(o);
     return rc;
 }
@@ -540,7 +528,7 @@ int sim_sweep_write_csv(const char *path, const char *param, const double *value
     if (path == NULL || param == NULL || n < 0 || (n > 0 && (values == NULL || kpis == NULL)))
         return SIM_EINVAL;
     if ((f = fopen(path, "w")) == NULL)
-        return wfail(err, err_len, "%s: cannot create: %s", path, strerror(errno));
+        return slv_errf(err, err_len, SIM_EWRITE, "%s: cannot create: %s", path, strerror(errno));
     csv_put(f, param);
     for (int i = 0; i < N_KPIS; i++)
         fprintf(f, ",%s", kpi_table[i].name);
@@ -1261,14 +1249,14 @@ static int write_html(const sim_result *r, const sim_kpis *k, const int *order, 
     int n = 0;
 
     if (f == NULL)
-        return wfail(err, err_len, "%s: cannot create: %s", path, strerror(errno));
+        return slv_errf(err, err_len, SIM_EWRITE, "%s: cannot create: %s", path, strerror(errno));
     wait = malloc(((size_t)r->n_trips + 1) * sizeof(double));
     ride = malloc(((size_t)r->n_trips + 1) * sizeof(double));
     if (wait == NULL || ride == NULL) {
         free(wait);
         free(ride);
         fclose(f);
-        return wfail(err, err_len, "%s: out of memory", path);
+        return slv_errf(err, err_len, SIM_EWRITE, "%s: out of memory", path);
     }
     for (int i = 0; i < r->n_trips; i++) {
         const sim_trip *t = &r->trips[i];
@@ -1349,9 +1337,10 @@ int sim_report_write(const sim_result *r, const char *dir, char *err, size_t err
     if (r == NULL || dir == NULL)
         return SIM_EINVAL;
     if (make_dirs(dir) != 0)
-        return wfail(err, err_len, "%s: cannot create the output folder: %s", dir, strerror(errno));
+        return slv_errf(err, err_len, SIM_EWRITE, "%s: cannot create the output folder: %s", dir,
+                        strerror(errno));
     if ((order = stop_order(r)) == NULL)
-        return wfail(err, err_len, "%s: out of memory", dir);
+        return slv_errf(err, err_len, SIM_EWRITE, "%s: out of memory", dir);
     sim_kpis_compute(r, &k);
     snprintf(path, sizeof(path), "%s/trips.csv", dir);
     if ((rc = write_trips(r, path, err, err_len)) < 0)

@@ -27,6 +27,7 @@
  * situation.
  */
 #include "simulator/wsc.h"
+#include "solver/errf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -76,19 +77,6 @@ static int ms_left(int64_t deadline)
     int64_t d = deadline - mono_ms();
 
     return d < 0 ? 0 : d > 1000000000 ? 1000000000 : (int)d;
-}
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || err_len == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
 }
 
 void sim_wsc_init(sim_wsc *w)
@@ -299,17 +287,17 @@ static int read_head(sim_wsc *w, int64_t deadline, char *err, size_t err_len)
             return 0;
         }
         if (w->len >= sizeof(w->head) - 1) {
-            set_err(err, err_len, "the upgrade answer's head is longer than %d bytes",
-                    (int)sizeof(w->head) - 1);
+            slv_errf(err, err_len, 0, "the upgrade answer's head is longer than %d bytes",
+                     (int)sizeof(w->head) - 1);
             return SIM_WSC_EHANDSHAKE;
         }
         int rc = fill(w, ms_left(deadline));
         if (rc == 0) {
-            set_err(err, err_len, "no answer to the upgrade within the timeout");
+            slv_errf(err, err_len, 0, "no answer to the upgrade within the timeout");
             return SIM_WSC_ETIMEOUT;
         }
         if (rc < 0) {
-            set_err(err, err_len, "the upgrade's answer broke off: %s", sim_wsc_strerror(rc));
+            slv_errf(err, err_len, 0, "the upgrade's answer broke off: %s", sim_wsc_strerror(rc));
             return rc == SIM_WSC_ECLOSED ? SIM_WSC_EHANDSHAKE : rc;
         }
     }
@@ -338,7 +326,7 @@ int sim_wsc_open(sim_wsc *w, const char *host, int port, const char *path,
     v[0] = '\0';
     if (host == NULL || !line_ok(host) || path == NULL || path[0] != '/' || !line_ok(path) ||
         strchr(path, ' ') != NULL || port < 1 || port > 65535 || timeout_ms <= 0) {
-        set_err(err, err_len, "invalid host, port, path or timeout");
+        slv_errf(err, err_len, 0, "invalid host, port, path or timeout");
         return SIM_WSC_EINVAL;
     }
     k = (size_t)snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s:%d\r\n", path, host, port);
@@ -349,7 +337,7 @@ int sim_wsc_open(sim_wsc *w, const char *host, int port, const char *path,
                               "Sec-WebSocket-Version: 13\r\n");
     for (int i = 0; headers != NULL && headers[i] != NULL && k < sizeof(req); i++) {
         if (!line_ok(headers[i])) {
-            set_err(err, err_len, "header line %d holds a line break", i);
+            slv_errf(err, err_len, 0, "header line %d holds a line break", i);
             return SIM_WSC_EINVAL;
         }
         k += (size_t)snprintf(req + k, sizeof(req) - k, "%s\r\n", headers[i]);
@@ -357,7 +345,7 @@ int sim_wsc_open(sim_wsc *w, const char *host, int port, const char *path,
     if (k < sizeof(req))
         k += (size_t)snprintf(req + k, sizeof(req) - k, "\r\n");
     if (k >= sizeof(req)) {
-        set_err(err, err_len, "the upgrade request is longer than %d bytes", WSC_MAX_REQ);
+        slv_errf(err, err_len, 0, "the upgrade request is longer than %d bytes", WSC_MAX_REQ);
         return SIM_WSC_EINVAL;
     }
     w->mask_state = (uint32_t)getpid() * 2654435761u ^ (uint32_t)mono_ms() ^
@@ -365,18 +353,18 @@ int sim_wsc_open(sim_wsc *w, const char *host, int port, const char *path,
     if (w->mask_state == 0)
         w->mask_state = 1;
     if ((rc = connect_host(host, port, deadline, timeout_ms)) < 0) {
-        set_err(err, err_len, "connect to %s port %d: %s", host, port, sim_wsc_strerror(rc));
+        slv_errf(err, err_len, 0, "connect to %s port %d: %s", host, port, sim_wsc_strerror(rc));
         return rc;
     }
     w->fd = rc;
     if ((rc = write_all(w->fd, req, k)) < 0) {
-        set_err(err, err_len, "sending the upgrade failed: %s", sim_wsc_strerror(rc));
+        slv_errf(err, err_len, 0, "sending the upgrade failed: %s", sim_wsc_strerror(rc));
         goto fail;
     }
     if ((rc = read_head(w, deadline, err, err_len)) < 0)
         goto fail;
     if (sscanf(w->head, "HTTP/1.1 %d", &w->status) != 1) {
-        set_err(err, err_len, "the answer is no HTTP/1.1 status line: %.60s", w->head);
+        slv_errf(err, err_len, 0, "the answer is no HTTP/1.1 status line: %.60s", w->head);
         rc = SIM_WSC_EHANDSHAKE;
         goto fail;
     }
@@ -393,13 +381,13 @@ int sim_wsc_open(sim_wsc *w, const char *host, int port, const char *path,
             body = w->len;
         memcpy(w->head + hl, w->buf, body);
         w->head[hl + body] = '\0';
-        set_err(err, err_len, "the upgrade was answered HTTP %d", w->status);
+        slv_errf(err, err_len, 0, "the upgrade was answered HTTP %d", w->status);
         rc = SIM_WSC_EREFUSED;
         goto fail;
     }
     if (!sim_wsc_header(w, "Sec-WebSocket-Accept", v, sizeof(v)) ||
         strcmp(v, SIM_WSC_ACCEPT) != 0) {
-        set_err(err, err_len, "101 with a missing or wrong Sec-WebSocket-Accept \"%s\"", v);
+        slv_errf(err, err_len, 0, "101 with a missing or wrong Sec-WebSocket-Accept \"%s\"", v);
         rc = SIM_WSC_EHANDSHAKE;
         goto fail;
     }

@@ -27,6 +27,7 @@
 #include "data/area/area.h"
 #include "data/area/sha256.h"
 #include "data/csv/csv.h"
+#include "solver/errf.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -55,21 +56,6 @@ const char *area_strerror(int err)
     if (err < 0 && (size_t)-err < sizeof(area_msgs) / sizeof(area_msgs[0]) && area_msgs[-err])
         return area_msgs[-err];
     return "unknown error";
-}
-
-static int fail(char *err, size_t err_len, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t err_len, int rc, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && err_len > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
 }
 
 static char *xstrdup(const char *s)
@@ -187,7 +173,7 @@ static int close_checked(FILE *f, const char *path, char *err, size_t err_len)
     int bad = ferror(f);
 
     if (fclose(f) != 0 || bad)
-        return fail(err, err_len, AREA_EWRITE, "%s: cannot write: %s", path, strerror(errno));
+        return slv_errf(err, err_len, AREA_EWRITE, "%s: cannot write: %s", path, strerror(errno));
     return 0;
 }
 
@@ -196,7 +182,7 @@ static int write_stops(const area *a, const char *path, char *err, size_t err_le
     FILE *f = fopen(path, "w");
 
     if (f == NULL)
-        return fail(err, err_len, AREA_EWRITE, "%s: cannot write: %s", path, strerror(errno));
+        return slv_errf(err, err_len, AREA_EWRITE, "%s: cannot write: %s", path, strerror(errno));
     fputs("id,name,name_en,lat,lon,x,y,node,snap_m,far,kind\n", f);
     for (int i = 0; i < a->n_stops; i++) {
         const area_stop *s = &a->stops[i];
@@ -215,7 +201,7 @@ static int write_pois(const area *a, const char *path, char *err, size_t err_len
     FILE *f = fopen(path, "w");
 
     if (f == NULL)
-        return fail(err, err_len, AREA_EWRITE, "%s: cannot write: %s", path, strerror(errno));
+        return slv_errf(err, err_len, AREA_EWRITE, "%s: cannot write: %s", path, strerror(errno));
     fputs("name,name_en,kind,lat,lon,stop,weight\n", f);
     for (int i = 0; i < a->n_pois; i++) {
         const area_poi *p = &a->pois[i];
@@ -232,7 +218,7 @@ static int write_zones(const area *a, const char *path, char *err, size_t err_le
     FILE *f = fopen(path, "w");
 
     if (f == NULL)
-        return fail(err, err_len, AREA_EWRITE, "%s: cannot write: %s", path, strerror(errno));
+        return slv_errf(err, err_len, AREA_EWRITE, "%s: cannot write: %s", path, strerror(errno));
     fputs("name,name_en,lat,lon,radius_m,weight\n", f);
     for (int i = 0; i < a->n_zones; i++) {
         const area_zone *z = &a->zones[i];
@@ -277,12 +263,12 @@ static json_t *sources_json(const char *const *sources, int n_sources, char *err
         char hex[65];
         uint64_t bytes;
         if (path == NULL || role == NULL) {
-            *rc = fail(err, err_len, AREA_EINVAL, "source %d: no path or role", k);
+            *rc = slv_errf(err, err_len, AREA_EINVAL, "source %d: no path or role", k);
             goto fail;
         }
         if (area_sha256_file(path, hex, &bytes) < 0) {
-            *rc = fail(err, err_len, AREA_EOPEN, "%s: cannot read the source to hash it: %s", path,
-                       strerror(errno));
+            *rc = slv_errf(err, err_len, AREA_EOPEN, "%s: cannot read the source to hash it: %s",
+                           path, strerror(errno));
             goto fail;
         }
         if (json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I}", "path", path, "role", role,
@@ -344,11 +330,11 @@ static int write_manifest(json_t *root, const char *path, char *err, size_t err_
     FILE *f;
 
     if (text == NULL)
-        return fail(err, err_len, AREA_ENOMEM, "%s: out of memory", path);
+        return slv_errf(err, err_len, AREA_ENOMEM, "%s: out of memory", path);
     f = fopen(path, "w");
     if (f == NULL) {
         free(text);
-        return fail(err, err_len, AREA_EWRITE, "%s: cannot write: %s", path, strerror(errno));
+        return slv_errf(err, err_len, AREA_EWRITE, "%s: cannot write: %s", path, strerror(errno));
     }
     fputs(text, f);
     fputc('\n', f);
@@ -366,17 +352,18 @@ static int check_for_save(const area *a, char *err, size_t err_len)
     if (a->n_stops < 0 || a->n_pois < 0 || a->n_zones < 0 || a->n_stops > AREA_MAX_STOPS ||
         (a->n_stops > 0 && a->stops == NULL) || (a->n_pois > 0 && a->pois == NULL) ||
         (a->n_zones > 0 && a->zones == NULL))
-        return fail(err, err_len, AREA_EINVAL, "area: inconsistent counts");
+        return slv_errf(err, err_len, AREA_EINVAL, "area: inconsistent counts");
     if (a->model == AREA_ROAD) {
         if (a->graph == NULL || (a->n_stops > 0 && (a->time_s == NULL || a->dist_m == NULL)))
-            return fail(err, err_len, AREA_EINVAL, "area: a road area needs a graph and a matrix");
+            return slv_errf(err, err_len, AREA_EINVAL,
+                            "area: a road area needs a graph and a matrix");
         for (int i = 0; i < a->n_stops; i++)
             if (a->stops[i].node < 0 || a->stops[i].node >= a->graph->n_nodes)
-                return fail(err, err_len, AREA_EINVAL, "area: stop %d has no road node", i);
+                return slv_errf(err, err_len, AREA_EINVAL, "area: stop %d has no road node", i);
     }
     for (int i = 0; i < a->n_stops; i++)
         if (a->stops[i].id == NULL || a->stops[i].id[0] == '\0')
-            return fail(err, err_len, AREA_EINVAL, "area: stop %d has no id", i);
+            return slv_errf(err, err_len, AREA_EINVAL, "area: stop %d has no id", i);
     return 0;
 }
 
@@ -389,26 +376,26 @@ int area_save(const area *a, const char *dir, const char *const *sources, int n_
     int rc;
 
     if (a == NULL || dir == NULL || n_sources < 0 || (n_sources > 0 && sources == NULL))
-        return fail(err, err_len, AREA_EINVAL, "area_save: invalid arguments");
+        return slv_errf(err, err_len, AREA_EINVAL, "area_save: invalid arguments");
     if ((rc = check_for_save(a, err, err_len)) < 0)
         return rc;
     if (strlen(dir) > 3000)
-        return fail(err, err_len, AREA_EINVAL, "%.40s...: folder name too long", dir);
+        return slv_errf(err, err_len, AREA_EINVAL, "%.40s...: folder name too long", dir);
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return fail(err, err_len, AREA_EWRITE, "%s: cannot create the folder: %s", dir,
-                    strerror(errno));
+        return slv_errf(err, err_len, AREA_EWRITE, "%s: cannot create the folder: %s", dir,
+                        strerror(errno));
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return fail(err, err_len, AREA_EWRITE, "%s: not a folder", dir);
+        return slv_errf(err, err_len, AREA_EWRITE, "%s: not a folder", dir);
     /* Hash the sources before touching the folder: a missing source fails early. */
     root = manifest(a, sources, n_sources, err, err_len, &rc);
     if (root == NULL) {
         if (rc == AREA_ENOMEM)
-            fail(err, err_len, rc, "%s: out of memory", dir);
+            slv_errf(err, err_len, rc, "%s: out of memory", dir);
         return rc;
     }
     path_join(path, sizeof(path), dir, "area.json");
     if (unlink(path) != 0 && errno != ENOENT) {
-        rc = fail(err, err_len, AREA_EWRITE, "%s: cannot replace: %s", path, strerror(errno));
+        rc = slv_errf(err, err_len, AREA_EWRITE, "%s: cannot replace: %s", path, strerror(errno));
         goto out;
     }
     path_join(path, sizeof(path), dir, "graph.bin");
@@ -444,7 +431,7 @@ int area_save(const area *a, const char *dir, const char *const *sources, int n_
     if ((rc = write_manifest(root, tmp, err, err_len)) < 0)
         goto out;
     if (rename(tmp, path) != 0) {
-        rc = fail(err, err_len, AREA_EWRITE, "%s: cannot write: %s", path, strerror(errno));
+        rc = slv_errf(err, err_len, AREA_EWRITE, "%s: cannot write: %s", path, strerror(errno));
         unlink(tmp);
         goto out;
     }
@@ -467,7 +454,8 @@ typedef struct loader {
 
 static int jbad(loader *l, const char *key, const char *what)
 {
-    return fail(l->err, l->err_len, AREA_EFORMAT, "%s/area.json: \"%s\": %s", l->dir, key, what);
+    return slv_errf(l->err, l->err_len, AREA_EFORMAT, "%s/area.json: \"%s\": %s", l->dir, key,
+                    what);
 }
 
 static int j_int(loader *l, json_t *obj, const char *key, long lo, long hi, long *out)
@@ -509,7 +497,7 @@ static int j_str(loader *l, json_t *obj, const char *key, char **out)
     if (!json_is_string(v))
         return jbad(l, key, "expected a string");
     if (out != NULL && (*out = xstrdup(json_string_value(v))) == NULL)
-        return fail(l->err, l->err_len, AREA_ENOMEM, "%s/area.json: out of memory", l->dir);
+        return slv_errf(l->err, l->err_len, AREA_ENOMEM, "%s/area.json: out of memory", l->dir);
     return 0;
 }
 
@@ -524,8 +512,8 @@ static int j_keys(loader *l, json_t *obj, const char *where, const char *const *
         for (int k = 0; !ok && allowed[k] != NULL; k++)
             ok = strcmp(key, allowed[k]) == 0;
         if (!ok)
-            return fail(l->err, l->err_len, AREA_EFORMAT, "%s/area.json: %s: unknown key \"%s\"",
-                        l->dir, where, key);
+            return slv_errf(l->err, l->err_len, AREA_EFORMAT,
+                            "%s/area.json: %s: unknown key \"%s\"", l->dir, where, key);
     }
     return 0;
 }
@@ -576,16 +564,17 @@ static int read_manifest(loader *l, json_t **matrix_obj, json_t **root_out)
     root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
         if (access(path, R_OK) != 0)
-            return fail(l->err, l->err_len, AREA_EOPEN,
-                        "%s: cannot read (is %s an area bundle written by `noriai area build` or "
-                        "`noriai area synth`?)",
-                        path, l->dir);
-        return fail(l->err, l->err_len, AREA_EFORMAT, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-                    jerr.text);
+            return slv_errf(
+                l->err, l->err_len, AREA_EOPEN,
+                "%s: cannot read (is %s an area bundle written by `noriai area build` or "
+                "`noriai area synth`?)",
+                path, l->dir);
+        return slv_errf(l->err, l->err_len, AREA_EFORMAT, "%s:%d:%d: %s", path, jerr.line,
+                        jerr.column, jerr.text);
     }
     *root_out = root;
     if (!json_is_object(root))
-        return fail(l->err, l->err_len, AREA_EFORMAT, "%s: expected a JSON object", path);
+        return slv_errf(l->err, l->err_len, AREA_EFORMAT, "%s: expected a JSON object", path);
     if ((rc = j_keys(l, root, "top level", top_keys)) < 0)
         return rc;
     v = json_object_get(root, "format");
@@ -594,9 +583,9 @@ static int read_manifest(loader *l, json_t **matrix_obj, json_t **root_out)
     if ((rc = j_int(l, root, "version", 1, 1000, &version)) < 0)
         return rc;
     if (version != MANIFEST_VERSION)
-        return fail(l->err, l->err_len, AREA_EFORMAT,
-                    "%s: bundle version %ld, this noriai reads version %d; rebuild the bundle",
-                    path, version, MANIFEST_VERSION);
+        return slv_errf(l->err, l->err_len, AREA_EFORMAT,
+                        "%s: bundle version %ld, this noriai reads version %d; rebuild the bundle",
+                        path, version, MANIFEST_VERSION);
     if ((rc = j_str(l, root, "name", &a->name)) < 0 ||
         (rc = j_str(l, root, "attribution", &a->attribution)) < 0 ||
         (rc = j_str(l, root, "license", &a->license)) < 0 ||
@@ -658,17 +647,17 @@ static int csv_text(loader *l, csv_reader *r, int col, const char *what, int all
     const char *s = csv_field(r, col);
 
     if (s == NULL)
-        return fail(l->err, l->err_len, AREA_EFORMAT, "%s:%d: missing field %s", csv_name(r),
-                    csv_line(r), what);
+        return slv_errf(l->err, l->err_len, AREA_EFORMAT, "%s:%d: missing field %s", csv_name(r),
+                        csv_line(r), what);
     if (!csv_utf8_valid(s))
-        return fail(l->err, l->err_len, AREA_EFORMAT, "%s:%d: %s is not valid UTF-8", csv_name(r),
-                    csv_line(r), what);
+        return slv_errf(l->err, l->err_len, AREA_EFORMAT, "%s:%d: %s is not valid UTF-8",
+                        csv_name(r), csv_line(r), what);
     if (allow_null && *s == '\0') {
         *out = NULL;
         return 0;
     }
     if ((*out = xstrdup(s)) == NULL)
-        return fail(l->err, l->err_len, AREA_ENOMEM, "%s: out of memory", csv_name(r));
+        return slv_errf(l->err, l->err_len, AREA_ENOMEM, "%s: out of memory", csv_name(r));
     return 0;
 }
 
@@ -678,10 +667,10 @@ static int csv_num(loader *l, csv_reader *r, int col, const char *what, double l
     const char *s = csv_field(r, col);
 
     if (s == NULL || csv_parse_double(s, lo, hi, out) < 0)
-        return fail(l->err, l->err_len, AREA_EFORMAT,
-                    "%s:%d: %s \"%s\": expected a number in "
-                    "[%g, %g]",
-                    csv_name(r), csv_line(r), what, s ? s : "", lo, hi);
+        return slv_errf(l->err, l->err_len, AREA_EFORMAT,
+                        "%s:%d: %s \"%s\": expected a number in "
+                        "[%g, %g]",
+                        csv_name(r), csv_line(r), what, s ? s : "", lo, hi);
     return 0;
 }
 
@@ -690,9 +679,9 @@ static int csv_int(loader *l, csv_reader *r, int col, const char *what, long lo,
     const char *s = csv_field(r, col);
 
     if (s == NULL || csv_parse_long(s, lo, hi, out) < 0)
-        return fail(l->err, l->err_len, AREA_EFORMAT,
-                    "%s:%d: %s \"%s\": expected an integer in [%ld, %ld]", csv_name(r), csv_line(r),
-                    what, s ? s : "", lo, hi);
+        return slv_errf(l->err, l->err_len, AREA_EFORMAT,
+                        "%s:%d: %s \"%s\": expected an integer in [%ld, %ld]", csv_name(r),
+                        csv_line(r), what, s ? s : "", lo, hi);
     return 0;
 }
 
@@ -702,9 +691,9 @@ static int csv_kind(loader *l, csv_reader *r, int col, char kind[16])
     size_t n = s ? strlen(s) : 0;
 
     if (s == NULL || n == 0 || n > 15 || strspn(s, "abcdefghijklmnopqrstuvwxyz_0123456789") != n)
-        return fail(l->err, l->err_len, AREA_EFORMAT,
-                    "%s:%d: kind \"%s\": expected 1-15 characters a-z, 0-9, _", csv_name(r),
-                    csv_line(r), s ? s : "");
+        return slv_errf(l->err, l->err_len, AREA_EFORMAT,
+                        "%s:%d: kind \"%s\": expected 1-15 characters a-z, 0-9, _", csv_name(r),
+                        csv_line(r), s ? s : "");
     memcpy(kind, s, n + 1);
     return 0;
 }
@@ -727,8 +716,8 @@ static int csv_table(loader *l, const char *name, const char *const *names, int 
     for (int k = 0; names[k] != NULL; k++)
         if ((cols[k] = csv_col(r, names[k])) < 0) {
             csv_destroy(r);
-            return fail(l->err, l->err_len, AREA_EFORMAT, "%s: no column \"%s\" in the header",
-                        path, names[k]);
+            return slv_errf(l->err, l->err_len, AREA_EFORMAT, "%s: no column \"%s\" in the header",
+                            path, names[k]);
         }
     *out = r;
     return 0;
@@ -742,12 +731,12 @@ static int csv_row(loader *l, csv_reader *r, int done, long limit, const char *w
     if (rc < 0)
         return rc == CSV_ENOMEM ? AREA_ENOMEM : AREA_EFORMAT;
     if (rc > 0 && csv_n_fields(r) != csv_n_cols(r))
-        return fail(l->err, l->err_len, AREA_EFORMAT, "%s:%d: %d fields, the header has %d",
-                    csv_name(r), csv_line(r), csv_n_fields(r), csv_n_cols(r));
+        return slv_errf(l->err, l->err_len, AREA_EFORMAT, "%s:%d: %d fields, the header has %d",
+                        csv_name(r), csv_line(r), csv_n_fields(r), csv_n_cols(r));
     if (rc > 0 && done >= limit)
-        return fail(l->err, l->err_len, AREA_EFORMAT,
-                    "%s:%d: more %s than area.json's counts say (%ld)", csv_name(r), csv_line(r),
-                    what, limit);
+        return slv_errf(l->err, l->err_len, AREA_EFORMAT,
+                        "%s:%d: more %s than area.json's counts say (%ld)", csv_name(r),
+                        csv_line(r), what, limit);
     return rc;
 }
 
@@ -764,7 +753,7 @@ static int grow(loader *l, void **arr, int n, int *cap, size_t elem)
     ncap = *cap ? 2 * *cap : 64;
     p = realloc(*arr, (size_t)ncap * elem);
     if (p == NULL)
-        return fail(l->err, l->err_len, AREA_ENOMEM, "%s: out of memory", l->dir);
+        return slv_errf(l->err, l->err_len, AREA_ENOMEM, "%s: out of memory", l->dir);
     memset((char *)p + (size_t)*cap * elem, 0, (size_t)(ncap - *cap) * elem);
     *arr = p;
     *cap = ncap;
@@ -783,14 +772,14 @@ static int check_unique_ids(loader *l)
     int rc = 0;
 
     if (s == NULL)
-        return fail(l->err, l->err_len, AREA_ENOMEM, "%s: out of memory", l->dir);
+        return slv_errf(l->err, l->err_len, AREA_ENOMEM, "%s: out of memory", l->dir);
     for (int i = 0; i < a->n_stops; i++)
         s[i] = &a->stops[i];
     qsort(s, (size_t)a->n_stops, sizeof(*s), cmp_stop_id);
     for (int i = 1; i < a->n_stops && rc == 0; i++)
         if (strcmp(s[i - 1]->id, s[i]->id) == 0)
-            rc = fail(l->err, l->err_len, AREA_EFORMAT, "%s/stops.csv: stop id \"%s\" twice",
-                      l->dir, s[i]->id);
+            rc = slv_errf(l->err, l->err_len, AREA_EFORMAT, "%s/stops.csv: stop id \"%s\" twice",
+                          l->dir, s[i]->id);
     free(s);
     return rc;
 }
@@ -825,8 +814,8 @@ static int read_stops(loader *l)
             (rc = csv_kind(l, r, c[10], s->kind)) < 0)
             goto out;
         if (s->id[0] == '\0') {
-            rc = fail(l->err, l->err_len, AREA_EFORMAT, "%s:%d: empty stop id", csv_name(r),
-                      csv_line(r));
+            rc = slv_errf(l->err, l->err_len, AREA_EFORMAT, "%s:%d: empty stop id", csv_name(r),
+                          csv_line(r));
             goto out;
         }
         s->node = (int32_t)node;
@@ -836,9 +825,9 @@ static int read_stops(loader *l)
     if (rc < 0)
         goto out;
     if (a->n_stops != l->n_stops || far != l->n_far) {
-        rc = fail(l->err, l->err_len, AREA_EFORMAT,
-                  "%s: %d stops (%d far), but area.json's counts say %ld (%ld far)", csv_name(r),
-                  a->n_stops, far, l->n_stops, l->n_far);
+        rc = slv_errf(l->err, l->err_len, AREA_EFORMAT,
+                      "%s: %d stops (%d far), but area.json's counts say %ld (%ld far)",
+                      csv_name(r), a->n_stops, far, l->n_stops, l->n_far);
         goto out;
     }
     rc = check_unique_ids(l);
@@ -875,9 +864,9 @@ static int read_pois(loader *l)
     if (rc < 0)
         goto out;
     if (a->n_pois != l->n_pois)
-        rc = fail(l->err, l->err_len, AREA_EFORMAT,
-                  "%s: %d points of interest, but area.json's counts say %ld", csv_name(r),
-                  a->n_pois, l->n_pois);
+        rc = slv_errf(l->err, l->err_len, AREA_EFORMAT,
+                      "%s: %d points of interest, but area.json's counts say %ld", csv_name(r),
+                      a->n_pois, l->n_pois);
 out:
     csv_destroy(r);
     return rc;
@@ -908,8 +897,9 @@ static int read_zones(loader *l)
     if (rc < 0)
         goto out;
     if (a->n_zones != l->n_zones)
-        rc = fail(l->err, l->err_len, AREA_EFORMAT, "%s: %d zones, but area.json's counts say %ld",
-                  csv_name(r), a->n_zones, l->n_zones);
+        rc = slv_errf(l->err, l->err_len, AREA_EFORMAT,
+                      "%s: %d zones, but area.json's counts say %ld", csv_name(r), a->n_zones,
+                      l->n_zones);
 out:
     csv_destroy(r);
     return rc;
@@ -926,13 +916,13 @@ static int read_graph(loader *l)
     if (rc < 0)
         return rc == NET_EOPEN ? AREA_EOPEN : rc == NET_ENOMEM ? AREA_ENOMEM : AREA_EFORMAT;
     if (a->graph->n_nodes != l->n_nodes || a->graph->n_edges != l->n_edges)
-        return fail(l->err, l->err_len, AREA_EFORMAT,
-                    "%s: %d nodes and %d edges, but area.json's counts say %ld and %ld", path,
-                    a->graph->n_nodes, a->graph->n_edges, l->n_nodes, l->n_edges);
+        return slv_errf(l->err, l->err_len, AREA_EFORMAT,
+                        "%s: %d nodes and %d edges, but area.json's counts say %ld and %ld", path,
+                        a->graph->n_nodes, a->graph->n_edges, l->n_nodes, l->n_edges);
     if (a->graph->epsg != a->epsg)
-        return fail(l->err, l->err_len, AREA_EFORMAT,
-                    "%s: graph in EPSG:%d, but area.json says EPSG:%d", path, a->graph->epsg,
-                    a->epsg);
+        return slv_errf(l->err, l->err_len, AREA_EFORMAT,
+                        "%s: graph in EPSG:%d, but area.json says EPSG:%d", path, a->graph->epsg,
+                        a->epsg);
     return 0;
 }
 
@@ -953,31 +943,33 @@ static int read_matrix(loader *l, json_t *mobj)
     snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)key);
     if (!json_is_string(json_object_get(mobj, "key")) ||
         strcmp(json_string_value(json_object_get(mobj, "key")), hex) != 0)
-        return fail(l->err, l->err_len, AREA_EFORMAT,
-                    "%s/area.json: matrix key differs from the graph and stops in the bundle "
-                    "(%s): files from different builds were mixed",
-                    l->dir, hex);
+        return slv_errf(l->err, l->err_len, AREA_EFORMAT,
+                        "%s/area.json: matrix key differs from the graph and stops in the bundle "
+                        "(%s): files from different builds were mixed",
+                        l->dir, hex);
     /* The file must be the size n implies before n^2 is allocated. */
     path_join(path, sizeof(path), l->dir, "matrix.bin");
     if (stat(path, &st) != 0)
-        return fail(l->err, l->err_len, AREA_EOPEN, "%s: cannot read: %s", path, strerror(errno));
+        return slv_errf(l->err, l->err_len, AREA_EOPEN, "%s: cannot read: %s", path,
+                        strerror(errno));
     if ((uint64_t)st.st_size != net_matrix_file_bytes(a->n_stops))
-        return fail(l->err, l->err_len, AREA_EFORMAT,
-                    "%s: %lld bytes, but a %d x %d matrix file has %llu (truncated or not this "
-                    "bundle's matrix)",
-                    path, (long long)st.st_size, a->n_stops, a->n_stops,
-                    (unsigned long long)net_matrix_file_bytes(a->n_stops));
+        return slv_errf(l->err, l->err_len, AREA_EFORMAT,
+                        "%s: %lld bytes, but a %d x %d matrix file has %llu (truncated or not this "
+                        "bundle's matrix)",
+                        path, (long long)st.st_size, a->n_stops, a->n_stops,
+                        (unsigned long long)net_matrix_file_bytes(a->n_stops));
     a->time_s = malloc((nn > 0 ? nn : 1) * sizeof(int32_t));
     a->dist_m = malloc((nn > 0 ? nn : 1) * sizeof(int32_t));
     if (a->time_s == NULL || a->dist_m == NULL)
-        return fail(l->err, l->err_len, AREA_ENOMEM, "%s: out of memory for the matrix", l->dir);
+        return slv_errf(l->err, l->err_len, AREA_ENOMEM, "%s: out of memory for the matrix",
+                        l->dir);
     rc = net_matrix_read(path, key, a->n_stops, a->time_s, a->dist_m, l->err, l->err_len);
     if (rc < 0)
         return rc == NET_EOPEN ? AREA_EOPEN : rc == NET_ENOMEM ? AREA_ENOMEM : AREA_EFORMAT;
     for (int i = 0; i < a->n_stops; i++)
         if (a->time_s[(size_t)i * (size_t)a->n_stops + (size_t)i] != 0)
-            return fail(l->err, l->err_len, AREA_EFORMAT,
-                        "%s: travel time from stop %d to itself is not 0", path, i);
+            return slv_errf(l->err, l->err_len, AREA_EFORMAT,
+                            "%s: travel time from stop %d to itself is not 0", path, i);
     return 0;
 }
 
@@ -990,16 +982,16 @@ int area_load(const char *dir, area **out, char *err, size_t err_len)
     if (out != NULL)
         *out = NULL;
     if (dir == NULL || out == NULL)
-        return fail(err, err_len, AREA_EINVAL, "area_load: invalid arguments");
+        return slv_errf(err, err_len, AREA_EINVAL, "area_load: invalid arguments");
     if (strlen(dir) > 3000)
-        return fail(err, err_len, AREA_EINVAL, "%.40s...: folder name too long", dir);
+        return slv_errf(err, err_len, AREA_EINVAL, "%.40s...: folder name too long", dir);
     memset(&l, 0, sizeof(l));
     l.dir = dir;
     l.err = err;
     l.err_len = err_len;
     l.a = calloc(1, sizeof(*l.a));
     if (l.a == NULL)
-        return fail(err, err_len, AREA_ENOMEM, "%s: out of memory", dir);
+        return slv_errf(err, err_len, AREA_ENOMEM, "%s: out of memory", dir);
     if ((rc = read_manifest(&l, &mobj, &root)) < 0)
         goto out;
     if (l.a->model == AREA_ROAD && (rc = read_graph(&l)) < 0)

@@ -37,6 +37,7 @@
  */
 #include "data/area/area.h"
 #include "data/geo/geo.h"
+#include "solver/errf.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -49,21 +50,6 @@
 #define AUTO_SPACING_M 400.0
 #define AUTO_MAX_STOPS 1000
 #define FAR_LISTED 20 /* far stops named one by one in verbose output */
-
-static int fail(char *err, size_t err_len, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t err_len, int rc, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && err_len > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 static double now_s(void)
 {
@@ -134,7 +120,8 @@ static int stops_from_osm(const net_osm_result *r, area_stop **out, int *n, char
         return 0;
     s = calloc((size_t)r->n_bus_stops, sizeof(*s));
     if (s == NULL)
-        return fail(err, err_len, AREA_ENOMEM, "out of memory for %d bus stops", r->n_bus_stops);
+        return slv_errf(err, err_len, AREA_ENOMEM, "out of memory for %d bus stops",
+                        r->n_bus_stops);
     for (int i = 0; i < r->n_bus_stops; i++) {
         const net_osm_stop *b = &r->bus_stops[i];
         snprintf(id, sizeof(id), "osm:%lld", (long long)b->osm_id);
@@ -147,7 +134,7 @@ static int stops_from_osm(const net_osm_result *r, area_stop **out, int *n, char
         snprintf(s[i].kind, sizeof(s[i].kind), "stop");
         if (s[i].id == NULL || s[i].name == NULL || (b->name_en && s[i].name_en == NULL)) {
             area_stops_free(s, r->n_bus_stops);
-            return fail(err, err_len, AREA_ENOMEM, "out of memory for bus stops");
+            return slv_errf(err, err_len, AREA_ENOMEM, "out of memory for bus stops");
         }
     }
     *out = s;
@@ -190,7 +177,7 @@ static int stops_auto(const net_graph *g, const net_index *ix, int verbose, area
     int n;
 
     if (nodes == NULL)
-        return fail(err, err_len, AREA_ENOMEM, "out of memory");
+        return slv_errf(err, err_len, AREA_ENOMEM, "out of memory");
     while ((n = auto_pick(g, ix, spacing, nodes, AUTO_MAX_STOPS)) > AUTO_MAX_STOPS)
         spacing *= 1.15;
     if (verbose)
@@ -199,7 +186,7 @@ static int stops_auto(const net_graph *g, const net_index *ix, int verbose, area
     s = calloc(n > 0 ? (size_t)n : 1, sizeof(*s));
     if (s == NULL) {
         free(nodes);
-        return fail(err, err_len, AREA_ENOMEM, "out of memory");
+        return slv_errf(err, err_len, AREA_ENOMEM, "out of memory");
     }
     for (int i = 0; i < n; i++) {
         char id[16];
@@ -213,7 +200,7 @@ static int stops_auto(const net_graph *g, const net_index *ix, int verbose, area
         if (s[i].id == NULL || s[i].name == NULL) {
             area_stops_free(s, n);
             free(nodes);
-            return fail(err, err_len, AREA_ENOMEM, "out of memory");
+            return slv_errf(err, err_len, AREA_ENOMEM, "out of memory");
         }
     }
     free(nodes);
@@ -230,14 +217,14 @@ static int project_and_snap(const area_build_opts *o, area *a, const net_index *
     int rc, far = 0;
 
     if ((rc = geo_proj_create(a->graph->epsg, &geo, gerr, sizeof(gerr))) < 0)
-        return fail(err, err_len, rc == GEO_ENOMEM ? AREA_ENOMEM : AREA_EGEO, "%s", gerr);
+        return slv_errf(err, err_len, rc == GEO_ENOMEM ? AREA_ENOMEM : AREA_EGEO, "%s", gerr);
     for (int i = 0; i < a->n_stops; i++) {
         area_stop *s = &a->stops[i];
         if (geo_forward(geo, s->lat, s->lon, &s->x, &s->y) < 0) {
             geo_proj_destroy(geo);
-            return fail(err, err_len, AREA_EGEO,
-                        "stop %s at (%.7f, %.7f): cannot project to EPSG:%d", s->id, s->lat, s->lon,
-                        a->graph->epsg);
+            return slv_errf(err, err_len, AREA_EGEO,
+                            "stop %s at (%.7f, %.7f): cannot project to EPSG:%d", s->id, s->lat,
+                            s->lon, a->graph->epsg);
         }
         s->node = net_index_nearest(ix, s->x, s->y, &s->snap_m);
         s->far = s->snap_m > AREA_FAR_SNAP_M;
@@ -284,8 +271,8 @@ static int compute_matrix(const area_build_opts *o, area *a, char *err, size_t e
     a->dist_m = malloc(nn * sizeof(int32_t));
     if (nodes == NULL || a->time_s == NULL || a->dist_m == NULL) {
         free(nodes);
-        return fail(err, err_len, AREA_ENOMEM, "out of memory for a %d x %d matrix", a->n_stops,
-                    a->n_stops);
+        return slv_errf(err, err_len, AREA_ENOMEM, "out of memory for a %d x %d matrix", a->n_stops,
+                        a->n_stops);
     }
     for (int i = 0; i < a->n_stops; i++)
         nodes[i] = a->stops[i].node;
@@ -296,7 +283,7 @@ static int compute_matrix(const area_build_opts *o, area *a, char *err, size_t e
                            sizeof(msg));
     free(nodes);
     if (rc < 0)
-        return fail(err, err_len, from_net(rc), "%s", msg);
+        return slv_errf(err, err_len, from_net(rc), "%s", msg);
     if (o->verbose) {
         if (o->cache_dir != NULL && *o->cache_dir != '\0')
             fprintf(stderr, "area: matrix cache: %s\n", msg);
@@ -338,10 +325,10 @@ int area_build(const area_build_opts *o, area **out, char *err, size_t err_len)
         *out = NULL;
     memset(&res, 0, sizeof(res));
     if (o == NULL || out == NULL || o->osm_path == NULL)
-        return fail(err, err_len, AREA_EINVAL, "area build: no OpenStreetMap file given");
+        return slv_errf(err, err_len, AREA_EINVAL, "area build: no OpenStreetMap file given");
     if (o->stops_path != NULL && o->osm_bus_stops)
-        return fail(err, err_len, AREA_EINVAL,
-                    "area build: a stop file and the OSM bus stops both given; choose one");
+        return slv_errf(err, err_len, AREA_EINVAL,
+                        "area build: a stop file and the OSM bus stops both given; choose one");
     net_osm_opts_default(&oo);
     oo.speeds = o->speeds;
     oo.epsg = o->epsg;
@@ -356,7 +343,7 @@ int area_build(const area_build_opts *o, area **out, char *err, size_t err_len)
                 res.graph->n_nodes, res.graph->n_edges, res.graph->epsg, now_s() - t0);
     a = calloc(1, sizeof(*a));
     if (a == NULL) {
-        rc = fail(err, err_len, AREA_ENOMEM, "out of memory");
+        rc = slv_errf(err, err_len, AREA_ENOMEM, "out of memory");
         goto out;
     }
     a->graph = res.graph;
@@ -369,11 +356,11 @@ int area_build(const area_build_opts *o, area **out, char *err, size_t err_len)
     a->attribution = xstrdup("© OpenStreetMap contributors (ODbL 1.0)");
     a->license = xstrdup("ODbL-1.0");
     if (a->name == NULL || a->attribution == NULL || a->license == NULL) {
-        rc = fail(err, err_len, AREA_ENOMEM, "out of memory");
+        rc = slv_errf(err, err_len, AREA_ENOMEM, "out of memory");
         goto out;
     }
     if ((rc = net_index_create(a->graph, 0, &ix)) < 0) {
-        rc = fail(err, err_len, from_net(rc), "road index: %s", net_strerror(rc));
+        rc = slv_errf(err, err_len, from_net(rc), "road index: %s", net_strerror(rc));
         goto out;
     }
     if (o->stops_path != NULL)
@@ -387,14 +374,14 @@ int area_build(const area_build_opts *o, area **out, char *err, size_t err_len)
     if (rc < 0)
         goto out;
     if (a->n_stops == 0) {
-        rc = fail(err, err_len, AREA_EEMPTY, "%s: no stops%s",
-                  o->stops_path ? o->stops_path : o->osm_path,
-                  o->osm_bus_stops ? " (the extract has no highway=bus_stop nodes)" : "");
+        rc = slv_errf(err, err_len, AREA_EEMPTY, "%s: no stops%s",
+                      o->stops_path ? o->stops_path : o->osm_path,
+                      o->osm_bus_stops ? " (the extract has no highway=bus_stop nodes)" : "");
         goto out;
     }
     if (a->n_stops > AREA_MAX_STOPS) {
-        rc = fail(err, err_len, AREA_EINVAL, "%d stops: more than the %d an area may have",
-                  a->n_stops, AREA_MAX_STOPS);
+        rc = slv_errf(err, err_len, AREA_EINVAL, "%d stops: more than the %d an area may have",
+                      a->n_stops, AREA_MAX_STOPS);
         goto out;
     }
     if ((rc = project_and_snap(o, a, ix, err, err_len)) < 0 ||

@@ -25,6 +25,7 @@
  * them.  Duplicates are found by sorting (id, row) pairs, O(n log n).
  */
 #include "data/area/area.h"
+#include "solver/errf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -35,21 +36,6 @@
 
 #include "data/csv/csv.h"
 #include "data/csv/zip.h"
-
-static int stops_err(char *err, size_t err_len, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int stops_err(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && err_len > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 /* The CSV reader's codes in the area's terms (its message is kept). */
 static int from_csv(int rc)
@@ -101,13 +87,13 @@ static int find_cols(const csv_reader *r, int gtfs, stop_cols *c, char *err, siz
     c->location_type = csv_col(r, "location_type");
     c->kind = gtfs ? -1 : csv_col(r, "kind");
     if (c->id < 0 || c->lat < 0 || c->lon < 0)
-        return stops_err(err, err_len, AREA_EFORMAT, "%s:%d: header lacks the %s column (%s)",
-                         csv_name(r), csv_line(r),
-                         c->id < 0    ? (gtfs ? "stop_id" : "id")
-                         : c->lat < 0 ? (gtfs ? "stop_lat" : "lat")
-                                      : (gtfs ? "stop_lon" : "lon"),
-                         gtfs ? "stops.txt needs stop_id, stop_lat, stop_lon"
-                              : "a stop list needs id, lat, lon (or stop_id, stop_lat, stop_lon)");
+        return slv_errf(err, err_len, AREA_EFORMAT, "%s:%d: header lacks the %s column (%s)",
+                        csv_name(r), csv_line(r),
+                        c->id < 0    ? (gtfs ? "stop_id" : "id")
+                        : c->lat < 0 ? (gtfs ? "stop_lat" : "lat")
+                                     : (gtfs ? "stop_lon" : "lon"),
+                        gtfs ? "stops.txt needs stop_id, stop_lat, stop_lon"
+                             : "a stop list needs id, lat, lon (or stop_id, stop_lat, stop_lon)");
     return 0;
 }
 
@@ -120,53 +106,52 @@ static int read_row(const csv_reader *r, const stop_cols *c, area_stop *s, char 
     long lt = 0;
 
     if (csv_n_fields(r) != csv_n_cols(r))
-        return stops_err(err, err_len, AREA_EFORMAT, "%s:%d: row has %d fields, header has %d",
-                         name, line, csv_n_fields(r), csv_n_cols(r));
+        return slv_errf(err, err_len, AREA_EFORMAT, "%s:%d: row has %d fields, header has %d", name,
+                        line, csv_n_fields(r), csv_n_cols(r));
     if (c->location_type >= 0) {
         f = csv_field(r, c->location_type);
         if (f[strspn(f, " \t")] != '\0' && csv_parse_long(f, 0, 4, &lt) < 0)
-            return stops_err(err, err_len, AREA_EFORMAT,
-                             "%s:%d: location_type \"%.40s\" is not 0..4 (or empty)", name, line,
-                             f);
+            return slv_errf(err, err_len, AREA_EFORMAT,
+                            "%s:%d: location_type \"%.40s\" is not 0..4 (or empty)", name, line, f);
         if (lt != 0)
             return 0;
     }
     id = csv_field(r, c->id);
     nm = c->name >= 0 ? csv_field(r, c->name) : "";
     if (*id == '\0')
-        return stops_err(err, err_len, AREA_EFORMAT, "%s:%d: empty stop id", name, line);
+        return slv_errf(err, err_len, AREA_EFORMAT, "%s:%d: empty stop id", name, line);
     if (!csv_utf8_valid(id) || !csv_utf8_valid(nm))
-        return stops_err(err, err_len, AREA_EFORMAT,
-                         "%s:%d: stop id or name is not UTF-8 (convert the file, e.g. from "
-                         "Shift_JIS, to UTF-8)",
-                         name, line);
+        return slv_errf(err, err_len, AREA_EFORMAT,
+                        "%s:%d: stop id or name is not UTF-8 (convert the file, e.g. from "
+                        "Shift_JIS, to UTF-8)",
+                        name, line);
     f = csv_field(r, c->lat);
     if (csv_parse_double(f, -90.0, 90.0, &s->lat) < 0)
-        return stops_err(err, err_len, AREA_EFORMAT,
-                         "%s:%d: stop %.60s: latitude \"%.40s\" is not a number in -90..90", name,
-                         line, id, f);
+        return slv_errf(err, err_len, AREA_EFORMAT,
+                        "%s:%d: stop %.60s: latitude \"%.40s\" is not a number in -90..90", name,
+                        line, id, f);
     f = csv_field(r, c->lon);
     if (csv_parse_double(f, -180.0, 180.0, &s->lon) < 0)
-        return stops_err(err, err_len, AREA_EFORMAT,
-                         "%s:%d: stop %.60s: longitude \"%.40s\" is not a number in -180..180",
-                         name, line, id, f);
+        return slv_errf(err, err_len, AREA_EFORMAT,
+                        "%s:%d: stop %.60s: longitude \"%.40s\" is not a number in -180..180", name,
+                        line, id, f);
     if (s->lat == 0.0 && s->lon == 0.0)
-        return stops_err(err, err_len, AREA_EFORMAT,
-                         "%s:%d: stop %.60s at (0, 0): a missing position, not a real stop", name,
-                         line, id);
+        return slv_errf(err, err_len, AREA_EFORMAT,
+                        "%s:%d: stop %.60s at (0, 0): a missing position, not a real stop", name,
+                        line, id);
     snprintf(s->kind, sizeof(s->kind), "stop");
     if (c->kind >= 0) {
         f = csv_field(r, c->kind);
         if (strcmp(f, "depot") == 0)
             snprintf(s->kind, sizeof(s->kind), "depot");
         else if (*f != '\0' && strcmp(f, "stop") != 0)
-            return stops_err(err, err_len, AREA_EFORMAT,
-                             "%s:%d: kind \"%.40s\" is neither stop nor depot", name, line, f);
+            return slv_errf(err, err_len, AREA_EFORMAT,
+                            "%s:%d: kind \"%.40s\" is neither stop nor depot", name, line, f);
     }
     s->id = strdup(id);
     s->name = strdup(nm);
     if (s->id == NULL || s->name == NULL)
-        return stops_err(err, err_len, AREA_ENOMEM, "%s: out of memory", name);
+        return slv_errf(err, err_len, AREA_ENOMEM, "%s: out of memory", name);
     s->x = s->y = 0.0;
     s->node = -1;
     s->snap_m = 0.0;
@@ -197,7 +182,7 @@ static int check_unique(const csv_reader *r, const area_stop *stops, const int *
     int rc = 0;
 
     if (refs == NULL)
-        return stops_err(err, err_len, AREA_ENOMEM, "%s: out of memory", csv_name(r));
+        return slv_errf(err, err_len, AREA_ENOMEM, "%s: out of memory", csv_name(r));
     for (int i = 0; i < n; i++) {
         refs[i].id = stops[i].id;
         refs[i].index = i;
@@ -206,9 +191,9 @@ static int check_unique(const csv_reader *r, const area_stop *stops, const int *
     qsort(refs, (size_t)n, sizeof(*refs), cmp_id_ref);
     for (int i = 1; i < n; i++) {
         if (strcmp(refs[i - 1].id, refs[i].id) == 0) {
-            rc = stops_err(err, err_len, AREA_EFORMAT,
-                           "%s:%d: stop id %.60s appears again (first on line %d)", csv_name(r),
-                           refs[i].line, refs[i].id, refs[i - 1].line);
+            rc = slv_errf(err, err_len, AREA_EFORMAT,
+                          "%s:%d: stop id %.60s appears again (first on line %d)", csv_name(r),
+                          refs[i].line, refs[i].id, refs[i - 1].line);
             break;
         }
     }
@@ -243,7 +228,7 @@ static int read_stops(csv_reader *r, int gtfs, area_stop **stops_out, int *n_out
             if (glines != NULL)
                 lines = glines;
             if (grown == NULL || glines == NULL) {
-                rc = stops_err(err, err_len, AREA_ENOMEM, "%s: out of memory", csv_name(r));
+                rc = slv_errf(err, err_len, AREA_ENOMEM, "%s: out of memory", csv_name(r));
                 goto out;
             }
             cap = ncap;
@@ -258,10 +243,10 @@ static int read_stops(csv_reader *r, int gtfs, area_stop **stops_out, int *n_out
             lines[n] = csv_line(r);
             n++;
             if (n > AREA_MAX_STOPS) {
-                rc = stops_err(err, err_len, AREA_EFORMAT,
-                               "%s:%d: more than %d stops, the most an area holds; cut the list "
-                               "to the service area",
-                               csv_name(r), csv_line(r), AREA_MAX_STOPS);
+                rc = slv_errf(err, err_len, AREA_EFORMAT,
+                              "%s:%d: more than %d stops, the most an area holds; cut the list "
+                              "to the service area",
+                              csv_name(r), csv_line(r), AREA_MAX_STOPS);
                 goto out;
             }
         }
@@ -271,8 +256,8 @@ static int read_stops(csv_reader *r, int gtfs, area_stop **stops_out, int *n_out
         goto out;
     }
     if (n == 0) {
-        rc = stops_err(err, err_len, AREA_EEMPTY, "%s: no stops%s", csv_name(r),
-                       c.location_type >= 0 ? " with location_type 0 or empty" : "");
+        rc = slv_errf(err, err_len, AREA_EEMPTY, "%s: no stops%s", csv_name(r),
+                      c.location_type >= 0 ? " with location_type 0 or empty" : "");
         goto out;
     }
     rc = check_unique(r, stops, lines, n, err, err_len);
@@ -320,35 +305,35 @@ int area_stops_read_gtfs(const char *path, area_stop **stops, int *n, char *err,
     int rc = 0, zip;
 
     if (path == NULL || stops == NULL || n == NULL)
-        return stops_err(err, err_len, AREA_EINVAL, "area_stops_read_gtfs: missing argument");
+        return slv_errf(err, err_len, AREA_EINVAL, "area_stops_read_gtfs: missing argument");
     *stops = NULL;
     *n = 0;
     if (stat(path, &st) != 0) {
-        rc = stops_err(err, err_len, AREA_EOPEN, "%s: cannot open: %s", path, strerror(errno));
+        rc = slv_errf(err, err_len, AREA_EOPEN, "%s: cannot open: %s", path, strerror(errno));
         goto out;
     }
     if (S_ISDIR(st.st_mode)) {
         size_t l = strlen(path) + sizeof("/stops.txt");
         sub = malloc(l);
         if (sub == NULL) {
-            rc = stops_err(err, err_len, AREA_ENOMEM, "out of memory");
+            rc = slv_errf(err, err_len, AREA_ENOMEM, "out of memory");
             goto out;
         }
         snprintf(sub, l, "%s/stops.txt", path);
         if (stat(sub, &st) != 0) {
-            rc = stops_err(err, err_len, AREA_EOPEN, "%s: no stops.txt in this GTFS folder", path);
+            rc = slv_errf(err, err_len, AREA_EOPEN, "%s: no stops.txt in this GTFS folder", path);
             goto out;
         }
         rc = csv_open_file(sub, &r, err, err_len);
     } else {
         zip = looks_like_zip(path);
         if (zip < 0) {
-            rc = stops_err(err, err_len, AREA_EOPEN, "%s: cannot open: %s", path, strerror(errno));
+            rc = slv_errf(err, err_len, AREA_EOPEN, "%s: cannot open: %s", path, strerror(errno));
             goto out;
         }
         if (!zip && ends_with_zip(path)) {
-            rc = stops_err(err, err_len, AREA_EFORMAT,
-                           "%s: not a zip archive (it does not start with a zip header)", path);
+            rc = slv_errf(err, err_len, AREA_EFORMAT,
+                          "%s: not a zip archive (it does not start with a zip header)", path);
             goto out;
         }
         if (zip) {
@@ -361,7 +346,7 @@ int area_stops_read_gtfs(const char *path, area_stop **stops, int *n, char *err,
             }
             sub = malloc(l);
             if (sub == NULL) {
-                rc = stops_err(err, err_len, AREA_ENOMEM, "out of memory");
+                rc = slv_errf(err, err_len, AREA_ENOMEM, "out of memory");
                 goto out;
             }
             snprintf(sub, l, "%s:stops.txt", path);
@@ -388,7 +373,7 @@ int area_stops_read_csv(const char *path, area_stop **stops, int *n, char *err, 
     int rc;
 
     if (path == NULL || stops == NULL || n == NULL)
-        return stops_err(err, err_len, AREA_EINVAL, "area_stops_read_csv: missing argument");
+        return slv_errf(err, err_len, AREA_EINVAL, "area_stops_read_csv: missing argument");
     *stops = NULL;
     *n = 0;
     rc = csv_open_file(path, &r, err, err_len);

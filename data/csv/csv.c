@@ -23,6 +23,7 @@
  * field pointer array (at most CSV_MAX_FIELDS).
  */
 #include "data/csv/csv.h"
+#include "solver/errf.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -62,21 +63,6 @@ const char *csv_strerror(int err)
     return "unknown error";
 }
 
-static int csv_err(char *err, size_t err_len, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int csv_err(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && err_len > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 /* Takes buf (len bytes + NUL) into a new reader; frees buf on failure. */
 static int reader_make(const char *name, char *buf, size_t len, csv_reader **out, char *err,
                        size_t err_len)
@@ -89,12 +75,12 @@ static int reader_make(const char *name, char *buf, size_t len, csv_reader **out
         int line = 1;
         for (const char *q = buf; q < nul; q++)
             line += *q == '\n';
-        rc = csv_err(err, err_len, CSV_EFORMAT, "%s:%d: NUL byte: not a text file", name, line);
+        rc = slv_errf(err, err_len, CSV_EFORMAT, "%s:%d: NUL byte: not a text file", name, line);
         goto out;
     }
     r = calloc(1, sizeof(*r));
     if (r == NULL || (r->name = strdup(name)) == NULL) {
-        rc = csv_err(err, err_len, CSV_ENOMEM, "%s: out of memory", name);
+        rc = slv_errf(err, err_len, CSV_ENOMEM, "%s: out of memory", name);
         goto out;
     }
     r->buf = buf;
@@ -122,22 +108,22 @@ int csv_read_file(const char *path, size_t max_bytes, char **out, size_t *out_le
     int rc = 0;
 
     if (path == NULL || out == NULL || out_len == NULL)
-        return csv_err(err, err_len, CSV_EINVAL, "csv_read_file: no path or output");
+        return slv_errf(err, err_len, CSV_EINVAL, "csv_read_file: no path or output");
     *out = NULL;
     *out_len = 0;
     f = fopen(path, "rb");
     if (f == NULL) {
-        rc = csv_err(err, err_len, CSV_EOPEN, "%s: cannot open: %s", path, strerror(errno));
+        rc = slv_errf(err, err_len, CSV_EOPEN, "%s: cannot open: %s", path, strerror(errno));
         goto out;
     }
     if (fstat(fileno(f), &st) == 0) {
         if (S_ISDIR(st.st_mode)) {
-            rc = csv_err(err, err_len, CSV_EOPEN, "%s: is a folder, not a file", path);
+            rc = slv_errf(err, err_len, CSV_EOPEN, "%s: is a folder, not a file", path);
             goto out;
         }
         if (S_ISREG(st.st_mode) && (unsigned long long)st.st_size > max_bytes) {
-            rc = csv_err(err, err_len, CSV_ETOOBIG, "%s: file larger than %zu bytes", path,
-                         max_bytes);
+            rc = slv_errf(err, err_len, CSV_ETOOBIG, "%s: file larger than %zu bytes", path,
+                          max_bytes);
             goto out;
         }
         if (S_ISREG(st.st_mode))
@@ -149,13 +135,13 @@ int csv_read_file(const char *path, size_t max_bytes, char **out, size_t *out_le
             if (ncap > max_bytes + 2)
                 ncap = max_bytes + 2;
             if (len + 1 >= ncap) {
-                rc = csv_err(err, err_len, CSV_ETOOBIG, "%s: file larger than %zu bytes", path,
-                             max_bytes);
+                rc = slv_errf(err, err_len, CSV_ETOOBIG, "%s: file larger than %zu bytes", path,
+                              max_bytes);
                 goto out;
             }
             p = realloc(buf, ncap);
             if (p == NULL) {
-                rc = csv_err(err, err_len, CSV_ENOMEM, "%s: out of memory", path);
+                rc = slv_errf(err, err_len, CSV_ENOMEM, "%s: out of memory", path);
                 goto out;
             }
             buf = p;
@@ -167,12 +153,11 @@ int csv_read_file(const char *path, size_t max_bytes, char **out, size_t *out_le
             break;
     }
     if (ferror(f)) {
-        rc = csv_err(err, err_len, CSV_EOPEN, "%s: read error: %s", path, strerror(errno));
+        rc = slv_errf(err, err_len, CSV_EOPEN, "%s: read error: %s", path, strerror(errno));
         goto out;
     }
     if (len > max_bytes) {
-        rc = csv_err(err, err_len, CSV_ETOOBIG, "%s: file larger than %zu bytes", path,
-                     max_bytes);
+        rc = slv_errf(err, err_len, CSV_ETOOBIG, "%s: file larger than %zu bytes", path, max_bytes);
         goto out;
     }
     buf[len] = '\0';
@@ -193,7 +178,7 @@ int csv_open_file(const char *path, csv_reader **out, char *err, size_t err_len)
     int rc;
 
     if (path == NULL || out == NULL)
-        return csv_err(err, err_len, CSV_EINVAL, "csv_open_file: no path or output");
+        return slv_errf(err, err_len, CSV_EINVAL, "csv_open_file: no path or output");
     *out = NULL;
     if ((rc = csv_read_file(path, CSV_MAX_FILE_BYTES, &buf, &len, err, err_len)) < 0)
         return rc;
@@ -206,14 +191,14 @@ int csv_open_mem(const char *name, const char *buf, size_t len, csv_reader **out
     char *copy;
 
     if (name == NULL || out == NULL || (buf == NULL && len > 0))
-        return csv_err(err, err_len, CSV_EINVAL, "csv_open_mem: no name, buffer or output");
+        return slv_errf(err, err_len, CSV_EINVAL, "csv_open_mem: no name, buffer or output");
     *out = NULL;
     if (len > CSV_MAX_FILE_BYTES)
-        return csv_err(err, err_len, CSV_ETOOBIG, "%s: larger than %zu bytes", name,
-                       CSV_MAX_FILE_BYTES);
+        return slv_errf(err, err_len, CSV_ETOOBIG, "%s: larger than %zu bytes", name,
+                        CSV_MAX_FILE_BYTES);
     copy = malloc(len + 1);
     if (copy == NULL)
-        return csv_err(err, err_len, CSV_ENOMEM, "%s: out of memory", name);
+        return slv_errf(err, err_len, CSV_ENOMEM, "%s: out of memory", name);
     if (len > 0)
         memcpy(copy, buf, len);
     copy[len] = '\0';
@@ -238,13 +223,13 @@ static int push_field(csv_reader *r, char *s, char *err, size_t err_len)
         char **p;
 
         if (r->n_field >= CSV_MAX_FIELDS)
-            return csv_err(err, err_len, CSV_EFORMAT, "%s:%d: more than %d fields in a row",
-                           r->name, r->row_line, CSV_MAX_FIELDS);
+            return slv_errf(err, err_len, CSV_EFORMAT, "%s:%d: more than %d fields in a row",
+                            r->name, r->row_line, CSV_MAX_FIELDS);
         if (ncap > CSV_MAX_FIELDS)
             ncap = CSV_MAX_FIELDS;
         p = realloc(r->field, (size_t)ncap * sizeof(*p));
         if (p == NULL)
-            return csv_err(err, err_len, CSV_ENOMEM, "%s: out of memory", r->name);
+            return slv_errf(err, err_len, CSV_ENOMEM, "%s: out of memory", r->name);
         r->field = p;
         r->cap_field = ncap;
     }
@@ -266,9 +251,9 @@ static int read_field(csv_reader *r, int *end_of_row, char *err, size_t err_len)
         r->pos++;
         for (;;) {
             if (r->pos >= r->len)
-                return csv_err(err, err_len, CSV_EFORMAT,
-                               "%s:%d: quoted field not closed (the quote opens here)", r->name,
-                               open_line);
+                return slv_errf(err, err_len, CSV_EFORMAT,
+                                "%s:%d: quoted field not closed (the quote opens here)", r->name,
+                                open_line);
             c = b[r->pos];
             if (c == '"') {
                 if (b[r->pos + 1] != '"') {
@@ -278,7 +263,7 @@ static int read_field(csv_reader *r, int *end_of_row, char *err, size_t err_len)
                 r->pos++;
             } else if (c == '\n') {
                 if (r->line == INT_MAX)
-                    return csv_err(err, err_len, CSV_ETOOBIG, "%s: too many lines", r->name);
+                    return slv_errf(err, err_len, CSV_ETOOBIG, "%s: too many lines", r->name);
                 r->line++;
             }
             b[w++] = c;
@@ -286,10 +271,10 @@ static int read_field(csv_reader *r, int *end_of_row, char *err, size_t err_len)
         }
         c = b[r->pos];
         if (!(r->pos >= r->len || c == ',' || c == '\n' || (c == '\r' && b[r->pos + 1] == '\n')))
-            return csv_err(err, err_len, CSV_EFORMAT,
-                           "%s:%d: text after the closing quote of a field (a quote inside a "
-                           "quoted field is written \"\")",
-                           r->name, r->line);
+            return slv_errf(err, err_len, CSV_EFORMAT,
+                            "%s:%d: text after the closing quote of a field (a quote inside a "
+                            "quoted field is written \"\")",
+                            r->name, r->line);
     } else {
         for (;;) {
             c = b[r->pos];
@@ -298,15 +283,15 @@ static int read_field(csv_reader *r, int *end_of_row, char *err, size_t err_len)
             if (c == '\r') {
                 if (b[r->pos + 1] == '\n')
                     break;
-                return csv_err(err, err_len, CSV_EFORMAT,
-                               "%s:%d: carriage return without a line feed outside quotes", r->name,
-                               r->line);
+                return slv_errf(err, err_len, CSV_EFORMAT,
+                                "%s:%d: carriage return without a line feed outside quotes",
+                                r->name, r->line);
             }
             if (c == '"')
-                return csv_err(err, err_len, CSV_EFORMAT,
-                               "%s:%d: quote inside an unquoted field (quote the whole field "
-                               "and write the quote as \"\")",
-                               r->name, r->line);
+                return slv_errf(err, err_len, CSV_EFORMAT,
+                                "%s:%d: quote inside an unquoted field (quote the whole field "
+                                "and write the quote as \"\")",
+                                r->name, r->line);
             r->pos++;
         }
         w = r->pos;
@@ -319,7 +304,7 @@ static int read_field(csv_reader *r, int *end_of_row, char *err, size_t err_len)
     } else {
         r->pos += c == '\r' ? 2 : 1;
         if (r->line == INT_MAX)
-            return csv_err(err, err_len, CSV_ETOOBIG, "%s: too many lines", r->name);
+            return slv_errf(err, err_len, CSV_ETOOBIG, "%s: too many lines", r->name);
         r->line++;
         *end_of_row = 1;
     }
@@ -333,10 +318,10 @@ int csv_next(csv_reader *r, char *err, size_t err_len)
     int end_of_row = 0, rc;
 
     if (r == NULL)
-        return csv_err(err, err_len, CSV_EINVAL, "csv_next: no reader");
+        return slv_errf(err, err_len, CSV_EINVAL, "csv_next: no reader");
     if (r->failed < 0)
-        return csv_err(err, err_len, r->failed, "%s:%d: reading stopped at an earlier error",
-                       r->name, r->line);
+        return slv_errf(err, err_len, r->failed, "%s:%d: reading stopped at an earlier error",
+                        r->name, r->line);
     r->n_field = 0;
     /* Empty lines carry no record. */
     while (r->pos < r->len) {
@@ -348,7 +333,7 @@ int csv_next(csv_reader *r, char *err, size_t err_len)
         else
             break;
         if (r->line == INT_MAX)
-            return r->failed = csv_err(err, err_len, CSV_ETOOBIG, "%s: too many lines", r->name);
+            return r->failed = slv_errf(err, err_len, CSV_ETOOBIG, "%s: too many lines", r->name);
         r->line++;
     }
     if (r->pos >= r->len)
@@ -374,17 +359,18 @@ int csv_read_header(csv_reader *r, char *err, size_t err_len)
     int rc;
 
     if (r == NULL)
-        return csv_err(err, err_len, CSV_EINVAL, "csv_read_header: no reader");
+        return slv_errf(err, err_len, CSV_EINVAL, "csv_read_header: no reader");
     rc = csv_next(r, err, err_len);
     if (rc < 0)
         return rc;
     if (rc == 0)
-        return csv_err(err, err_len, CSV_EHEADER, "%s: empty file, expected a header row", r->name);
+        return slv_errf(err, err_len, CSV_EHEADER, "%s: empty file, expected a header row",
+                        r->name);
     free(r->hdr);
     r->n_hdr = 0;
     r->hdr = malloc((size_t)r->n_field * sizeof(*r->hdr));
     if (r->hdr == NULL)
-        return csv_err(err, err_len, CSV_ENOMEM, "%s: out of memory", r->name);
+        return slv_errf(err, err_len, CSV_ENOMEM, "%s: out of memory", r->name);
     for (int i = 0; i < r->n_field; i++) {
         char *s = r->field[i];
         size_t l;
@@ -395,12 +381,12 @@ int csv_read_header(csv_reader *r, char *err, size_t err_len)
         while (l > 0 && is_blank(s[l - 1]))
             s[--l] = '\0';
         if (l == 0)
-            return csv_err(err, err_len, CSV_EHEADER, "%s:%d: header column %d has no name",
-                           r->name, r->row_line, i + 1);
+            return slv_errf(err, err_len, CSV_EHEADER, "%s:%d: header column %d has no name",
+                            r->name, r->row_line, i + 1);
         for (int j = 0; j < i; j++)
             if (strcmp(r->hdr[j], s) == 0)
-                return csv_err(err, err_len, CSV_EHEADER, "%s:%d: header names column \"%s\" twice",
-                               r->name, r->row_line, s);
+                return slv_errf(err, err_len, CSV_EHEADER,
+                                "%s:%d: header names column \"%s\" twice", r->name, r->row_line, s);
         r->hdr[i] = s;
         r->n_hdr = i + 1;
     }

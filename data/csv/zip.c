@@ -27,6 +27,7 @@
  * scanned once.
  */
 #include "data/csv/zip.h"
+#include "solver/errf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -56,21 +57,6 @@ const char *zip_strerror(int err)
     if (err < 0 && (size_t)-err < sizeof(zip_msgs) / sizeof(zip_msgs[0]) && zip_msgs[-err])
         return zip_msgs[-err];
     return "unknown error";
-}
-
-static int zip_err(char *err, size_t err_len, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int zip_err(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && err_len > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
 }
 
 static unsigned rd16(const unsigned char *p)
@@ -143,13 +129,13 @@ static int extract(const zip_entry *e, unsigned char *src, unsigned char **out, 
 
     *out = NULL;
     if (dst == NULL)
-        return zip_err(err, err_len, ZIP_ENOMEM, "%s: out of memory for %s", path, name);
+        return slv_errf(err, err_len, ZIP_ENOMEM, "%s: out of memory for %s", path, name);
     if (e->method == 0) {
         memcpy(dst, src, e->usize);
     } else {
         memset(&zs, 0, sizeof(zs));
         if (inflateInit2(&zs, -15) != Z_OK) {
-            rc = zip_err(err, err_len, ZIP_ENOMEM, "%s: cannot start zlib for %s", path, name);
+            rc = slv_errf(err, err_len, ZIP_ENOMEM, "%s: cannot start zlib for %s", path, name);
             goto out;
         }
         z_open = 1;
@@ -159,26 +145,26 @@ static int extract(const zip_entry *e, unsigned char *src, unsigned char **out, 
         zs.avail_out = e->usize + 1; /* one spare byte shows a stream that runs long */
         zrc = inflate(&zs, Z_FINISH);
         if (zrc != Z_STREAM_END) {
-            rc = zip_err(err, err_len, ZIP_EFORMAT, "%s: %s: compressed data damaged (%s)", path,
-                         name,
-                         zrc == Z_DATA_ERROR && zs.msg != NULL ? zs.msg
-                         : zrc == Z_BUF_ERROR ? "ends early or runs past its declared size"
-                                              : "inflate failed");
+            rc = slv_errf(err, err_len, ZIP_EFORMAT, "%s: %s: compressed data damaged (%s)", path,
+                          name,
+                          zrc == Z_DATA_ERROR && zs.msg != NULL ? zs.msg
+                          : zrc == Z_BUF_ERROR ? "ends early or runs past its declared size"
+                                               : "inflate failed");
             goto out;
         }
         if (zs.total_out != e->usize || zs.avail_in != 0) {
-            rc = zip_err(err, err_len, ZIP_EFORMAT,
-                         "%s: %s: sizes do not match the directory (%lu bytes from %lu, "
-                         "directory says %lu from %lu)",
-                         path, name, (unsigned long)zs.total_out,
-                         (unsigned long)(e->csize - zs.avail_in), (unsigned long)e->usize,
-                         (unsigned long)e->csize);
+            rc = slv_errf(err, err_len, ZIP_EFORMAT,
+                          "%s: %s: sizes do not match the directory (%lu bytes from %lu, "
+                          "directory says %lu from %lu)",
+                          path, name, (unsigned long)zs.total_out,
+                          (unsigned long)(e->csize - zs.avail_in), (unsigned long)e->usize,
+                          (unsigned long)e->csize);
             goto out;
         }
     }
     if (crc32(0L, dst, e->usize) != e->crc) {
-        rc = zip_err(err, err_len, ZIP_ECRC, "%s: %s: CRC-32 mismatch, the archive is damaged",
-                     path, name);
+        rc = slv_errf(err, err_len, ZIP_ECRC, "%s: %s: CRC-32 mismatch, the archive is damaged",
+                      path, name);
         goto out;
     }
     dst[e->usize] = '\0';
@@ -206,23 +192,23 @@ int zip_read_entry(const char *path, const char *name, size_t max_len, char **da
     off_t end;
 
     if (path == NULL || name == NULL || data == NULL || len == NULL)
-        return zip_err(err, err_len, ZIP_EINVAL, "zip_read_entry: missing argument");
+        return slv_errf(err, err_len, ZIP_EINVAL, "zip_read_entry: missing argument");
     *data = NULL;
     *len = 0;
     name_len = strlen(name);
     memset(&hit, 0, sizeof(hit));
     f = fopen(path, "rb");
     if (f == NULL) {
-        rc = zip_err(err, err_len, ZIP_EOPEN, "%s: cannot open: %s", path, strerror(errno));
+        rc = slv_errf(err, err_len, ZIP_EOPEN, "%s: cannot open: %s", path, strerror(errno));
         goto out;
     }
     if (fseeko(f, 0, SEEK_END) != 0 || (end = ftello(f)) < 0) {
-        rc = zip_err(err, err_len, ZIP_EOPEN, "%s: cannot find the file's size", path);
+        rc = slv_errf(err, err_len, ZIP_EOPEN, "%s: cannot find the file's size", path);
         goto out;
     }
     file_size = (uint64_t)end;
     if (file_size < EOCD_SIZE) {
-        rc = zip_err(err, err_len, ZIP_EFORMAT, "%s: too short to be a zip archive", path);
+        rc = slv_errf(err, err_len, ZIP_EFORMAT, "%s: too short to be a zip archive", path);
         goto out;
     }
 
@@ -232,11 +218,11 @@ int zip_read_entry(const char *path, const char *name, size_t max_len, char **da
     tail_off = file_size - tail_len;
     tail = malloc(tail_len);
     if (tail == NULL) {
-        rc = zip_err(err, err_len, ZIP_ENOMEM, "%s: out of memory", path);
+        rc = slv_errf(err, err_len, ZIP_ENOMEM, "%s: out of memory", path);
         goto out;
     }
     if (read_at(f, tail_off, tail, tail_len) < 0) {
-        rc = zip_err(err, err_len, ZIP_EOPEN, "%s: read error", path);
+        rc = slv_errf(err, err_len, ZIP_EOPEN, "%s: read error", path);
         goto out;
     }
     for (long i = (long)(tail_len - EOCD_SIZE); i >= 0; i--) {
@@ -247,9 +233,9 @@ int zip_read_entry(const char *path, const char *name, size_t max_len, char **da
         }
     }
     if (eocd < 0) {
-        rc =
-            zip_err(err, err_len, ZIP_EFORMAT,
-                    "%s: not a zip archive (no end of central directory record; truncated?)", path);
+        rc = slv_errf(err, err_len, ZIP_EFORMAT,
+                      "%s: not a zip archive (no end of central directory record; truncated?)",
+                      path);
         goto out;
     }
     eocd_off = tail_off + (uint64_t)eocd;
@@ -262,31 +248,31 @@ int zip_read_entry(const char *path, const char *name, size_t max_len, char **da
         cd_off = rd32(p + 16);
         if (n_entries == 0xFFFF || cd_size == 0xFFFFFFFF || cd_off == 0xFFFFFFFF ||
             (eocd >= 20 && rd32(p - 20) == 0x07064b50)) {
-            rc = zip_err(err, err_len, ZIP_EUNSUPPORTED,
-                         "%s: zip64 archive, not supported (re-zip without zip64)", path);
+            rc = slv_errf(err, err_len, ZIP_EUNSUPPORTED,
+                          "%s: zip64 archive, not supported (re-zip without zip64)", path);
             goto out;
         }
         if (disk != 0 || cd_disk != 0 || n_disk != n_entries) {
-            rc = zip_err(err, err_len, ZIP_EUNSUPPORTED,
-                         "%s: split (multi-disk) archive, not supported", path);
+            rc = slv_errf(err, err_len, ZIP_EUNSUPPORTED,
+                          "%s: split (multi-disk) archive, not supported", path);
             goto out;
         }
     }
     if (cd_off > eocd_off || cd_size > eocd_off - cd_off) {
-        rc = zip_err(err, err_len, ZIP_EFORMAT,
-                     "%s: central directory (%llu bytes at %llu) lies outside the archive", path,
-                     (unsigned long long)cd_size, (unsigned long long)cd_off);
+        rc = slv_errf(err, err_len, ZIP_EFORMAT,
+                      "%s: central directory (%llu bytes at %llu) lies outside the archive", path,
+                      (unsigned long long)cd_size, (unsigned long long)cd_off);
         goto out;
     }
 
     /* Central directory: find the entry. */
     cd = malloc(cd_size > 0 ? (size_t)cd_size : 1);
     if (cd == NULL) {
-        rc = zip_err(err, err_len, ZIP_ENOMEM, "%s: out of memory", path);
+        rc = slv_errf(err, err_len, ZIP_ENOMEM, "%s: out of memory", path);
         goto out;
     }
     if (read_at(f, cd_off, cd, (size_t)cd_size) < 0) {
-        rc = zip_err(err, err_len, ZIP_EOPEN, "%s: read error", path);
+        rc = slv_errf(err, err_len, ZIP_EOPEN, "%s: read error", path);
         goto out;
     }
     pos = 0;
@@ -295,15 +281,15 @@ int zip_read_entry(const char *path, const char *name, size_t max_len, char **da
         size_t en_len, bn_len, rec_len;
 
         if (parse_cdir_rec(cd, (size_t)cd_size, pos, &e, &en, &en_len, &rec_len) < 0) {
-            rc =
-                zip_err(err, err_len, ZIP_EFORMAT,
-                        "%s: central directory record %u of %u is damaged", path, i + 1, n_entries);
+            rc = slv_errf(err, err_len, ZIP_EFORMAT,
+                          "%s: central directory record %u of %u is damaged", path, i + 1,
+                          n_entries);
             goto out;
         }
         pos += rec_len;
         if (en_len == name_len && memcmp(en, name, name_len) == 0) {
             if (exact) {
-                rc = zip_err(err, err_len, ZIP_EFORMAT, "%s: holds %s twice", path, name);
+                rc = slv_errf(err, err_len, ZIP_EFORMAT, "%s: holds %s twice", path, name);
                 goto out;
             }
             exact = 1;
@@ -318,75 +304,75 @@ int zip_read_entry(const char *path, const char *name, size_t max_len, char **da
         }
     }
     if (pos != cd_size) {
-        rc = zip_err(err, err_len, ZIP_EFORMAT,
-                     "%s: central directory size does not match its %u records", path, n_entries);
+        rc = slv_errf(err, err_len, ZIP_EFORMAT,
+                      "%s: central directory size does not match its %u records", path, n_entries);
         goto out;
     }
     if (!exact && n_base == 0) {
-        rc = zip_err(err, err_len, ZIP_ENOTFOUND, "%s: no %s in the archive", path, name);
+        rc = slv_errf(err, err_len, ZIP_ENOTFOUND, "%s: no %s in the archive", path, name);
         goto out;
     }
     if (!exact && n_base > 1) {
-        rc = zip_err(err, err_len, ZIP_EFORMAT,
-                     "%s: %d files called %s in different folders; which one is meant is unclear",
-                     path, n_base, name);
+        rc = slv_errf(err, err_len, ZIP_EFORMAT,
+                      "%s: %d files called %s in different folders; which one is meant is unclear",
+                      path, n_base, name);
         goto out;
     }
 
     /* The entry itself. */
     if ((hit.flags & 0x41) != 0) {
-        rc = zip_err(err, err_len, ZIP_EUNSUPPORTED, "%s: %s is encrypted, not supported", path,
-                     name);
+        rc = slv_errf(err, err_len, ZIP_EUNSUPPORTED, "%s: %s is encrypted, not supported", path,
+                      name);
         goto out;
     }
     if (hit.method != 0 && hit.method != 8) {
-        rc = zip_err(err, err_len, ZIP_EUNSUPPORTED,
-                     "%s: %s uses compression method %u; only stored (0) and deflate (8) are "
-                     "supported",
-                     path, name, hit.method);
+        rc = slv_errf(err, err_len, ZIP_EUNSUPPORTED,
+                      "%s: %s uses compression method %u; only stored (0) and deflate (8) are "
+                      "supported",
+                      path, name, hit.method);
         goto out;
     }
     if (hit.csize == 0xFFFFFFFF || hit.usize == 0xFFFFFFFF || hit.local_off == 0xFFFFFFFF) {
-        rc = zip_err(err, err_len, ZIP_EUNSUPPORTED, "%s: %s has zip64 sizes, not supported", path,
-                     name);
+        rc = slv_errf(err, err_len, ZIP_EUNSUPPORTED, "%s: %s has zip64 sizes, not supported", path,
+                      name);
         goto out;
     }
     if (hit.usize > max_len) {
-        rc = zip_err(err, err_len, ZIP_ETOOBIG, "%s: %s is %lu bytes, more than the %zu allowed",
-                     path, name, (unsigned long)hit.usize, max_len);
+        rc = slv_errf(err, err_len, ZIP_ETOOBIG, "%s: %s is %lu bytes, more than the %zu allowed",
+                      path, name, (unsigned long)hit.usize, max_len);
         goto out;
     }
     if (hit.method == 0 && hit.csize != hit.usize) {
-        rc = zip_err(err, err_len, ZIP_EFORMAT,
-                     "%s: %s is stored but its two sizes differ (%lu, %lu)", path, name,
-                     (unsigned long)hit.csize, (unsigned long)hit.usize);
+        rc = slv_errf(err, err_len, ZIP_EFORMAT,
+                      "%s: %s is stored but its two sizes differ (%lu, %lu)", path, name,
+                      (unsigned long)hit.csize, (unsigned long)hit.usize);
         goto out;
     }
     if ((uint64_t)hit.local_off + LOCAL_REC_SIZE > cd_off ||
         read_at(f, hit.local_off, lh, LOCAL_REC_SIZE) < 0 || rd32(lh) != 0x04034b50) {
-        rc = zip_err(err, err_len, ZIP_EFORMAT, "%s: local header of %s is missing or damaged",
-                     path, name);
+        rc = slv_errf(err, err_len, ZIP_EFORMAT, "%s: local header of %s is missing or damaged",
+                      path, name);
         goto out;
     }
     if (rd16(lh + 8) != hit.method) {
-        rc = zip_err(err, err_len, ZIP_EFORMAT,
-                     "%s: %s: local header and central directory disagree on the method", path,
-                     name);
+        rc = slv_errf(err, err_len, ZIP_EFORMAT,
+                      "%s: %s: local header and central directory disagree on the method", path,
+                      name);
         goto out;
     }
     data_off = (uint64_t)hit.local_off + LOCAL_REC_SIZE + rd16(lh + 26) + rd16(lh + 28);
     if (data_off > cd_off || hit.csize > cd_off - data_off) {
-        rc = zip_err(err, err_len, ZIP_EFORMAT, "%s: data of %s runs past the central directory",
-                     path, name);
+        rc = slv_errf(err, err_len, ZIP_EFORMAT, "%s: data of %s runs past the central directory",
+                      path, name);
         goto out;
     }
     comp = malloc(hit.csize > 0 ? hit.csize : 1);
     if (comp == NULL) {
-        rc = zip_err(err, err_len, ZIP_ENOMEM, "%s: out of memory", path);
+        rc = slv_errf(err, err_len, ZIP_ENOMEM, "%s: out of memory", path);
         goto out;
     }
     if (read_at(f, data_off, comp, hit.csize) < 0) {
-        rc = zip_err(err, err_len, ZIP_EOPEN, "%s: read error", path);
+        rc = slv_errf(err, err_len, ZIP_EOPEN, "%s: read error", path);
         goto out;
     }
     rc = extract(&hit, comp, &out, path, name, err, err_len);

@@ -25,6 +25,7 @@
  */
 #include "data/area/sha256.h"
 #include "data/db/db_int.h"
+#include "solver/errf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,18 +33,6 @@
 #include <string.h>
 
 #define DB_MIGRATIONS_MAX 256
-
-static int db_err(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && err_len > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 int db_migration_count(void)
 {
@@ -66,11 +55,11 @@ static int db_open(const char *conninfo, PGconn **out, char *err, size_t err_len
     *out = NULL;
     c = PQconnectdb(conninfo);
     if (c == NULL)
-        return db_err(err, err_len, DB_ENOMEM, "cannot connect to the database: out of memory");
+        return slv_errf(err, err_len, DB_ENOMEM, "cannot connect to the database: out of memory");
     if (PQstatus(c) != CONNECTION_OK) {
         db_msg_clean(msg, sizeof(msg), PQerrorMessage(c));
         PQfinish(c);
-        return db_err(err, err_len, DB_EUNAVAIL, "cannot connect to the database: %s", msg);
+        return slv_errf(err, err_len, DB_EUNAVAIL, "cannot connect to the database: %s", msg);
     }
     PQsetNoticeProcessor(c, db_notice_quiet, NULL);
     *out = c;
@@ -114,7 +103,7 @@ static int db_run(PGconn *c, const char *what, const char *sql, int n, const cha
         }
         PQclear(res);
     }
-    return db_err(err, err_len, rc, "%s: %s", what, msg);
+    return slv_errf(err, err_len, rc, "%s: %s", what, msg);
 }
 
 int db_exec_blocking(const char *conninfo, const char *sql, int n_params, const char *const *params,
@@ -130,9 +119,9 @@ int db_exec_blocking(const char *conninfo, const char *sql, int n_params, const 
         err[0] = '\0';
     if (conninfo == NULL || sql == NULL || n_params < 0 || n_params > 65535 ||
         (n_params > 0 && params == NULL))
-        return db_err(err, err_len, DB_EINVAL,
-                      "db_exec_blocking: conninfo and sql are required, and params when "
-                      "n_params > 0 (0..65535)");
+        return slv_errf(err, err_len, DB_EINVAL,
+                        "db_exec_blocking: conninfo and sql are required, and params when "
+                        "n_params > 0 (0..65535)");
     rc = db_open(conninfo, &c, err, err_len);
     if (rc != 0)
         goto out;
@@ -144,7 +133,7 @@ int db_exec_blocking(const char *conninfo, const char *sql, int n_params, const 
     if (row != NULL && rows > 0) {
         values = malloc((size_t)(cols > 0 ? cols : 1) * sizeof(*values));
         if (values == NULL) {
-            rc = db_err(err, err_len, DB_ENOMEM, "out of memory reading %d columns", cols);
+            rc = slv_errf(err, err_len, DB_ENOMEM, "out of memory reading %d columns", cols);
             goto out;
         }
         for (i = 0; i < rows; i++) {
@@ -195,18 +184,18 @@ int db_migrate(const char *conninfo, int *applied, char *err, size_t err_len)
     if (err != NULL && err_len > 0)
         err[0] = '\0';
     if (conninfo == NULL)
-        return db_err(err, err_len, DB_EINVAL, "db_migrate: no conninfo");
+        return slv_errf(err, err_len, DB_EINVAL, "db_migrate: no conninfo");
     if (db_sql_count > DB_MIGRATIONS_MAX)
-        return db_err(err, err_len, DB_EMIGRATE, "more than %d migrations compiled in",
-                      DB_MIGRATIONS_MAX);
+        return slv_errf(err, err_len, DB_EMIGRATE, "more than %d migrations compiled in",
+                        DB_MIGRATIONS_MAX);
     /* The compiled list must be well formed before the database is touched. */
     for (i = 0; i < db_sql_count; i++) {
         versions[i] = migration_version(db_sql_names[i]);
         if (versions[i] < 0 || (i > 0 && versions[i] <= versions[i - 1]))
-            return db_err(err, err_len, DB_EMIGRATE,
-                          "compiled migration %s: names must be NNN_name.sql with versions "
-                          "increasing",
-                          db_sql_names[i]);
+            return slv_errf(err, err_len, DB_EMIGRATE,
+                            "compiled migration %s: names must be NNN_name.sql with versions "
+                            "increasing",
+                            db_sql_names[i]);
         area_sha256_hex(db_sql_texts[i], db_sql_lens[i], shas[i]);
     }
     rc = db_open(conninfo, &c, err, err_len);
@@ -231,7 +220,7 @@ int db_migrate(const char *conninfo, int *applied, char *err, size_t err_len)
     n_rec = PQntuples(res);
     rec = calloc((size_t)(n_rec > 0 ? n_rec : 1), sizeof(*rec));
     if (rec == NULL) {
-        rc = db_err(err, err_len, DB_ENOMEM, "out of memory reading schema_migrations");
+        rc = slv_errf(err, err_len, DB_ENOMEM, "out of memory reading schema_migrations");
         goto out;
     }
     for (i = 0; i < n_rec; i++) {
@@ -248,19 +237,19 @@ int db_migrate(const char *conninfo, int *applied, char *err, size_t err_len)
                 continue;
             found = 1;
             if (strcmp(shas[i], rec[k].sha) != 0) {
-                rc = db_err(err, err_len, DB_EMIGRATE,
-                            "migration %s was changed after it was applied (recorded sha256 "
-                            "%.16s..., compiled %.16s...); never edit an applied migration, add "
-                            "a new one",
-                            db_sql_names[i], rec[k].sha, shas[i]);
+                rc = slv_errf(err, err_len, DB_EMIGRATE,
+                              "migration %s was changed after it was applied (recorded sha256 "
+                              "%.16s..., compiled %.16s...); never edit an applied migration, add "
+                              "a new one",
+                              db_sql_names[i], rec[k].sha, shas[i]);
                 goto out;
             }
         }
         if (!found) {
-            rc = db_err(err, err_len, DB_EMIGRATE,
-                        "the database has migration %ld (%s) which this binary does not know; "
-                        "it was migrated by a newer noriai",
-                        rec[k].version, rec[k].name);
+            rc = slv_errf(err, err_len, DB_EMIGRATE,
+                          "the database has migration %ld (%s) which this binary does not know; "
+                          "it was migrated by a newer noriai",
+                          rec[k].version, rec[k].name);
             goto out;
         }
     }
@@ -279,7 +268,7 @@ int db_migrate(const char *conninfo, int *applied, char *err, size_t err_len)
                 char msg[500];
                 db_msg_clean(msg, sizeof(msg),
                              res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(c));
-                rc = db_err(err, err_len, DB_EMIGRATE, "%s failed: %s", what, msg);
+                rc = slv_errf(err, err_len, DB_EMIGRATE, "%s failed: %s", what, msg);
             }
             PQclear(res);
             res = NULL;

@@ -31,6 +31,7 @@
  * hundred nanoseconds for a plain projection.
  */
 #include "data/geo/geo.h"
+#include "solver/errf.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -61,21 +62,6 @@ const char *geo_strerror(int err)
     return "unknown error";
 }
 
-static int geo_err(char *err, size_t err_len, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int geo_err(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && err_len > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 /* PROJ's reason for the context's last failure, never NULL. */
 static const char *proj_reason(PJ_CONTEXT *ctx)
 {
@@ -97,9 +83,9 @@ static int find_database(PJ_CONTEXT *ctx, char *err, size_t err_len)
     db = proj_context_get_database_path(ctx);
     if (db != NULL && *db != '\0')
         return 0;
-    return geo_err(err, err_len, GEO_ECRS,
-                   "PROJ cannot find its database proj.db (install the proj-data package or "
-                   "set PROJ_DATA to the folder holding proj.db)");
+    return slv_errf(err, err_len, GEO_ECRS,
+                    "PROJ cannot find its database proj.db (install the proj-data package or "
+                    "set PROJ_DATA to the folder holding proj.db)");
 }
 
 /* Both axes in metres, one pointing east and one north. */
@@ -113,17 +99,17 @@ static int check_target(PJ_CONTEXT *ctx, const PJ *crs, int epsg, char *err, siz
     if (name == NULL)
         name = "?";
     if (type != PJ_TYPE_PROJECTED_CRS) {
-        rc = geo_err(err, err_len, GEO_ECRS,
-                     "EPSG:%d (%s) is not a projected CRS; give a metric one such as the UTM "
-                     "zone of the area (EPSG:326zz) or a JGD2011 plane rectangular zone "
-                     "(EPSG:6669..6687)",
-                     epsg, name);
+        rc = slv_errf(err, err_len, GEO_ECRS,
+                      "EPSG:%d (%s) is not a projected CRS; give a metric one such as the UTM "
+                      "zone of the area (EPSG:326zz) or a JGD2011 plane rectangular zone "
+                      "(EPSG:6669..6687)",
+                      epsg, name);
         goto out;
     }
     cs = proj_crs_get_coordinate_system(ctx, crs);
     if (cs == NULL || proj_cs_get_axis_count(ctx, cs) != 2) {
-        rc = geo_err(err, err_len, GEO_ECRS, "EPSG:%d (%s): not a two-axis coordinate system", epsg,
-                     name);
+        rc = slv_errf(err, err_len, GEO_ECRS, "EPSG:%d (%s): not a two-axis coordinate system",
+                      epsg, name);
         goto out;
     }
     for (int i = 0; i < 2; i++) {
@@ -131,14 +117,14 @@ static int check_target(PJ_CONTEXT *ctx, const PJ *crs, int epsg, char *err, siz
         double factor = 0;
 
         if (!proj_cs_get_axis_info(ctx, cs, i, NULL, NULL, &dir, &factor, &unit, NULL, NULL)) {
-            rc = geo_err(err, err_len, GEO_ECRS, "EPSG:%d: cannot read axis %d: %s", epsg, i,
-                         proj_reason(ctx));
+            rc = slv_errf(err, err_len, GEO_ECRS, "EPSG:%d: cannot read axis %d: %s", epsg, i,
+                          proj_reason(ctx));
             goto out;
         }
         if (factor != 1.0) {
-            rc = geo_err(err, err_len, GEO_ECRS,
-                         "EPSG:%d (%s) is in %s, not metres; choose a metric CRS", epsg, name,
-                         unit != NULL ? unit : "another unit");
+            rc = slv_errf(err, err_len, GEO_ECRS,
+                          "EPSG:%d (%s) is in %s, not metres; choose a metric CRS", epsg, name,
+                          unit != NULL ? unit : "another unit");
             goto out;
         }
         if (dir != NULL && strcmp(dir, "east") == 0)
@@ -147,10 +133,10 @@ static int check_target(PJ_CONTEXT *ctx, const PJ *crs, int epsg, char *err, siz
             has_north = 1;
     }
     if (!has_east || !has_north)
-        rc = geo_err(err, err_len, GEO_ECRS,
-                     "EPSG:%d (%s): axes do not point east and north (polar or south-oriented "
-                     "CRS); choose another one",
-                     epsg, name);
+        rc = slv_errf(err, err_len, GEO_ECRS,
+                      "EPSG:%d (%s): axes do not point east and north (polar or south-oriented "
+                      "CRS); choose another one",
+                      epsg, name);
 out:
     proj_destroy(cs);
     return rc;
@@ -164,21 +150,21 @@ int geo_proj_create(int epsg, geo_proj **out, char *err, size_t err_len)
     int rc = 0;
 
     if (out == NULL)
-        return geo_err(err, err_len, GEO_EINVAL, "geo_proj_create: no output pointer");
+        return slv_errf(err, err_len, GEO_EINVAL, "geo_proj_create: no output pointer");
     *out = NULL;
     if (epsg <= 0 || epsg > 999999) {
-        rc = geo_err(err, err_len, GEO_ECRS, "EPSG:%d is not a valid EPSG code", epsg);
+        rc = slv_errf(err, err_len, GEO_ECRS, "EPSG:%d is not a valid EPSG code", epsg);
         goto out;
     }
     p = calloc(1, sizeof(*p));
     if (p == NULL) {
-        rc = geo_err(err, err_len, GEO_ENOMEM, "out of memory");
+        rc = slv_errf(err, err_len, GEO_ENOMEM, "out of memory");
         goto out;
     }
     p->epsg = epsg;
     p->ctx = proj_context_create();
     if (p->ctx == NULL) {
-        rc = geo_err(err, err_len, GEO_ENOMEM, "cannot create a PROJ context (out of memory)");
+        rc = slv_errf(err, err_len, GEO_ENOMEM, "cannot create a PROJ context (out of memory)");
         goto out;
     }
     proj_log_level(p->ctx, PJ_LOG_NONE);
@@ -189,16 +175,16 @@ int geo_proj_create(int epsg, geo_proj **out, char *err, size_t err_len)
 
     src = proj_create(p->ctx, "EPSG:4326");
     if (src == NULL) {
-        rc = geo_err(err, err_len, GEO_ECRS, "PROJ cannot create EPSG:4326 (WGS 84): %s",
-                     proj_reason(p->ctx));
+        rc = slv_errf(err, err_len, GEO_ECRS, "PROJ cannot create EPSG:4326 (WGS 84): %s",
+                      proj_reason(p->ctx));
         goto out;
     }
     snprintf(code, sizeof(code), "EPSG:%d", epsg);
     dst = proj_create(p->ctx, code);
     if (dst == NULL || !proj_is_crs(dst)) {
-        rc = geo_err(err, err_len, GEO_ECRS,
-                     "%s is not a coordinate reference system known to PROJ: %s", code,
-                     dst == NULL ? proj_reason(p->ctx) : "not a CRS");
+        rc = slv_errf(err, err_len, GEO_ECRS,
+                      "%s is not a coordinate reference system known to PROJ: %s", code,
+                      dst == NULL ? proj_reason(p->ctx) : "not a CRS");
         goto out;
     }
     rc = check_target(p->ctx, dst, epsg, err, err_len);
@@ -206,14 +192,14 @@ int geo_proj_create(int epsg, geo_proj **out, char *err, size_t err_len)
         goto out;
     raw = proj_create_crs_to_crs_from_pj(p->ctx, src, dst, NULL, NULL);
     if (raw == NULL) {
-        rc = geo_err(err, err_len, GEO_ECRS, "no transformation from WGS 84 to %s: %s", code,
-                     proj_reason(p->ctx));
+        rc = slv_errf(err, err_len, GEO_ECRS, "no transformation from WGS 84 to %s: %s", code,
+                      proj_reason(p->ctx));
         goto out;
     }
     p->pj = proj_normalize_for_visualization(p->ctx, raw);
     if (p->pj == NULL) {
-        rc = geo_err(err, err_len, GEO_ECRS, "cannot normalise the axis order of WGS 84 -> %s: %s",
-                     code, proj_reason(p->ctx));
+        rc = slv_errf(err, err_len, GEO_ECRS, "cannot normalise the axis order of WGS 84 -> %s: %s",
+                      code, proj_reason(p->ctx));
         goto out;
     }
     *out = p;

@@ -24,6 +24,7 @@
  * search serves them all whenever it can.
  */
 #include "data/io/io_int.h"
+#include "solver/errf.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -43,31 +44,31 @@ static int parse_header(io_text *t, long long *k, long long *n, double *dur_t, l
     const char *path = t->path;
 
     if (nf != 5)
-        return io_err(err, err_len, IO_EPARSE,
-                      "%s:%d: header: expected 5 fields \"K n T Q L\" (Cordeau DARP), found %d%s",
-                      path, ln, nf > 7 ? 8 : nf, nf > 7 ? " or more" : "");
+        return slv_errf(err, err_len, IO_EPARSE,
+                        "%s:%d: header: expected 5 fields \"K n T Q L\" (Cordeau DARP), found %d%s",
+                        path, ln, nf > 7 ? 8 : nf, nf > 7 ? " or more" : "");
     if (io_parse_int(f[0], 1, (long long)t->len, k) < 0)
-        return io_err(err, err_len, IO_EPARSE,
-                      "%s:%d: header field 1 (vehicles K): \"%s\" is not a count from 1 to %zu",
-                      path, ln, f[0], t->len);
+        return slv_errf(err, err_len, IO_EPARSE,
+                        "%s:%d: header field 1 (vehicles K): \"%s\" is not a count from 1 to %zu",
+                        path, ln, f[0], t->len);
     if (io_parse_int(f[1], 1, LLONG_MAX / 4, n) < 0)
-        return io_err(err, err_len, IO_EPARSE,
-                      "%s:%d: header field 2 (requests n): \"%s\" is not a positive count", path,
-                      ln, f[1]);
+        return slv_errf(err, err_len, IO_EPARSE,
+                        "%s:%d: header field 2 (requests n): \"%s\" is not a positive count", path,
+                        ln, f[1]);
     if (io_parse_double(f[2], dur_t) < 0 || *dur_t < 0)
-        return io_err(err, err_len, IO_EPARSE,
-                      "%s:%d: header field 3 (maximum route duration T): \"%s\" is not a "
-                      "non-negative number",
-                      path, ln, f[2]);
+        return slv_errf(err, err_len, IO_EPARSE,
+                        "%s:%d: header field 3 (maximum route duration T): \"%s\" is not a "
+                        "non-negative number",
+                        path, ln, f[2]);
     if (io_parse_int(f[3], 0, INT_MAX, cap) < 0)
-        return io_err(err, err_len, IO_EPARSE,
-                      "%s:%d: header field 4 (capacity Q): \"%s\" is not a non-negative integer",
-                      path, ln, f[3]);
+        return slv_errf(err, err_len, IO_EPARSE,
+                        "%s:%d: header field 4 (capacity Q): \"%s\" is not a non-negative integer",
+                        path, ln, f[3]);
     if (io_parse_double(f[4], ride_l) < 0 || *ride_l < 0)
-        return io_err(err, err_len, IO_EPARSE,
-                      "%s:%d: header field 5 (maximum ride time L): \"%s\" is not a "
-                      "non-negative number",
-                      path, ln, f[4]);
+        return slv_errf(err, err_len, IO_EPARSE,
+                        "%s:%d: header field 5 (maximum ride time L): \"%s\" is not a "
+                        "non-negative number",
+                        path, ln, f[4]);
     return 0;
 }
 
@@ -81,26 +82,26 @@ static int parse_node(io_text *t, int i, node *nd, char *err, size_t err_len)
     long long id;
 
     if (nf != 7)
-        return io_err(err, err_len, IO_EPARSE,
-                      "%s:%d: node line: expected 7 fields \"id x y d q e l\", found %d%s", t->path,
-                      ln, nf > 7 ? 8 : nf, nf > 7 ? " or more" : "");
+        return slv_errf(err, err_len, IO_EPARSE,
+                        "%s:%d: node line: expected 7 fields \"id x y d q e l\", found %d%s",
+                        t->path, ln, nf > 7 ? 8 : nf, nf > 7 ? " or more" : "");
     if (io_parse_int(f[0], 0, INT_MAX, &id) < 0 || id != i)
-        return io_err(err, err_len, IO_EPARSE, "%s:%d: node id \"%s\": expected %d", t->path, ln,
-                      f[0], i);
+        return slv_errf(err, err_len, IO_EPARSE, "%s:%d: node id \"%s\": expected %d", t->path, ln,
+                        f[0], i);
     for (int k = 1; k < 7; k++)
         if (io_parse_double(f[k], &v[k]) < 0)
-            return io_err(err, err_len, IO_EPARSE, "%s:%d: node %d: %s \"%s\" is not a number",
-                          t->path, ln, i, names[k], f[k]);
+            return slv_errf(err, err_len, IO_EPARSE, "%s:%d: node %d: %s \"%s\" is not a number",
+                            t->path, ln, i, names[k], f[k]);
     if (io_parse_int(f[4], INT_MIN / 2, INT_MAX / 2, &nd->q) < 0)
-        return io_err(err, err_len, IO_EPARSE, "%s:%d: node %d: load q \"%s\" is not an integer",
-                      t->path, ln, i, f[4]);
+        return slv_errf(err, err_len, IO_EPARSE, "%s:%d: node %d: load q \"%s\" is not an integer",
+                        t->path, ln, i, f[4]);
     if (v[3] < 0)
-        return io_err(err, err_len, IO_EPARSE, "%s:%d: node %d: negative service time", t->path, ln,
-                      i);
+        return slv_errf(err, err_len, IO_EPARSE, "%s:%d: node %d: negative service time", t->path,
+                        ln, i);
     if (v[5] > v[6])
-        return io_err(err, err_len, IO_EPARSE,
-                      "%s:%d: node %d: time window [%g, %g] closes before it opens", t->path, ln, i,
-                      v[5], v[6]);
+        return slv_errf(err, err_len, IO_EPARSE,
+                        "%s:%d: node %d: time window [%g, %g] closes before it opens", t->path, ln,
+                        i, v[5], v[6]);
     nd->x = v[1];
     nd->y = v[2];
     nd->d = v[3];
@@ -131,10 +132,10 @@ int io_read_cordeau(io_instance *in, io_text *t, char *err, size_t err_len)
         n_req = (int)(n_field / 2);
         end_depot = 0;
     } else {
-        rc = io_err(err, err_len, IO_EPARSE,
-                    "%s:%d: header field 2 is %lld, so the file needs %lld node lines (a/b "
-                    "layout, 2n+2) or %lld (pr layout, n+1, n even), but it has %d",
-                    path, t->line_no[0], n_field, 2 * n_field + 2, n_field + 1, n_nodes);
+        rc = slv_errf(err, err_len, IO_EPARSE,
+                      "%s:%d: header field 2 is %lld, so the file needs %lld node lines (a/b "
+                      "layout, 2n+2) or %lld (pr layout, n+1, n even), but it has %d",
+                      path, t->line_no[0], n_field, 2 * n_field + 2, n_field + 1, n_nodes);
         goto out;
     }
     n_locs = n_nodes;
@@ -142,7 +143,7 @@ int io_read_cordeau(io_instance *in, io_text *t, char *err, size_t err_len)
     x = calloc((size_t)n_nodes, sizeof(*x));
     y = calloc((size_t)n_nodes, sizeof(*y));
     if (nd == NULL || x == NULL || y == NULL) {
-        rc = io_err(err, err_len, IO_ENOMEM, "%s: out of memory", path);
+        rc = slv_errf(err, err_len, IO_ENOMEM, "%s: out of memory", path);
         goto out;
     }
     for (int i = 0; i < n_nodes; i++) {
@@ -156,23 +157,23 @@ int io_read_cordeau(io_instance *in, io_text *t, char *err, size_t err_len)
         int ln = t->line_no[i + 1];
         if (i == 0 || i == end_depot) {
             if (nd[i].q != 0 || nd[i].d != 0) {
-                rc =
-                    io_err(err, err_len, IO_EPARSE,
-                           "%s:%d: depot node %d must have load 0 and service time 0", path, ln, i);
+                rc = slv_errf(err, err_len, IO_EPARSE,
+                              "%s:%d: depot node %d must have load 0 and service time 0", path, ln,
+                              i);
                 goto out;
             }
         } else if (i <= n_req) {
             if (nd[i].q < 0 || nd[i].q > cap) {
-                rc = io_err(err, err_len, IO_EPARSE,
-                            "%s:%d: pickup node %d: load %lld outside [0, capacity %lld]", path, ln,
-                            i, nd[i].q, cap);
+                rc = slv_errf(err, err_len, IO_EPARSE,
+                              "%s:%d: pickup node %d: load %lld outside [0, capacity %lld]", path,
+                              ln, i, nd[i].q, cap);
                 goto out;
             }
         } else if (nd[i].q != -nd[i - n_req].q) {
-            rc = io_err(err, err_len, IO_EPARSE,
-                        "%s:%d: drop-off node %d has load %lld, but its pickup node %d has %lld "
-                        "(expected %lld)",
-                        path, ln, i, nd[i].q, i - n_req, nd[i - n_req].q, -nd[i - n_req].q);
+            rc = slv_errf(err, err_len, IO_EPARSE,
+                          "%s:%d: drop-off node %d has load %lld, but its pickup node %d has %lld "
+                          "(expected %lld)",
+                          path, ln, i, nd[i].q, i - n_req, nd[i - n_req].q, -nd[i - n_req].q);
             goto out;
         }
     }
@@ -212,7 +213,7 @@ int io_read_cordeau(io_instance *in, io_text *t, char *err, size_t err_len)
         rc = io_bench_fleet(in, (int)k_veh, 0, end_depot, (int)cap, nd[0].e, nd[end_depot].l,
                             dur_t, 0);
     if (rc < 0) {
-        rc = io_err(err, err_len, rc, "%s: out of memory", path);
+        rc = slv_errf(err, err_len, rc, "%s: out of memory", path);
         goto out;
     }
 out:

@@ -13,6 +13,7 @@
  * Solution reading is the only heavy user (one lookup per stop).
  */
 #include "data/io/io_int.h"
+#include "solver/errf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -254,26 +255,26 @@ static int finish(io_instance *in, char *err, size_t err_len)
     int rc, a, b;
 
     if (slv_instance_set_name(in->inst, in->name) < 0)
-        return io_err(err, err_len, IO_ENOMEM, "%s: out of memory", in->path);
+        return slv_errf(err, err_len, IO_ENOMEM, "%s: out of memory", in->path);
     rc = slv_instance_finalize(in->inst, &why);
     if (rc < 0)
-        return io_err(err, err_len, rc == SLV_ENOMEM ? IO_ENOMEM : IO_ESOLVER,
-                      "%s: instance rejected: %s", in->path, why ? why : slv_strerror(rc));
+        return slv_errf(err, err_len, rc == SLV_ENOMEM ? IO_ENOMEM : IO_ESOLVER,
+                        "%s: instance rejected: %s", in->path, why ? why : slv_strerror(rc));
     free(in->stop_order); /* a reader may have indexed already */
     free(in->vehicle_order);
     in->stop_order = in->vehicle_order = NULL;
     rc = io_ids_index(in->stop_id, 2 * in->n_requests, &in->stop_order, &a, &b);
     if (rc == 0 && a >= 0)
-        return io_err(err, err_len, IO_EPARSE,
-                      "%s: stops of requests %s and %s have the same node id \"%s\"", in->path,
-                      in->request_id[a / 2].text, in->request_id[b / 2].text, in->stop_id[a].text);
+        return slv_errf(
+            err, err_len, IO_EPARSE, "%s: stops of requests %s and %s have the same node id \"%s\"",
+            in->path, in->request_id[a / 2].text, in->request_id[b / 2].text, in->stop_id[a].text);
     if (rc == 0)
         rc = io_ids_index(in->vehicle_id, in->n_vehicles, &in->vehicle_order, &a, &b);
     if (rc == 0 && a >= 0)
-        return io_err(err, err_len, IO_EPARSE, "%s: two vehicles have the id \"%s\"", in->path,
-                      in->vehicle_id[a].text);
+        return slv_errf(err, err_len, IO_EPARSE, "%s: two vehicles have the id \"%s\"", in->path,
+                        in->vehicle_id[a].text);
     if (rc < 0)
-        return io_err(err, err_len, rc, "%s: out of memory", in->path);
+        return slv_errf(err, err_len, rc, "%s: out of memory", in->path);
     return 0;
 }
 
@@ -289,23 +290,23 @@ int io_read_instance(const char *path, const char *format, io_instance **out, ch
     if (out != NULL)
         *out = NULL;
     if (path == NULL || out == NULL) {
-        rc = io_err(err, err_len, IO_EINVAL, "no instance file given");
+        rc = slv_errf(err, err_len, IO_EINVAL, "no instance file given");
         goto out;
     }
     if (io_format_parse(format, &fmt) < 0) {
-        rc = io_err(err, err_len, IO_EINVAL,
-                    "%s: unknown format \"%s\" (expected cordeau, lilim or json)", path, format);
+        rc = slv_errf(err, err_len, IO_EINVAL,
+                      "%s: unknown format \"%s\" (expected cordeau, lilim or json)", path, format);
         goto out;
     }
     in = calloc(1, sizeof(*in));
     if (in == NULL) {
-        rc = io_err(err, err_len, IO_ENOMEM, "%s: out of memory", path);
+        rc = slv_errf(err, err_len, IO_ENOMEM, "%s: out of memory", path);
         goto out;
     }
     in->path = strdup(path);
     in->name = base_name(path);
     if (in->path == NULL || in->name == NULL) {
-        rc = io_err(err, err_len, IO_ENOMEM, "%s: out of memory", path);
+        rc = slv_errf(err, err_len, IO_ENOMEM, "%s: out of memory", path);
         goto out;
     }
     rc = io_text_load(&text, path, err, err_len);
@@ -319,7 +320,7 @@ int io_read_instance(const char *path, const char *format, io_instance **out, ch
         if (rc < 0)
             goto out;
         if (text.n_lines == 0) {
-            rc = io_err(err, err_len, IO_EPARSE, "%s:1: empty file", path);
+            rc = slv_errf(err, err_len, IO_EPARSE, "%s:1: empty file", path);
             goto out;
         }
     }
@@ -393,8 +394,8 @@ int io_bench_setup(io_instance *in, const char *path, int n_req, int k_veh, int 
     int rc = io_instance_alloc(in, n_req, k_veh, n_locs, 1);
 
     if (rc < 0)
-        return io_err(err, err_len, rc, "%s: cannot create the instance: %s", path,
-                      io_strerror(rc));
+        return slv_errf(err, err_len, rc, "%s: cannot create the instance: %s", path,
+                        io_strerror(rc));
     rc = io_euclid_matrix(x, y, n_locs, mat);
     if (rc == 0)
         rc = slv_instance_set_matrix(in->inst, *mat, NULL) < 0 ? IO_ENOMEM : 0;
@@ -407,6 +408,6 @@ int io_bench_setup(io_instance *in, const char *path, int n_req, int k_veh, int 
     for (int i = 0; i < n_locs && rc == 0; i++)
         rc = io_id_set_int(&in->loc_id[i], i);
     if (rc < 0)
-        return io_err(err, err_len, IO_ENOMEM, "%s: out of memory", path);
+        return slv_errf(err, err_len, IO_ENOMEM, "%s: out of memory", path);
     return 0;
 }

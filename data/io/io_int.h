@@ -43,10 +43,6 @@ int io_fields(char *line, char **field, int max);
 int io_parse_double(const char *s, double *out);
 int io_parse_int(const char *s, long long lo, long long hi, long long *out);
 
-/* Writes a formatted message to err (if any) and returns code. */
-int io_err(char *err, size_t err_len, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
 /* ids */
 int io_id_set(io_id *id, const char *text, int numeric);
 int io_id_set_int(io_id *id, long long v);

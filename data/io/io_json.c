@@ -24,6 +24,7 @@
  * jansson rejects overflowing literals).
  */
 #include "data/io/io_int.h"
+#include "solver/errf.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -67,8 +68,8 @@ static int jfail(jctx *c, const char *where, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return io_err(c->err, c->err_len, IO_EPARSE, "%s: %s%s%s", c->path, where ? where : "",
-                  where && *where ? ": " : "", msg);
+    return slv_errf(c->err, c->err_len, IO_EPARSE, "%s: %s%s%s", c->path, where ? where : "",
+                    where && *where ? ": " : "", msg);
 }
 
 /* JSON paths for messages; a path too long for its buffer is just cut short. */
@@ -85,7 +86,7 @@ static void wpath(char *w, size_t len, const char *fmt, ...)
 
 static int nomem(jctx *c)
 {
-    return io_err(c->err, c->err_len, IO_ENOMEM, "%s: out of memory", c->path);
+    return slv_errf(c->err, c->err_len, IO_ENOMEM, "%s: out of memory", c->path);
 }
 
 static const char *type_name(const json_t *v)
@@ -996,8 +997,8 @@ int io_read_json(io_instance *in, io_text *t, char *err, size_t err_len)
     c.in = in;
     root = json_loadb(t->buf, t->len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
-        rc = io_err(err, err_len, IO_EPARSE, "%s:%d:%d: %s", t->path, jerr.line, jerr.column,
-                    jerr.text);
+        rc = slv_errf(err, err_len, IO_EPARSE, "%s:%d:%d: %s", t->path, jerr.line, jerr.column,
+                      jerr.text);
         goto out;
     }
     if (!json_is_object(root)) {

@@ -22,6 +22,7 @@
  * file.
  */
 #include "data/io/io_int.h"
+#include "solver/errf.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -133,13 +134,13 @@ int io_save_solution(const io_instance *in, const slv_solution *sol, const char 
     int rc;
 
     if (f == NULL)
-        return io_err(err, err_len, IO_EWRITE, "%s: cannot create: %s", path, strerror(errno));
+        return slv_errf(err, err_len, IO_EWRITE, "%s: cannot create: %s", path, strerror(errno));
     rc = io_write_solution(in, sol, f);
     if (fclose(f) != 0 && rc == 0)
         rc = IO_EWRITE;
     if (rc < 0)
-        return io_err(err, err_len, rc, "%s: cannot write the solution: %s", path,
-                      rc == IO_EWRITE ? strerror(errno) : io_strerror(rc));
+        return slv_errf(err, err_len, rc, "%s: cannot write the solution: %s", path,
+                        rc == IO_EWRITE ? strerror(errno) : io_strerror(rc));
     return 0;
 }
 
@@ -171,10 +172,10 @@ static int bfail(builder *b, int where, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (where < 0)
-        return io_err(b->err, b->err_len, IO_EMATCH, "%s: %s", b->path, msg);
+        return slv_errf(b->err, b->err_len, IO_EMATCH, "%s: %s", b->path, msg);
     if (b->text)
-        return io_err(b->err, b->err_len, IO_EMATCH, "%s:%d: %s", b->path, where, msg);
-    return io_err(b->err, b->err_len, IO_EMATCH, "%s: routes[%d]: %s", b->path, where, msg);
+        return slv_errf(b->err, b->err_len, IO_EMATCH, "%s:%d: %s", b->path, where, msg);
+    return slv_errf(b->err, b->err_len, IO_EMATCH, "%s: routes[%d]: %s", b->path, where, msg);
 }
 
 static int builder_init(builder *b, const io_instance *in, const char *path, char *err,
@@ -192,7 +193,7 @@ static int builder_init(builder *b, const io_instance *in, const char *path, cha
     b->veh_line = calloc((size_t)in->n_vehicles + 1, sizeof(*b->veh_line));
     if (b->route_of == NULL || b->veh_used == NULL || b->veh_line == NULL ||
         slv_solution_create(&b->sol, in->inst) < 0)
-        return io_err(err, err_len, IO_ENOMEM, "%s: out of memory", path);
+        return slv_errf(err, err_len, IO_ENOMEM, "%s: out of memory", path);
     for (int s = 0; s < n_stops; s++)
         b->route_of[s] = -1;
     return 0;
@@ -232,7 +233,7 @@ static int builder_route(builder *b, int veh, const char *const *ids, int n, int
     b->n_routes++;
     stops = malloc((size_t)n * sizeof(*stops) + 1);
     if (stops == NULL) {
-        rc = io_err(b->err, b->err_len, IO_ENOMEM, "%s: out of memory", b->path);
+        rc = slv_errf(b->err, b->err_len, IO_ENOMEM, "%s: out of memory", b->path);
         goto out;
     }
     for (k = 0; k < n; k++) {
@@ -253,7 +254,7 @@ static int builder_route(builder *b, int veh, const char *const *ids, int n, int
         stops[k] = s;
     }
     if (slv_solution_set_route(b->sol, veh, stops, n) < 0)
-        rc = io_err(b->err, b->err_len, IO_ENOMEM, "%s: out of memory", b->path);
+        rc = slv_errf(b->err, b->err_len, IO_ENOMEM, "%s: out of memory", b->path);
 out:
     free(stops);
     return rc;
@@ -290,7 +291,7 @@ static int builder_finish(builder *b, slv_solution **out)
                          in->vehicle_id[vp].text, in->vehicle_id[vd].text);
     }
     if (slv_solution_fill_unassigned(b->sol, in->inst) < 0)
-        return io_err(b->err, b->err_len, IO_ENOMEM, "%s: out of memory", b->path);
+        return slv_errf(b->err, b->err_len, IO_ENOMEM, "%s: out of memory", b->path);
     *out = b->sol;
     b->sol = NULL;
     return 0;
@@ -326,36 +327,36 @@ static int read_json(builder *b, io_text *t, double *claimed)
     b->text = 0;
     root = json_loadb(t->buf, t->len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL)
-        return io_err(b->err, b->err_len, IO_EPARSE, "%s:%d:%d: %s", b->path, jerr.line,
-                      jerr.column, jerr.text);
+        return slv_errf(b->err, b->err_len, IO_EPARSE, "%s:%d:%d: %s", b->path, jerr.line,
+                        jerr.column, jerr.text);
     routes = json_object_get(root, "routes");
     vids = json_object_get(root, "vehicle_ids");
     cost = json_object_get(root, "cost");
     if (cost == NULL)
         cost = json_object_get(root, "obj");
     if (!json_is_object(root) || !json_is_array(routes)) {
-        rc = io_err(b->err, b->err_len, IO_EPARSE,
-                    "%s: not a solution: expected an object with a \"routes\" array", b->path);
+        rc = slv_errf(b->err, b->err_len, IO_EPARSE,
+                      "%s: not a solution: expected an object with a \"routes\" array", b->path);
         goto out;
     }
     if (cost != NULL && !json_is_number(cost) && !json_is_null(cost)) {
-        rc = io_err(b->err, b->err_len, IO_EPARSE, "%s: \"cost\" is not a number", b->path);
+        rc = slv_errf(b->err, b->err_len, IO_EPARSE, "%s: \"cost\" is not a number", b->path);
         goto out;
     }
     if (claimed != NULL && json_is_number(cost))
         *claimed = json_number_value(cost);
     if (vids != NULL &&
         (!json_is_array(vids) || json_array_size(vids) != json_array_size(routes))) {
-        rc = io_err(b->err, b->err_len, IO_EPARSE,
-                    "%s: \"vehicle_ids\" must be an array as long as \"routes\" (%zu)", b->path,
-                    json_array_size(routes));
+        rc = slv_errf(b->err, b->err_len, IO_EPARSE,
+                      "%s: \"vehicle_ids\" must be an array as long as \"routes\" (%zu)", b->path,
+                      json_array_size(routes));
         goto out;
     }
     for (size_t i = 0; i < json_array_size(routes); i++) {
         json_t *r = json_array_get(routes, i);
         if (!json_is_array(r)) {
-            rc = io_err(b->err, b->err_len, IO_EPARSE, "%s: routes[%zu]: not an array of node ids",
-                        b->path, i);
+            rc = slv_errf(b->err, b->err_len, IO_EPARSE,
+                          "%s: routes[%zu]: not an array of node ids", b->path, i);
             goto out;
         }
         if (json_array_size(r) > max_len)
@@ -364,7 +365,7 @@ static int read_json(builder *b, io_text *t, double *claimed)
     ids = malloc((max_len + 1) * sizeof(*ids));
     texts = malloc((max_len + 1) * 32);
     if (ids == NULL || texts == NULL) {
-        rc = io_err(b->err, b->err_len, IO_ENOMEM, "%s: out of memory", b->path);
+        rc = slv_errf(b->err, b->err_len, IO_ENOMEM, "%s: out of memory", b->path);
         goto out;
     }
     for (size_t i = 0; i < json_array_size(routes); i++) {
@@ -374,25 +375,25 @@ static int read_json(builder *b, io_text *t, double *claimed)
             char num[32];
             const char *vt = json_id_text(json_array_get(vids, i), num);
             if (vt == NULL) {
-                rc = io_err(b->err, b->err_len, IO_EPARSE,
-                            "%s: vehicle_ids[%zu]: not a vehicle id (string or integer)", b->path,
-                            i);
+                rc = slv_errf(b->err, b->err_len, IO_EPARSE,
+                              "%s: vehicle_ids[%zu]: not a vehicle id (string or integer)", b->path,
+                              i);
                 goto out;
             }
             veh = io_find_vehicle(b->in, vt);
             if (veh < 0) {
-                rc = io_err(b->err, b->err_len, IO_EMATCH,
-                            "%s: vehicle_ids[%zu]: the instance has no vehicle \"%s\"", b->path, i,
-                            vt);
+                rc = slv_errf(b->err, b->err_len, IO_EMATCH,
+                              "%s: vehicle_ids[%zu]: the instance has no vehicle \"%s\"", b->path,
+                              i, vt);
                 goto out;
             }
         }
         for (size_t k = 0; k < json_array_size(r); k++) {
             ids[k] = json_id_text(json_array_get(r, k), texts + k * 32);
             if (ids[k] == NULL) {
-                rc = io_err(b->err, b->err_len, IO_EPARSE,
-                            "%s: routes[%zu][%zu]: not a node id (string or integer)", b->path, i,
-                            k);
+                rc = slv_errf(b->err, b->err_len, IO_EPARSE,
+                              "%s: routes[%zu][%zu]: not a node id (string or integer)", b->path, i,
+                              k);
                 goto out;
             }
         }
@@ -440,9 +441,9 @@ static int read_text(builder *b, io_text *t)
         int n;
         if (route_line(t->line[i], &start) < 0) {
             if (seen_route) {
-                rc = io_err(b->err, b->err_len, IO_EPARSE,
-                            "%s:%d: expected a route line \"Route k : ids\"", b->path,
-                            t->line_no[i]);
+                rc = slv_errf(b->err, b->err_len, IO_EPARSE,
+                              "%s:%d: expected a route line \"Route k : ids\"", b->path,
+                              t->line_no[i]);
                 goto out;
             }
             continue; /* header */
@@ -451,15 +452,15 @@ static int read_text(builder *b, io_text *t)
         free(ids);
         ids = malloc((strlen(start) / 2 + 2) * sizeof(*ids));
         if (ids == NULL) {
-            rc = io_err(b->err, b->err_len, IO_ENOMEM, "%s: out of memory", b->path);
+            rc = slv_errf(b->err, b->err_len, IO_ENOMEM, "%s: out of memory", b->path);
             goto out;
         }
         n = io_fields(start, ids, (int)(strlen(start) / 2 + 1));
         for (int k = 0; k < n; k++) {
             long long dummy;
             if (io_parse_int(ids[k], 0, 1LL << 40, &dummy) < 0) {
-                rc = io_err(b->err, b->err_len, IO_EPARSE, "%s:%d: \"%s\" is not a node id",
-                            b->path, t->line_no[i], ids[k]);
+                rc = slv_errf(b->err, b->err_len, IO_EPARSE, "%s:%d: \"%s\" is not a node id",
+                              b->path, t->line_no[i], ids[k]);
                 goto out;
             }
         }
@@ -467,8 +468,8 @@ static int read_text(builder *b, io_text *t)
             goto out;
     }
     if (!seen_route)
-        rc = io_err(b->err, b->err_len, IO_EPARSE,
-                    "%s: not a solution: no JSON object and no \"Route k : ids\" lines", b->path);
+        rc = slv_errf(b->err, b->err_len, IO_EPARSE,
+                      "%s: not a solution: no JSON object and no \"Route k : ids\" lines", b->path);
 out:
     free(ids);
     return rc;
@@ -489,7 +490,7 @@ int io_read_solution(const io_instance *in, const char *path, slv_solution **out
     if (claimed_cost != NULL)
         *claimed_cost = NAN;
     if (in == NULL || path == NULL || out == NULL)
-        return io_err(err, err_len, IO_EINVAL, "no instance or solution file given");
+        return slv_errf(err, err_len, IO_EINVAL, "no instance or solution file given");
     if ((rc = io_text_load(&t, path, err, err_len)) < 0)
         goto out;
     if ((rc = builder_init(&b, in, path, err, err_len)) < 0)

@@ -16,26 +16,15 @@
  * Parsing runs in the C locale that the program never changes, so the decimal
  * separator is always '.'.
  */
-#include "data/io/io_int.h"
 #include "data/csv/csv.h"
+#include "data/io/io_int.h"
+#include "solver/errf.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int io_err(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && err_len > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 int io_text_load(io_text *t, const char *path, char *err, size_t err_len)
 {
@@ -52,7 +41,7 @@ int io_text_load(io_text *t, const char *path, char *err, size_t err_len)
         int line = 1;
         for (char *q = buf; q < p; q++)
             line += *q == '\n';
-        rc = io_err(err, err_len, IO_EPARSE, "%s:%d: NUL byte: not a text file", path, line);
+        rc = slv_errf(err, err_len, IO_EPARSE, "%s:%d: NUL byte: not a text file", path, line);
         goto out;
     }
     t->buf = buf;
@@ -77,11 +66,11 @@ int io_text_split(io_text *t, char *err, size_t err_len)
     for (size_t k = 0; k < t->len; k++)
         n_nl += t->buf[k] == '\n';
     if (n_nl > (size_t)1 << 30)
-        return io_err(err, err_len, IO_EPARSE, "%s: too many lines", t->path);
+        return slv_errf(err, err_len, IO_EPARSE, "%s: too many lines", t->path);
     t->line = malloc(n_nl * sizeof(*t->line));
     t->line_no = malloc(n_nl * sizeof(*t->line_no));
     if (t->line == NULL || t->line_no == NULL) {
-        rc = io_err(err, err_len, IO_ENOMEM, "%s: out of memory", t->path);
+        rc = slv_errf(err, err_len, IO_ENOMEM, "%s: out of memory", t->path);
         goto out;
     }
     t->n_lines = 0;

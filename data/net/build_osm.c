@@ -50,6 +50,7 @@
  * graph and SCC linear in its size.
  */
 #include "data/net/net.h"
+#include "solver/errf.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -65,21 +66,6 @@
 #define MAXSPEED_MIN_KMH 5.0
 #define MAXSPEED_MAX_KMH 300.0
 #define KMH_FLOOR 1.0
-
-static int net_err(char *err, size_t err_len, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int net_err(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && err_len > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 void net_osm_opts_default(net_osm_opts *o)
 {
@@ -506,11 +492,11 @@ static int make_graph(bld *b, net_graph **out, char *err, size_t err_len)
 
     *out = NULL;
     if (b->n_ids >= INT32_MAX)
-        return net_err(err, err_len, NET_EFORMAT, "%s: more than 2^31 road nodes", b->path);
+        return slv_errf(err, err_len, NET_EFORMAT, "%s: more than 2^31 road nodes", b->path);
     node = calloc(b->n_ids + 1, sizeof(*node));
     deg = calloc(b->n_ids + 1, sizeof(*deg));
     if (node == NULL || deg == NULL) {
-        rc = net_err(err, err_len, NET_ENOMEM, "%s: out of memory", b->path);
+        rc = slv_errf(err, err_len, NET_ENOMEM, "%s: out of memory", b->path);
         goto out;
     }
     for (size_t i = 0; i < b->n_ids; i++)
@@ -522,19 +508,19 @@ static int make_graph(bld *b, net_graph **out, char *err, size_t err_len)
     for (int32_t v = 0; v < n; v++)
         m += deg[v];
     if (m == 0) {
-        rc = net_err(err, err_len, NET_EEMPTY,
-                     "%s: no usable road segment (%lld ways with a drivable highway class, "
-                     "%zu kept, %lld segments without their nodes)",
-                     b->path, (long long)b->r->drivable_ways, b->n_ways,
-                     (long long)b->r->segments_missing);
+        rc = slv_errf(err, err_len, NET_EEMPTY,
+                      "%s: no usable road segment (%lld ways with a drivable highway class, "
+                      "%zu kept, %lld segments without their nodes)",
+                      b->path, (long long)b->r->drivable_ways, b->n_ways,
+                      (long long)b->r->segments_missing);
         goto out;
     }
     if (m >= INT32_MAX) {
-        rc = net_err(err, err_len, NET_EFORMAT, "%s: more than 2^31 road edges", b->path);
+        rc = slv_errf(err, err_len, NET_EFORMAT, "%s: more than 2^31 road edges", b->path);
         goto out;
     }
     if (net_graph_create(n, (int32_t)m, &g) != 0) {
-        rc = net_err(err, err_len, NET_ENOMEM, "%s: out of memory", b->path);
+        rc = slv_errf(err, err_len, NET_ENOMEM, "%s: out of memory", b->path);
         goto out;
     }
     for (size_t i = 0; i < b->n_ids; i++) {
@@ -575,21 +561,21 @@ static int project(bld *b, net_graph *g, char *err, size_t err_len)
         epsg = geo_utm_epsg(0.5 * (r->bbox[1] + r->bbox[3]), 0.5 * (r->bbox[0] + r->bbox[2]));
     grc = geo_proj_create(epsg, &p, why, sizeof(why));
     if (grc != 0)
-        return net_err(err, err_len, NET_EPROJ, "EPSG:%d: %s", epsg,
-                       why[0] ? why : geo_strerror(grc));
+        return slv_errf(err, err_len, NET_EPROJ, "EPSG:%d: %s", epsg,
+                        why[0] ? why : geo_strerror(grc));
     grc = geo_forward_n(p, (size_t)g->n_nodes, g->lat, g->lon, g->x, g->y);
     if (grc != 0) {
-        rc = net_err(err, err_len, NET_EPROJ,
-                     "%s: cannot project the road nodes to EPSG:%d: %s (is the area inside "
-                     "that CRS's domain?)",
-                     b->path, epsg, geo_strerror(grc));
+        rc = slv_errf(err, err_len, NET_EPROJ,
+                      "%s: cannot project the road nodes to EPSG:%d: %s (is the area inside "
+                      "that CRS's domain?)",
+                      b->path, epsg, geo_strerror(grc));
         goto out;
     }
     for (int32_t v = 0; v < g->n_nodes; v++) {
         if (!isfinite(g->x[v]) || !isfinite(g->y[v])) {
-            rc = net_err(err, err_len, NET_EPROJ,
-                         "%s: node %lld (%.7f, %.7f) has no position in EPSG:%d", b->path,
-                         (long long)g->osm_id[v], g->lat[v], g->lon[v], epsg);
+            rc = slv_errf(err, err_len, NET_EPROJ,
+                          "%s: node %lld (%.7f, %.7f) has no position in EPSG:%d", b->path,
+                          (long long)g->osm_id[v], g->lat[v], g->lon[v], epsg);
             goto out;
         }
     }
@@ -603,7 +589,8 @@ out:
 static int read_failed(const bld *b, int orc, char *err, size_t err_len)
 {
     if (b->oom)
-        return net_err(err, err_len, NET_ENOMEM, "%s: out of memory collecting the roads", b->path);
+        return slv_errf(err, err_len, NET_ENOMEM, "%s: out of memory collecting the roads",
+                        b->path);
     if (orc == OSM_EOPEN)
         return NET_EOPEN;
     if (orc == OSM_ENOMEM)
@@ -624,7 +611,7 @@ int net_build_from_osm(const char *pbf_path, const net_osm_opts *o, net_osm_resu
     int rc = 0, orc;
 
     if (out == NULL || pbf_path == NULL)
-        return net_err(err, err_len, NET_EINVAL, "net_build_from_osm: no file or no result");
+        return slv_errf(err, err_len, NET_EINVAL, "net_build_from_osm: no file or no result");
     memset(out, 0, sizeof(*out));
     if (o == NULL) {
         net_osm_opts_default(&defaults);
@@ -654,7 +641,7 @@ int net_build_from_osm(const char *pbf_path, const net_osm_opts *o, net_osm_resu
         goto out;
     }
     if (collect_ids(&b) != 0) {
-        rc = net_err(err, err_len, NET_ENOMEM, "%s: out of memory", pbf_path);
+        rc = slv_errf(err, err_len, NET_ENOMEM, "%s: out of memory", pbf_path);
         goto out;
     }
 
@@ -678,8 +665,8 @@ int net_build_from_osm(const char *pbf_path, const net_osm_opts *o, net_osm_resu
     out->edges_before_scc = g->n_edges;
     rc = net_graph_keep_largest_scc(&g);
     if (rc != 0) {
-        rc = net_err(err, err_len, rc, "%s: strongly connected component: %s", pbf_path,
-                     net_strerror(rc));
+        rc = slv_errf(err, err_len, rc, "%s: strongly connected component: %s", pbf_path,
+                      net_strerror(rc));
         goto out;
     }
     rc = project(&b, g, err, err_len);

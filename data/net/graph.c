@@ -32,6 +32,7 @@
  * every machine, so it keys matrix caches across runs and hosts.
  */
 #include "data/net/net.h"
+#include "solver/errf.h"
 
 #include <errno.h>
 #include <math.h>
@@ -47,21 +48,6 @@
 #define HEADER_BYTES 32
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
-
-static int net_err(char *err, size_t err_len, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int net_err(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && err_len > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 const char *net_strerror(int err)
 {
@@ -163,48 +149,48 @@ int net_graph_check(const net_graph *g, char *err, size_t err_len)
     int32_t n, m;
 
     if (g == NULL)
-        return net_err(err, err_len, NET_EINVAL, "no graph");
+        return slv_errf(err, err_len, NET_EINVAL, "no graph");
     n = g->n_nodes;
     m = g->n_edges;
     if (n < 0 || m < 0)
-        return net_err(err, err_len, NET_EFORMAT, "negative size: %ld nodes, %ld edges", (long)n,
-                       (long)m);
+        return slv_errf(err, err_len, NET_EFORMAT, "negative size: %ld nodes, %ld edges", (long)n,
+                        (long)m);
     if (g->first_out[0] != 0 || g->first_out[n] != m)
-        return net_err(err, err_len, NET_EFORMAT,
-                       "edge offsets run from %ld to %ld, not from 0 to %ld edges",
-                       (long)g->first_out[0], (long)g->first_out[n], (long)m);
+        return slv_errf(err, err_len, NET_EFORMAT,
+                        "edge offsets run from %ld to %ld, not from 0 to %ld edges",
+                        (long)g->first_out[0], (long)g->first_out[n], (long)m);
     if (!isfinite(g->max_speed_mps) || g->max_speed_mps < 0)
-        return net_err(err, err_len, NET_EFORMAT, "top speed %g m/s is not a speed",
-                       g->max_speed_mps);
+        return slv_errf(err, err_len, NET_EFORMAT, "top speed %g m/s is not a speed",
+                        g->max_speed_mps);
     for (int32_t v = 0; v < n; v++) {
         if (g->first_out[v + 1] < g->first_out[v])
-            return net_err(err, err_len, NET_EFORMAT, "node %ld: edge offsets decrease", (long)v);
+            return slv_errf(err, err_len, NET_EFORMAT, "node %ld: edge offsets decrease", (long)v);
         if (!(g->lat[v] >= -90 && g->lat[v] <= 90 && g->lon[v] >= -180 && g->lon[v] <= 180))
-            return net_err(err, err_len, NET_EFORMAT,
-                           "node %ld: position (%g, %g) is not on the globe", (long)v, g->lat[v],
-                           g->lon[v]);
+            return slv_errf(err, err_len, NET_EFORMAT,
+                            "node %ld: position (%g, %g) is not on the globe", (long)v, g->lat[v],
+                            g->lon[v]);
         if (!isfinite(g->x[v]) || !isfinite(g->y[v]))
-            return net_err(err, err_len, NET_EFORMAT, "node %ld: projected position is not finite",
-                           (long)v);
+            return slv_errf(err, err_len, NET_EFORMAT, "node %ld: projected position is not finite",
+                            (long)v);
     }
     for (int32_t e = 0; e < m; e++) {
         if (g->head[e] < 0 || g->head[e] >= n)
-            return net_err(err, err_len, NET_EFORMAT, "edge %ld: head %ld is not a node of %ld",
-                           (long)e, (long)g->head[e], (long)n);
+            return slv_errf(err, err_len, NET_EFORMAT, "edge %ld: head %ld is not a node of %ld",
+                            (long)e, (long)g->head[e], (long)n);
         if (g->cls[e] >= NET_CLASS_COUNT)
-            return net_err(err, err_len, NET_EFORMAT, "edge %ld: unknown road class %u", (long)e,
-                           (unsigned)g->cls[e]);
+            return slv_errf(err, err_len, NET_EFORMAT, "edge %ld: unknown road class %u", (long)e,
+                            (unsigned)g->cls[e]);
         if (g->len_mm[e] > 0 && g->time_ms[e] == 0)
-            return net_err(err, err_len, NET_EFORMAT, "edge %ld: %lu mm in no time", (long)e,
-                           (unsigned long)g->len_mm[e]);
+            return slv_errf(err, err_len, NET_EFORMAT, "edge %ld: %lu mm in no time", (long)e,
+                            (unsigned long)g->len_mm[e]);
         /* len / time <= top speed, without a division: mm/ms is m/s */
         if (g->time_ms[e] > 0 &&
             (double)g->len_mm[e] > g->max_speed_mps * (double)g->time_ms[e] * (1 + 1e-12))
-            return net_err(err, err_len, NET_EFORMAT,
-                           "edge %ld: %lu mm in %lu ms is faster than the graph's top speed "
-                           "%g m/s",
-                           (long)e, (unsigned long)g->len_mm[e], (unsigned long)g->time_ms[e],
-                           g->max_speed_mps);
+            return slv_errf(err, err_len, NET_EFORMAT,
+                            "edge %ld: %lu mm in %lu ms is faster than the graph's top speed "
+                            "%g m/s",
+                            (long)e, (unsigned long)g->len_mm[e], (unsigned long)g->time_ms[e],
+                            g->max_speed_mps);
     }
     return 0;
 }
@@ -312,21 +298,21 @@ int net_graph_save(const net_graph *g, const char *path, char *err, size_t err_l
     int32_t n, m;
 
     if (g == NULL || path == NULL)
-        return net_err(err, err_len, NET_EINVAL, "net_graph_save: no graph or no path");
+        return slv_errf(err, err_len, NET_EINVAL, "net_graph_save: no graph or no path");
     rc = net_graph_check(g, err, err_len);
     if (rc != 0)
         return rc;
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid()) >= sizeof(tmp))
-        return net_err(err, err_len, NET_EINVAL, "%s: path too long", path);
+        return slv_errf(err, err_len, NET_EINVAL, "%s: path too long", path);
     w = malloc(sizeof(*w));
     if (w == NULL)
-        return net_err(err, err_len, NET_ENOMEM, "%s: out of memory", path);
+        return slv_errf(err, err_len, NET_ENOMEM, "%s: out of memory", path);
     w->h = FNV_OFFSET;
     w->failed = 0;
     w->len = 0;
     w->f = fopen(tmp, "wb");
     if (w->f == NULL) {
-        rc = net_err(err, err_len, NET_EWRITE, "%s: cannot create: %s", tmp, strerror(errno));
+        rc = slv_errf(err, err_len, NET_EWRITE, "%s: cannot create: %s", tmp, strerror(errno));
         goto out;
     }
     n = g->n_nodes;
@@ -362,12 +348,12 @@ int net_graph_save(const net_graph *g, const char *path, char *err, size_t err_l
         w->failed = 1;
     w->f = NULL;
     if (w->failed) {
-        rc = net_err(err, err_len, NET_EWRITE, "%s: write failed: %s", tmp, strerror(errno));
+        rc = slv_errf(err, err_len, NET_EWRITE, "%s: write failed: %s", tmp, strerror(errno));
         goto out;
     }
     if (rename(tmp, path) != 0) {
-        rc = net_err(err, err_len, NET_EWRITE, "%s: cannot rename to %s: %s", tmp, path,
-                     strerror(errno));
+        rc = slv_errf(err, err_len, NET_EWRITE, "%s: cannot rename to %s: %s", tmp, path,
+                      strerror(errno));
         goto out;
     }
 out:
@@ -422,65 +408,66 @@ int net_graph_load(const char *path, net_graph **out, char *err, size_t err_len)
     if (out != NULL)
         *out = NULL;
     if (path == NULL || out == NULL)
-        return net_err(err, err_len, NET_EINVAL, "net_graph_load: no path or no output");
+        return slv_errf(err, err_len, NET_EINVAL, "net_graph_load: no path or no output");
     f = fopen(path, "rb");
     if (f == NULL)
-        return net_err(err, err_len, NET_EOPEN, "%s: cannot open: %s", path, strerror(errno));
+        return slv_errf(err, err_len, NET_EOPEN, "%s: cannot open: %s", path, strerror(errno));
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        rc = net_err(err, err_len, NET_EOPEN, "%s: not a regular file", path);
+        rc = slv_errf(err, err_len, NET_EOPEN, "%s: not a regular file", path);
         goto out;
     }
     size = (uint64_t)st.st_size;
     if (size < HEADER_BYTES || fread(head, 1, HEADER_BYTES, f) != HEADER_BYTES) {
-        rc = net_err(err, err_len, NET_EFORMAT, "%s: %llu bytes: too short for a graph file", path,
-                     (unsigned long long)size);
+        rc = slv_errf(err, err_len, NET_EFORMAT, "%s: %llu bytes: too short for a graph file", path,
+                      (unsigned long long)size);
         goto out;
     }
     if (memcmp(head, MAGIC, 8) != 0) {
-        rc = net_err(err, err_len, NET_EFORMAT, "%s: not a noriai graph file (no %s header)", path,
-                     MAGIC);
+        rc = slv_errf(err, err_len, NET_EFORMAT, "%s: not a noriai graph file (no %s header)", path,
+                      MAGIC);
         goto out;
     }
     version = get_u32(head + 8);
     if (version != GRAPH_VERSION) {
-        rc = net_err(err, err_len, NET_EFORMAT,
-                     "%s: graph file version %lu; this build reads version %d (rebuild the graph)",
-                     path, (unsigned long)version, GRAPH_VERSION);
+        rc = slv_errf(err, err_len, NET_EFORMAT,
+                      "%s: graph file version %lu; this build reads version %d (rebuild the graph)",
+                      path, (unsigned long)version, GRAPH_VERSION);
         goto out;
     }
     n = get_u32(head + 12);
     m = get_u32(head + 16);
     if (n >= INT32_MAX || m > INT32_MAX) {
-        rc = net_err(err, err_len, NET_EFORMAT, "%s: impossible size: %lu nodes, %lu edges", path,
-                     (unsigned long)n, (unsigned long)m);
+        rc = slv_errf(err, err_len, NET_EFORMAT, "%s: impossible size: %lu nodes, %lu edges", path,
+                      (unsigned long)n, (unsigned long)m);
         goto out;
     }
     want = file_bytes(n, m);
     if (size != want) {
-        rc = net_err(err, err_len, NET_EFORMAT,
-                     "%s: %llu bytes, but %lu nodes and %lu edges take %llu: truncated or "
-                     "damaged",
-                     path, (unsigned long long)size, (unsigned long)n, (unsigned long)m,
-                     (unsigned long long)want);
+        rc = slv_errf(err, err_len, NET_EFORMAT,
+                      "%s: %llu bytes, but %lu nodes and %lu edges take %llu: truncated or "
+                      "damaged",
+                      path, (unsigned long long)size, (unsigned long)n, (unsigned long)m,
+                      (unsigned long long)want);
         goto out;
     }
     buf = malloc((size_t)size);
     if (buf == NULL) {
-        rc = net_err(err, err_len, NET_ENOMEM, "%s: out of memory", path);
+        rc = slv_errf(err, err_len, NET_ENOMEM, "%s: out of memory", path);
         goto out;
     }
     memcpy(buf, head, HEADER_BYTES);
     if (fread(buf + HEADER_BYTES, 1, (size_t)size - HEADER_BYTES, f) != size - HEADER_BYTES) {
-        rc = net_err(err, err_len, NET_EOPEN, "%s: read error", path);
+        rc = slv_errf(err, err_len, NET_EOPEN, "%s: read error", path);
         goto out;
     }
     if (fnv_bytes(FNV_OFFSET, buf, (size_t)size - 8) != get_u64(buf + size - 8)) {
-        rc = net_err(err, err_len, NET_EFORMAT, "%s: checksum mismatch: the file is damaged", path);
+        rc =
+            slv_errf(err, err_len, NET_EFORMAT, "%s: checksum mismatch: the file is damaged", path);
         goto out;
     }
     rc = net_graph_create((int32_t)n, (int32_t)m, &g);
     if (rc != 0) {
-        rc = net_err(err, err_len, rc, "%s: out of memory", path);
+        rc = slv_errf(err, err_len, rc, "%s: out of memory", path);
         goto out;
     }
     g->epsg = (int32_t)get_u32(head + 20);
@@ -507,13 +494,13 @@ int net_graph_load(const char *path, net_graph **out, char *err, size_t err_len)
     if (m > 0)
         memcpy(g->cls, p, m);
     if (g->epsg < 0) {
-        rc = net_err(err, err_len, NET_EFORMAT, "%s: EPSG code %ld is negative", path,
-                     (long)g->epsg);
+        rc = slv_errf(err, err_len, NET_EFORMAT, "%s: EPSG code %ld is negative", path,
+                      (long)g->epsg);
         goto out;
     }
     rc = net_graph_check(g, why, sizeof(why));
     if (rc != 0) {
-        rc = net_err(err, err_len, NET_EFORMAT, "%s: %s", path, why);
+        rc = slv_errf(err, err_len, NET_EFORMAT, "%s: %s", path, why);
         goto out;
     }
     *out = g;

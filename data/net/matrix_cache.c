@@ -27,6 +27,7 @@
  * Cost: one pass over 8 n^2 bytes each way (8 MB for n = 1,000).
  */
 #include "data/net/net.h"
+#include "solver/errf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -40,21 +41,6 @@
 #define HEADER_BYTES 24
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
-
-static int fail(char *err, size_t err_len, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t err_len, int rc, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && err_len > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 static uint64_t fnv(uint64_t h, const void *data, size_t len)
 {
@@ -130,10 +116,11 @@ int net_matrix_write(const char *path, uint64_t key, int n, const int32_t *time_
     int rc = 0;
 
     if (path == NULL || total == 0 || (n > 0 && (time_s == NULL || dist_m == NULL)))
-        return fail(err, err_len, NET_EINVAL, "matrix: invalid arguments (n = %d)", n);
+        return slv_errf(err, err_len, NET_EINVAL, "matrix: invalid arguments (n = %d)", n);
     buf = malloc(total);
     if (buf == NULL)
-        return fail(err, err_len, NET_ENOMEM, "%s: out of memory for %d x %d matrix", path, n, n);
+        return slv_errf(err, err_len, NET_ENOMEM, "%s: out of memory for %d x %d matrix", path, n,
+                        n);
     memcpy(buf, MAGIC, 8);
     put32(buf + 8, NET_MATRIX_VERSION);
     put32(buf + 12, (uint32_t)n);
@@ -146,16 +133,16 @@ int net_matrix_write(const char *path, uint64_t key, int n, const int32_t *time_
     put64(p, fnv(FNV_OFFSET, buf, total - 8));
     f = fopen(path, "wb");
     if (f == NULL) {
-        rc = fail(err, err_len, NET_EWRITE, "%s: cannot write: %s", path, strerror(errno));
+        rc = slv_errf(err, err_len, NET_EWRITE, "%s: cannot write: %s", path, strerror(errno));
         goto out;
     }
     if (fwrite(buf, 1, total, f) != total) {
-        rc = fail(err, err_len, NET_EWRITE, "%s: cannot write: %s", path, strerror(errno));
+        rc = slv_errf(err, err_len, NET_EWRITE, "%s: cannot write: %s", path, strerror(errno));
         fclose(f);
         goto out;
     }
     if (fclose(f) != 0)
-        rc = fail(err, err_len, NET_EWRITE, "%s: cannot write: %s", path, strerror(errno));
+        rc = slv_errf(err, err_len, NET_EWRITE, "%s: cannot write: %s", path, strerror(errno));
 out:
     free(buf);
     return rc;
@@ -172,61 +159,61 @@ int net_matrix_read(const char *path, uint64_t key, int n, int32_t *time_s, int3
     int rc = 0;
 
     if (path == NULL || want == 0 || (n > 0 && (time_s == NULL || dist_m == NULL)))
-        return fail(err, err_len, NET_EINVAL, "matrix: invalid arguments (n = %d)", n);
+        return slv_errf(err, err_len, NET_EINVAL, "matrix: invalid arguments (n = %d)", n);
     f = fopen(path, "rb");
     if (f == NULL)
-        return fail(err, err_len, NET_EOPEN, "%s: cannot open: %s", path, strerror(errno));
+        return slv_errf(err, err_len, NET_EOPEN, "%s: cannot open: %s", path, strerror(errno));
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        rc = fail(err, err_len, NET_EOPEN, "%s: not a regular file", path);
+        rc = slv_errf(err, err_len, NET_EOPEN, "%s: not a regular file", path);
         goto out;
     }
     if ((uint64_t)st.st_size != (uint64_t)want) {
-        rc = fail(err, err_len, NET_EFORMAT,
-                  "%s: %lld bytes, but a %d x %d matrix file has %zu (truncated or not this "
-                  "matrix)",
-                  path, (long long)st.st_size, n, n, want);
+        rc = slv_errf(err, err_len, NET_EFORMAT,
+                      "%s: %lld bytes, but a %d x %d matrix file has %zu (truncated or not this "
+                      "matrix)",
+                      path, (long long)st.st_size, n, n, want);
         goto out;
     }
     buf = malloc(want);
     if (buf == NULL) {
-        rc = fail(err, err_len, NET_ENOMEM, "%s: out of memory", path);
+        rc = slv_errf(err, err_len, NET_ENOMEM, "%s: out of memory", path);
         goto out;
     }
     if (fread(buf, 1, want, f) != want) {
-        rc = fail(err, err_len, NET_EOPEN, "%s: read error", path);
+        rc = slv_errf(err, err_len, NET_EOPEN, "%s: read error", path);
         goto out;
     }
     if (memcmp(buf, MAGIC, 8) != 0) {
-        rc = fail(err, err_len, NET_EFORMAT, "%s: not a noriai matrix file (bad magic)", path);
+        rc = slv_errf(err, err_len, NET_EFORMAT, "%s: not a noriai matrix file (bad magic)", path);
         goto out;
     }
     if (get32(buf + 8) != NET_MATRIX_VERSION) {
-        rc = fail(err, err_len, NET_EFORMAT, "%s: matrix format version %u, expected %d", path,
-                  get32(buf + 8), NET_MATRIX_VERSION);
+        rc = slv_errf(err, err_len, NET_EFORMAT, "%s: matrix format version %u, expected %d", path,
+                      get32(buf + 8), NET_MATRIX_VERSION);
         goto out;
     }
     if (get32(buf + 12) != (uint32_t)n) {
-        rc = fail(err, err_len, NET_EFORMAT, "%s: matrix for %u nodes, expected %d", path,
-                  get32(buf + 12), n);
+        rc = slv_errf(err, err_len, NET_EFORMAT, "%s: matrix for %u nodes, expected %d", path,
+                      get32(buf + 12), n);
         goto out;
     }
     if (get64(buf + 16) != key) {
-        rc = fail(err, err_len, NET_EFORMAT,
-                  "%s: matrix key %016llx does not match the graph and nodes (%016llx): it was "
-                  "computed for other data",
-                  path, (unsigned long long)get64(buf + 16), (unsigned long long)key);
+        rc = slv_errf(err, err_len, NET_EFORMAT,
+                      "%s: matrix key %016llx does not match the graph and nodes (%016llx): it was "
+                      "computed for other data",
+                      path, (unsigned long long)get64(buf + 16), (unsigned long long)key);
         goto out;
     }
     if (get64(buf + want - 8) != fnv(FNV_OFFSET, buf, want - 8)) {
-        rc = fail(err, err_len, NET_EFORMAT, "%s: checksum mismatch (damaged file)", path);
+        rc = slv_errf(err, err_len, NET_EFORMAT, "%s: checksum mismatch (damaged file)", path);
         goto out;
     }
     p = buf + HEADER_BYTES;
     for (size_t k = 0; k < 2 * nn; k++, p += 4) {
         int32_t v = (int32_t)get32(p);
         if (v < 0) {
-            rc = fail(err, err_len, NET_EFORMAT, "%s: negative %s at [%zu][%zu]", path,
-                      k < nn ? "time" : "distance", (k % nn) / (size_t)n, (k % nn) % (size_t)n);
+            rc = slv_errf(err, err_len, NET_EFORMAT, "%s: negative %s at [%zu][%zu]", path,
+                          k < nn ? "time" : "distance", (k % nn) / (size_t)n, (k % nn) % (size_t)n);
             goto out;
         }
         if (k < nn)
@@ -253,30 +240,31 @@ int net_matrix_cached(const net_graph *g, const int32_t *nodes, int n, int threa
     if (status != NULL)
         *status = NET_CACHE_NOT_STORED;
     if (g == NULL || (n > 0 && (nodes == NULL || time_s == NULL || dist_m == NULL)))
-        return fail(err, err_len, NET_EINVAL, "matrix: invalid arguments");
+        return slv_errf(err, err_len, NET_EINVAL, "matrix: invalid arguments");
     if (cache_dir == NULL || *cache_dir == '\0') {
         rc = net_matrix(g, nodes, n, threads, time_s, dist_m, progress, progress_ud);
         if (rc < 0)
-            return fail(err, err_len, rc, "matrix: %s", net_strerror(rc));
-        return fail(err, err_len, 0, "no matrix cache");
+            return slv_errf(err, err_len, rc, "matrix: %s", net_strerror(rc));
+        return slv_errf(err, err_len, 0, "no matrix cache");
     }
     key = net_matrix_key(g, nodes, n, tag);
     if ((size_t)snprintf(path, sizeof(path), "%s/%016llx.matrix", cache_dir,
                          (unsigned long long)key) >= sizeof(path))
-        return fail(err, err_len, NET_EINVAL, "%s: cache folder name too long", cache_dir);
+        return slv_errf(err, err_len, NET_EINVAL, "%s: cache folder name too long", cache_dir);
     rc = net_matrix_read(path, key, n, time_s, dist_m, why, sizeof(why));
     if (rc == 0) {
         if (status != NULL)
             *status = NET_CACHE_HIT;
-        return fail(err, err_len, 0, "%s: cached matrix used", path);
+        return slv_errf(err, err_len, 0, "%s: cached matrix used", path);
     }
     if (rc != NET_EOPEN)
         st = NET_CACHE_REPLACED;
     rc = net_matrix(g, nodes, n, threads, time_s, dist_m, progress, progress_ud);
     if (rc < 0)
-        return fail(err, err_len, rc, "matrix: %s", net_strerror(rc));
+        return slv_errf(err, err_len, rc, "matrix: %s", net_strerror(rc));
     if (mkdir(cache_dir, 0777) != 0 && errno != EEXIST) {
-        fail(err, err_len, 0, "%s: cannot create the cache folder: %s", cache_dir, strerror(errno));
+        slv_errf(err, err_len, 0, "%s: cannot create the cache folder: %s", cache_dir,
+                 strerror(errno));
         return 0;
     }
     snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid());
@@ -285,15 +273,15 @@ int net_matrix_cached(const net_graph *g, const int32_t *nodes, int n, int threa
         return 0;
     }
     if (rename(tmp, path) != 0) {
-        fail(err, err_len, 0, "%s: cannot store the matrix: %s", path, strerror(errno));
+        slv_errf(err, err_len, 0, "%s: cannot store the matrix: %s", path, strerror(errno));
         unlink(tmp);
         return 0;
     }
     if (status != NULL)
         *status = st;
     if (st == NET_CACHE_REPLACED)
-        fail(err, err_len, 0, "%s was damaged (%s); recomputed and replaced", path, why);
+        slv_errf(err, err_len, 0, "%s was damaged (%s); recomputed and replaced", path, why);
     else
-        fail(err, err_len, 0, "%s: matrix stored", path);
+        slv_errf(err, err_len, 0, "%s: matrix stored", path);
     return 0;
 }

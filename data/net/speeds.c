@@ -16,6 +16,7 @@
  * bits.  The table is changed only when the whole object is valid.
  */
 #include "data/net/net.h"
+#include "solver/errf.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -42,21 +43,6 @@ void net_speeds_default(net_speeds *s)
     s->use_service = 1;
 }
 
-static int speeds_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int speeds_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && err_len > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return NET_EFORMAT;
-}
-
 int net_speeds_parse_json(net_speeds *s, const char *json_text, char *err, size_t err_len)
 {
     net_speeds t;
@@ -72,12 +58,12 @@ int net_speeds_parse_json(net_speeds *s, const char *json_text, char *err, size_
     }
     root = json_loads(json_text, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL)
-        return speeds_err(err, err_len, "speed table: line %d, column %d: %s", jerr.line,
-                          jerr.column, jerr.text);
+        return slv_errf(err, err_len, NET_EFORMAT, "speed table: line %d, column %d: %s", jerr.line,
+                        jerr.column, jerr.text);
     if (!json_is_object(root)) {
-        rc = speeds_err(err, err_len,
-                        "speed table: expected a JSON object like "
-                        "{\"residential\": 25}");
+        rc = slv_errf(err, err_len, NET_EFORMAT,
+                      "speed table: expected a JSON object like "
+                      "{\"residential\": 25}");
         goto out;
     }
     t = *s;
@@ -88,35 +74,38 @@ int net_speeds_parse_json(net_speeds *s, const char *json_text, char *err, size_
 
         if (strcmp(key, "use_service") == 0) {
             if (!json_is_boolean(val)) {
-                rc = speeds_err(err, err_len, "speed table: use_service: expected true or false");
+                rc = slv_errf(err, err_len, NET_EFORMAT,
+                              "speed table: use_service: expected true or false");
                 goto out;
             }
             t.use_service = json_is_true(val);
             continue;
         }
         if (c < 0 && strcmp(key, "maxspeed_factor") != 0) {
-            rc = speeds_err(err, err_len,
-                            "speed table: unknown key \"%.60s\" (keys are road classes such as "
-                            "\"residential\", \"maxspeed_factor\" and \"use_service\")",
-                            key);
+            rc = slv_errf(err, err_len, NET_EFORMAT,
+                          "speed table: unknown key \"%.60s\" (keys are road classes such as "
+                          "\"residential\", \"maxspeed_factor\" and \"use_service\")",
+                          key);
             goto out;
         }
         if (!json_is_number(val)) {
-            rc = speeds_err(err, err_len, "speed table: %s: expected a number", key);
+            rc = slv_errf(err, err_len, NET_EFORMAT, "speed table: %s: expected a number", key);
             goto out;
         }
         v = json_number_value(val);
         if (c < 0) {
             if (!(v >= FACTOR_MIN && v <= FACTOR_MAX)) {
-                rc = speeds_err(err, err_len, "speed table: maxspeed_factor %g is outside %g..%g",
-                                v, FACTOR_MIN, FACTOR_MAX);
+                rc = slv_errf(err, err_len, NET_EFORMAT,
+                              "speed table: maxspeed_factor %g is outside %g..%g", v, FACTOR_MIN,
+                              FACTOR_MAX);
                 goto out;
             }
             t.maxspeed_factor = v;
         } else {
             if (!(v >= KMH_MIN && v <= KMH_MAX)) {
-                rc = speeds_err(err, err_len, "speed table: %s: %g km/h is outside %g..%g", key, v,
-                                KMH_MIN, KMH_MAX);
+                rc = slv_errf(err, err_len, NET_EFORMAT,
+                              "speed table: %s: %g km/h is outside %g..%g", key, v, KMH_MIN,
+                              KMH_MAX);
                 goto out;
             }
             t.kmh[c] = v;

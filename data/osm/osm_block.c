@@ -26,6 +26,7 @@
  * kinds that have a callback.  Relations are counted, never decoded further.
  */
 #include "data/osm/osm_int.h"
+#include "solver/errf.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -58,18 +59,6 @@ const char *osm_tag(const osm_tags *t, const char *key)
             return t->vals[i];
     }
     return NULL;
-}
-
-int osm_err(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && err_len > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
 }
 
 void osm_scratch_free(osm_scratch *s)
@@ -120,14 +109,14 @@ static int unpack_failed(osm_ctx *x, const osm_budget *b, const char *what)
     unsigned long long off = (unsigned long long)x->blob_off;
 
     if (b->oom)
-        return osm_err(x->err, x->err_len, OSM_ENOMEM, "%s: byte %llu: out of memory decoding %s",
-                       x->name, off, what);
+        return slv_errf(x->err, x->err_len, OSM_ENOMEM, "%s: byte %llu: out of memory decoding %s",
+                        x->name, off, what);
     if (b->refused)
-        return osm_err(x->err, x->err_len, OSM_EFORMAT,
-                       "%s: byte %llu: %s would need more than %zu bytes once decoded", x->name,
-                       off, what, b->limit);
-    return osm_err(x->err, x->err_len, OSM_EFORMAT, "%s: byte %llu: malformed %s", x->name, off,
-                   what);
+        return slv_errf(x->err, x->err_len, OSM_EFORMAT,
+                        "%s: byte %llu: %s would need more than %zu bytes once decoded", x->name,
+                        off, what, b->limit);
+    return slv_errf(x->err, x->err_len, OSM_EFORMAT, "%s: byte %llu: malformed %s", x->name, off,
+                    what);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -153,10 +142,10 @@ int osm_block_header(osm_ctx *x, const uint8_t *buf, size_t len)
         return unpack_failed(x, &b, "HeaderBlock");
     for (size_t i = 0; i < hb->n_required_features; i++) {
         if (!feature_known(hb->required_features[i])) {
-            rc = osm_err(x->err, x->err_len, OSM_EUNSUPPORTED,
-                         "%s: byte %llu: the file requires feature \"%.80s\", which noriai does "
-                         "not read (it reads OsmSchema-V0.6, DenseNodes, HistoricalInformation)",
-                         x->name, off, hb->required_features[i]);
+            rc = slv_errf(x->err, x->err_len, OSM_EUNSUPPORTED,
+                          "%s: byte %llu: the file requires feature \"%.80s\", which noriai does "
+                          "not read (it reads OsmSchema-V0.6, DenseNodes, HistoricalInformation)",
+                          x->name, off, hb->required_features[i]);
             goto out;
         }
     }
@@ -170,8 +159,8 @@ int osm_block_header(osm_ctx *x, const uint8_t *buf, size_t len)
         else
             stop = x->h->header(x->h->ud, 0, 0, 0, 0, 0);
         if (stop) {
-            rc = osm_err(x->err, x->err_len, OSM_EABORTED,
-                         "%s: byte %llu: stopped by the header callback", x->name, off);
+            rc = slv_errf(x->err, x->err_len, OSM_EABORTED,
+                          "%s: byte %llu: stopped by the header callback", x->name, off);
             goto out;
         }
     }
@@ -200,7 +189,7 @@ static int load_strings(block *k, const Noriai__Osm__StringTable *st)
         total += st->s[i].len + 1;
     if (grow((void **)&s->chars, &s->chars_cap, total ? total : 1, 1) != 0 ||
         grow((void **)&s->str, &s->str_cap, st->n_s ? st->n_s : 1, sizeof(*s->str)) != 0)
-        return osm_err(k->x->err, k->x->err_len, OSM_ENOMEM, "%s: out of memory", k->x->name);
+        return slv_errf(k->x->err, k->x->err_len, OSM_ENOMEM, "%s: out of memory", k->x->name);
     for (size_t i = 0; i < st->n_s; i++) {
         if (st->s[i].len > 0)
             memcpy(s->chars + pos, st->s[i].data, st->s[i].len);
@@ -214,11 +203,11 @@ static int load_strings(block *k, const Noriai__Osm__StringTable *st)
 
 static int bad_index(block *k, const char *kind, int64_t id, int64_t index)
 {
-    return osm_err(k->x->err, k->x->err_len, OSM_EFORMAT,
-                   "%s: byte %llu: %s %lld: string index %lld outside the block's table of %zu "
-                   "strings",
-                   k->x->name, (unsigned long long)k->x->blob_off, kind, (long long)id,
-                   (long long)index, k->n_str);
+    return slv_errf(k->x->err, k->x->err_len, OSM_EFORMAT,
+                    "%s: byte %llu: %s %lld: string index %lld outside the block's table of %zu "
+                    "strings",
+                    k->x->name, (unsigned long long)k->x->blob_off, kind, (long long)id,
+                    (long long)index, k->n_str);
 }
 
 /* Tags of a Node, Way from parallel key/value index arrays. */
@@ -228,15 +217,15 @@ static int plain_tags(block *k, const char *kind, int64_t id, size_t n_keys, con
     osm_scratch *s = &k->x->s;
 
     if (n_keys != n_vals)
-        return osm_err(k->x->err, k->x->err_len, OSM_EFORMAT,
-                       "%s: byte %llu: %s %lld has %zu tag keys but %zu values", k->x->name,
-                       (unsigned long long)k->x->blob_off, kind, (long long)id, n_keys, n_vals);
+        return slv_errf(k->x->err, k->x->err_len, OSM_EFORMAT,
+                        "%s: byte %llu: %s %lld has %zu tag keys but %zu values", k->x->name,
+                        (unsigned long long)k->x->blob_off, kind, (long long)id, n_keys, n_vals);
     if (n_keys > INT_MAX)
-        return osm_err(k->x->err, k->x->err_len, OSM_EFORMAT,
-                       "%s: byte %llu: %s %lld has too many tags", k->x->name,
-                       (unsigned long long)k->x->blob_off, kind, (long long)id);
+        return slv_errf(k->x->err, k->x->err_len, OSM_EFORMAT,
+                        "%s: byte %llu: %s %lld has too many tags", k->x->name,
+                        (unsigned long long)k->x->blob_off, kind, (long long)id);
     if (grow_tags(s, n_keys ? n_keys : 1) != 0)
-        return osm_err(k->x->err, k->x->err_len, OSM_ENOMEM, "%s: out of memory", k->x->name);
+        return slv_errf(k->x->err, k->x->err_len, OSM_ENOMEM, "%s: out of memory", k->x->name);
     for (size_t i = 0; i < n_keys; i++) {
         if (keys[i] >= k->n_str)
             return bad_index(k, kind, id, keys[i]);
@@ -258,17 +247,17 @@ static int to_degrees(block *k, int64_t id, int64_t raw_lat, int64_t raw_lon, do
     *lat = 1e-9 * ((double)k->lat_off + (double)k->gran * (double)raw_lat);
     *lon = 1e-9 * ((double)k->lon_off + (double)k->gran * (double)raw_lon);
     if (!(*lat >= -90.0 && *lat <= 90.0) || !(*lon >= -180.0 && *lon <= 180.0))
-        return osm_err(k->x->err, k->x->err_len, OSM_EFORMAT,
-                       "%s: byte %llu: node %lld: position (%g, %g) is not on the globe",
-                       k->x->name, (unsigned long long)k->x->blob_off, (long long)id, *lat, *lon);
+        return slv_errf(k->x->err, k->x->err_len, OSM_EFORMAT,
+                        "%s: byte %llu: node %lld: position (%g, %g) is not on the globe",
+                        k->x->name, (unsigned long long)k->x->blob_off, (long long)id, *lat, *lon);
     return 0;
 }
 
 static int aborted(block *k, const char *kind, int64_t id)
 {
-    return osm_err(k->x->err, k->x->err_len, OSM_EABORTED,
-                   "%s: byte %llu: stopped by the %s callback at %s %lld", k->x->name,
-                   (unsigned long long)k->x->blob_off, kind, kind, (long long)id);
+    return slv_errf(k->x->err, k->x->err_len, OSM_EABORTED,
+                    "%s: byte %llu: stopped by the %s callback at %s %lld", k->x->name,
+                    (unsigned long long)k->x->blob_off, kind, kind, (long long)id);
 }
 
 static int plain_nodes(block *k, const Noriai__Osm__PrimitiveGroup *g)
@@ -304,15 +293,16 @@ static int dense_nodes(block *k, const Noriai__Osm__DenseNodes *d)
     osm_node n;
 
     if (d->n_lat != d->n_id || d->n_lon != d->n_id)
-        return osm_err(k->x->err, k->x->err_len, OSM_EFORMAT,
-                       "%s: byte %llu: DenseNodes has %zu ids, %zu latitudes, %zu longitudes",
-                       k->x->name, (unsigned long long)k->x->blob_off, d->n_id, d->n_lat, d->n_lon);
+        return slv_errf(k->x->err, k->x->err_len, OSM_EFORMAT,
+                        "%s: byte %llu: DenseNodes has %zu ids, %zu latitudes, %zu longitudes",
+                        k->x->name, (unsigned long long)k->x->blob_off, d->n_id, d->n_lat,
+                        d->n_lon);
     if (h == NULL || h->node == NULL) {
         k->x->counts.nodes += (int64_t)d->n_id;
         return 0;
     }
     if (grow_tags(s, n_kv / 2 + 1) != 0)
-        return osm_err(k->x->err, k->x->err_len, OSM_ENOMEM, "%s: out of memory", k->x->name);
+        return slv_errf(k->x->err, k->x->err_len, OSM_ENOMEM, "%s: out of memory", k->x->name);
     for (size_t i = 0; i < d->n_id; i++) {
         int n_tags = 0, rc;
 
@@ -325,9 +315,9 @@ static int dense_nodes(block *k, const Noriai__Osm__DenseNodes *d)
             int32_t key = d->keys_vals[kv], val;
 
             if (kv + 1 >= n_kv)
-                return osm_err(k->x->err, k->x->err_len, OSM_EFORMAT,
-                               "%s: byte %llu: node %lld: DenseNodes tag key without a value",
-                               k->x->name, (unsigned long long)k->x->blob_off, (long long)n.id);
+                return slv_errf(k->x->err, k->x->err_len, OSM_EFORMAT,
+                                "%s: byte %llu: node %lld: DenseNodes tag key without a value",
+                                k->x->name, (unsigned long long)k->x->blob_off, (long long)n.id);
             val = d->keys_vals[kv + 1];
             if (key < 0 || (size_t)key >= k->n_str)
                 return bad_index(k, "node", n.id, key);
@@ -371,11 +361,11 @@ static int ways(block *k, const Noriai__Osm__PrimitiveGroup *g)
         if (rc != 0)
             return rc;
         if (pw->n_refs > INT_MAX)
-            return osm_err(k->x->err, k->x->err_len, OSM_EFORMAT,
-                           "%s: byte %llu: way %lld has too many nodes", k->x->name,
-                           (unsigned long long)k->x->blob_off, (long long)w.id);
+            return slv_errf(k->x->err, k->x->err_len, OSM_EFORMAT,
+                            "%s: byte %llu: way %lld has too many nodes", k->x->name,
+                            (unsigned long long)k->x->blob_off, (long long)w.id);
         if (grow((void **)&s->refs, &s->ref_cap, pw->n_refs ? pw->n_refs : 1, sizeof(*s->refs)))
-            return osm_err(k->x->err, k->x->err_len, OSM_ENOMEM, "%s: out of memory", k->x->name);
+            return slv_errf(k->x->err, k->x->err_len, OSM_ENOMEM, "%s: out of memory", k->x->name);
         for (size_t r = 0; r < pw->n_refs; r++) {
             ref += (uint64_t)pw->refs[r];
             s->refs[r] = (int64_t)ref;
@@ -404,9 +394,9 @@ int osm_block_primitive(osm_ctx *x, const uint8_t *buf, size_t len)
     k.lat_off = pb->has_lat_offset ? pb->lat_offset : 0;
     k.lon_off = pb->has_lon_offset ? pb->lon_offset : 0;
     if (k.gran <= 0) {
-        rc = osm_err(x->err, x->err_len, OSM_EFORMAT,
-                     "%s: byte %llu: granularity %lld is not positive", x->name,
-                     (unsigned long long)x->blob_off, (long long)k.gran);
+        rc = slv_errf(x->err, x->err_len, OSM_EFORMAT,
+                      "%s: byte %llu: granularity %lld is not positive", x->name,
+                      (unsigned long long)x->blob_off, (long long)k.gran);
         goto out;
     }
     rc = load_strings(&k, pb->stringtable);

@@ -61,9 +61,6 @@ typedef struct osm_ctx {
     size_t err_len;
 } osm_ctx;
 
-int osm_err(char *err, size_t err_len, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
 /* Decode one block's bytes and deliver its contents to x->h. */
 int osm_block_header(osm_ctx *x, const uint8_t *buf, size_t len);
 int osm_block_primitive(osm_ctx *x, const uint8_t *buf, size_t len);

@@ -27,6 +27,7 @@
  */
 #define ZLIB_CONST
 #include "data/osm/osm_int.h"
+#include "solver/errf.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -139,7 +140,7 @@ static int inflate_exact(osm_ctx *x, const uint8_t *in, size_t in_len, uint8_t *
 
     memset(&z, 0, sizeof(z));
     if (inflateInit(&z) != Z_OK)
-        return osm_err(x->err, x->err_len, OSM_ENOMEM, "%s: out of memory starting zlib", x->name);
+        return slv_errf(x->err, x->err_len, OSM_ENOMEM, "%s: out of memory starting zlib", x->name);
     z.next_in = in;
     z.avail_in = (uInt)in_len;
     z.next_out = out;
@@ -147,23 +148,23 @@ static int inflate_exact(osm_ctx *x, const uint8_t *in, size_t in_len, uint8_t *
     zr = inflate(&z, Z_FINISH);
     if (zr == Z_STREAM_END) {
         if (z.total_out != out_len)
-            rc = osm_err(x->err, x->err_len, OSM_EZLIB,
-                         "%s: byte %llu: blob inflates to %lu bytes but its raw_size says %zu",
-                         x->name, off, (unsigned long)z.total_out, out_len);
+            rc = slv_errf(x->err, x->err_len, OSM_EZLIB,
+                          "%s: byte %llu: blob inflates to %lu bytes but its raw_size says %zu",
+                          x->name, off, (unsigned long)z.total_out, out_len);
     } else if (zr == Z_MEM_ERROR) {
-        rc = osm_err(x->err, x->err_len, OSM_ENOMEM, "%s: byte %llu: out of memory in zlib",
-                     x->name, off);
+        rc = slv_errf(x->err, x->err_len, OSM_ENOMEM, "%s: byte %llu: out of memory in zlib",
+                      x->name, off);
     } else if ((zr == Z_OK || zr == Z_BUF_ERROR) && z.avail_out == 0) {
-        rc = osm_err(x->err, x->err_len, OSM_EZLIB,
-                     "%s: byte %llu: blob inflates to more than its raw_size of %zu bytes", x->name,
-                     off, out_len);
+        rc = slv_errf(x->err, x->err_len, OSM_EZLIB,
+                      "%s: byte %llu: blob inflates to more than its raw_size of %zu bytes",
+                      x->name, off, out_len);
     } else if (zr == Z_OK || zr == Z_BUF_ERROR) {
-        rc = osm_err(x->err, x->err_len, OSM_EZLIB,
-                     "%s: byte %llu: compressed blob data ends early (%lu of %zu bytes inflated)",
-                     x->name, off, (unsigned long)z.total_out, out_len);
+        rc = slv_errf(x->err, x->err_len, OSM_EZLIB,
+                      "%s: byte %llu: compressed blob data ends early (%lu of %zu bytes inflated)",
+                      x->name, off, (unsigned long)z.total_out, out_len);
     } else {
-        rc = osm_err(x->err, x->err_len, OSM_EZLIB, "%s: byte %llu: corrupt zlib data (%s)",
-                     x->name, off, z.msg != NULL ? z.msg : "no detail");
+        rc = slv_errf(x->err, x->err_len, OSM_EZLIB, "%s: byte %llu: corrupt zlib data (%s)",
+                      x->name, off, z.msg != NULL ? z.msg : "no detail");
     }
     inflateEnd(&z);
     return rc;
@@ -171,10 +172,10 @@ static int inflate_exact(osm_ctx *x, const uint8_t *in, size_t in_len, uint8_t *
 
 static int truncated(osm_ctx *x, const char *what, uint64_t need, uint64_t have)
 {
-    return osm_err(x->err, x->err_len, OSM_EFORMAT,
-                   "%s: byte %llu: file ends inside %s (%llu of %llu bytes present); truncated?",
-                   x->name, (unsigned long long)x->blob_off, what, (unsigned long long)have,
-                   (unsigned long long)need);
+    return slv_errf(x->err, x->err_len, OSM_EFORMAT,
+                    "%s: byte %llu: file ends inside %s (%llu of %llu bytes present); truncated?",
+                    x->name, (unsigned long long)x->blob_off, what, (unsigned long long)have,
+                    (unsigned long long)need);
 }
 
 /*
@@ -191,9 +192,9 @@ static int blob_payload(osm_ctx *x, const Noriai__Osm__Blob *blob, inflated *z, 
     switch (blob->data_case) {
     case NORIAI__OSM__BLOB__DATA_RAW:
         if (blob->has_raw_size && (blob->raw_size < 0 || (size_t)blob->raw_size != blob->raw.len))
-            return osm_err(x->err, x->err_len, OSM_EFORMAT,
-                           "%s: byte %llu: raw blob of %zu bytes says raw_size %ld", x->name, off,
-                           blob->raw.len, (long)blob->raw_size);
+            return slv_errf(x->err, x->err_len, OSM_EFORMAT,
+                            "%s: byte %llu: raw blob of %zu bytes says raw_size %ld", x->name, off,
+                            blob->raw.len, (long)blob->raw_size);
         *out = blob->raw.data != NULL ? blob->raw.data : (const uint8_t *)"";
         *out_len = blob->raw.len;
         return 0;
@@ -212,30 +213,30 @@ static int blob_payload(osm_ctx *x, const Noriai__Osm__Blob *blob, inflated *z, 
         kind = "zstd";
         break;
     default:
-        return osm_err(x->err, x->err_len, OSM_EFORMAT, "%s: byte %llu: blob holds no data",
-                       x->name, off);
+        return slv_errf(x->err, x->err_len, OSM_EFORMAT, "%s: byte %llu: blob holds no data",
+                        x->name, off);
     }
     if (kind != NULL)
-        return osm_err(x->err, x->err_len, OSM_EUNSUPPORTED,
-                       "%s: byte %llu: blob is %s-compressed; noriai reads raw and zlib blobs "
-                       "(convert with: osmium cat -f pbf,pbf_compression=zlib)",
-                       x->name, off, kind);
+        return slv_errf(x->err, x->err_len, OSM_EUNSUPPORTED,
+                        "%s: byte %llu: blob is %s-compressed; noriai reads raw and zlib blobs "
+                        "(convert with: osmium cat -f pbf,pbf_compression=zlib)",
+                        x->name, off, kind);
     if (!blob->has_raw_size)
-        return osm_err(x->err, x->err_len, OSM_EFORMAT,
-                       "%s: byte %llu: zlib blob does not state its raw_size", x->name, off);
+        return slv_errf(x->err, x->err_len, OSM_EFORMAT,
+                        "%s: byte %llu: zlib blob does not state its raw_size", x->name, off);
     if (blob->raw_size < 0 || (size_t)blob->raw_size > OSM_MAX_BLOB_BYTES)
-        return osm_err(x->err, x->err_len, OSM_EFORMAT,
-                       "%s: byte %llu: blob raw_size %ld is outside 0..%zu (32 MiB)", x->name, off,
-                       (long)blob->raw_size, OSM_MAX_BLOB_BYTES);
+        return slv_errf(x->err, x->err_len, OSM_EFORMAT,
+                        "%s: byte %llu: blob raw_size %ld is outside 0..%zu (32 MiB)", x->name, off,
+                        (long)blob->raw_size, OSM_MAX_BLOB_BYTES);
     raw_size = (size_t)blob->raw_size;
     if (raw_size > OSM_ZLIB_MAX_RATIO * blob->zlib_data.len + 1024)
-        return osm_err(x->err, x->err_len, OSM_EFORMAT,
-                       "%s: byte %llu: blob raw_size %zu cannot come from %zu bytes of zlib data",
-                       x->name, off, raw_size, blob->zlib_data.len);
+        return slv_errf(x->err, x->err_len, OSM_EFORMAT,
+                        "%s: byte %llu: blob raw_size %zu cannot come from %zu bytes of zlib data",
+                        x->name, off, raw_size, blob->zlib_data.len);
     if (raw_size + 1 > z->cap) {
         uint8_t *p = realloc(z->buf, raw_size + 1);
         if (p == NULL)
-            return osm_err(x->err, x->err_len, OSM_ENOMEM, "%s: out of memory", x->name);
+            return slv_errf(x->err, x->err_len, OSM_ENOMEM, "%s: out of memory", x->name);
         z->buf = p;
         z->cap = raw_size + 1;
     }
@@ -271,28 +272,28 @@ static int record(osm_ctx *x, src *s, inflated *z, int *eof)
         return truncated(x, "a record length", 4, (uint64_t)got);
     hlen = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
     if (hlen > OSM_MAX_HEADER_BYTES)
-        return osm_err(x->err, x->err_len, OSM_EFORMAT,
-                       "%s: byte %llu: BlobHeader length %lu is over the format's 64 KiB: not an "
-                       "OSM PBF file, or a corrupt one",
-                       x->name, off, (unsigned long)hlen);
+        return slv_errf(x->err, x->err_len, OSM_EFORMAT,
+                        "%s: byte %llu: BlobHeader length %lu is over the format's 64 KiB: not an "
+                        "OSM PBF file, or a corrupt one",
+                        x->name, off, (unsigned long)hlen);
     if (hlen > left(s))
         return truncated(x, "a BlobHeader", hlen, left(s));
     got = take(s, hlen, &p);
     if (got < 0)
-        return osm_err(x->err, x->err_len, OSM_ENOMEM, "%s: out of memory", x->name);
+        return slv_errf(x->err, x->err_len, OSM_ENOMEM, "%s: out of memory", x->name);
     if ((uint64_t)got < hlen)
         return truncated(x, "a BlobHeader", hlen, (uint64_t)got);
     osm_budget_init(&hb, &ha, hlen);
     bh = noriai__osm__blob_header__unpack(&ha, hlen, p);
     if (bh == NULL) {
-        rc = osm_err(x->err, x->err_len, hb.oom ? OSM_ENOMEM : OSM_EFORMAT,
-                     "%s: byte %llu: malformed BlobHeader", x->name, off);
+        rc = slv_errf(x->err, x->err_len, hb.oom ? OSM_ENOMEM : OSM_EFORMAT,
+                      "%s: byte %llu: malformed BlobHeader", x->name, off);
         goto out;
     }
     if (bh->datasize < 0 || (size_t)bh->datasize > OSM_MAX_BLOB_BYTES) {
-        rc = osm_err(x->err, x->err_len, OSM_EFORMAT,
-                     "%s: byte %llu: blob size %ld is outside 0..%zu (32 MiB)", x->name, off,
-                     (long)bh->datasize, OSM_MAX_BLOB_BYTES);
+        rc = slv_errf(x->err, x->err_len, OSM_EFORMAT,
+                      "%s: byte %llu: blob size %ld is outside 0..%zu (32 MiB)", x->name, off,
+                      (long)bh->datasize, OSM_MAX_BLOB_BYTES);
         goto out;
     }
     if ((uint64_t)bh->datasize > left(s)) {
@@ -302,20 +303,20 @@ static int record(osm_ctx *x, src *s, inflated *z, int *eof)
     is_header = strcmp(bh->type, "OSMHeader") == 0;
     is_data = strcmp(bh->type, "OSMData") == 0;
     if (!x->saw_header && !is_header) {
-        rc = osm_err(x->err, x->err_len, OSM_EFORMAT,
-                     "%s: byte %llu: first block is \"%.40s\", not \"OSMHeader\": not an OSM PBF "
-                     "file",
-                     x->name, off, bh->type);
+        rc = slv_errf(x->err, x->err_len, OSM_EFORMAT,
+                      "%s: byte %llu: first block is \"%.40s\", not \"OSMHeader\": not an OSM PBF "
+                      "file",
+                      x->name, off, bh->type);
         goto out;
     }
     if (x->saw_header && is_header) {
-        rc = osm_err(x->err, x->err_len, OSM_EFORMAT, "%s: byte %llu: a second OSMHeader block",
-                     x->name, off);
+        rc = slv_errf(x->err, x->err_len, OSM_EFORMAT, "%s: byte %llu: a second OSMHeader block",
+                      x->name, off);
         goto out;
     }
     got = take(s, (size_t)bh->datasize, &p);
     if (got < 0) {
-        rc = osm_err(x->err, x->err_len, OSM_ENOMEM, "%s: out of memory", x->name);
+        rc = slv_errf(x->err, x->err_len, OSM_ENOMEM, "%s: out of memory", x->name);
         goto out;
     }
     if (got < bh->datasize) {
@@ -328,8 +329,8 @@ static int record(osm_ctx *x, src *s, inflated *z, int *eof)
     osm_budget_init(&bb, &ba, (size_t)bh->datasize);
     blob = noriai__osm__blob__unpack(&ba, (size_t)bh->datasize, p);
     if (blob == NULL) {
-        rc = osm_err(x->err, x->err_len, bb.oom ? OSM_ENOMEM : OSM_EFORMAT,
-                     "%s: byte %llu: malformed Blob", x->name, off);
+        rc = slv_errf(x->err, x->err_len, bb.oom ? OSM_ENOMEM : OSM_EFORMAT,
+                      "%s: byte %llu: malformed Blob", x->name, off);
         goto out;
     }
     rc = blob_payload(x, blob, z, &block, &block_len);
@@ -363,8 +364,8 @@ static int read_all(osm_ctx *x, src *s)
             x->h->progress(x->h->ud, s->off, s->total == UINT64_MAX ? 0 : s->total);
     }
     if (rc == 0 && !x->saw_header)
-        rc = osm_err(x->err, x->err_len, OSM_EFORMAT,
-                     "%s: no OSMHeader block: the file is empty or not an OSM PBF file", x->name);
+        rc = slv_errf(x->err, x->err_len, OSM_EFORMAT,
+                      "%s: no OSMHeader block: the file is empty or not an OSM PBF file", x->name);
     free(z.buf);
     return rc;
 }
@@ -393,22 +394,22 @@ int osm_pbf_read(const char *path, const osm_handler *h, osm_counts *counts, cha
     if (err != NULL && err_len > 0)
         err[0] = '\0';
     if (path == NULL) {
-        rc = osm_err(err, err_len, OSM_EINVAL, "osm_pbf_read: no file name");
+        rc = slv_errf(err, err_len, OSM_EINVAL, "osm_pbf_read: no file name");
         goto out;
     }
     s.f = fopen(path, "rb");
     if (s.f == NULL) {
-        rc = osm_err(err, err_len, OSM_EOPEN, "%s: cannot open: %s", path, strerror(errno));
+        rc = slv_errf(err, err_len, OSM_EOPEN, "%s: cannot open: %s", path, strerror(errno));
         goto out;
     }
     if (fstat(fileno(s.f), &st) != 0) {
-        rc = osm_err(err, err_len, OSM_EOPEN, "%s: cannot stat: %s", path, strerror(errno));
+        rc = slv_errf(err, err_len, OSM_EOPEN, "%s: cannot stat: %s", path, strerror(errno));
         goto out;
     }
     s.total = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : UINT64_MAX;
     rc = read_all(&x, &s);
     if (rc == 0 && ferror(s.f))
-        rc = osm_err(err, err_len, OSM_EOPEN, "%s: read error", path);
+        rc = slv_errf(err, err_len, OSM_EOPEN, "%s: read error", path);
 out:
     if (s.f != NULL)
         fclose(s.f);
@@ -433,7 +434,7 @@ int osm_pbf_read_mem(const uint8_t *buf, size_t len, const char *name, const osm
     if (err != NULL && err_len > 0)
         err[0] = '\0';
     if (buf == NULL && len > 0) {
-        rc = osm_err(err, err_len, OSM_EINVAL, "osm_pbf_read_mem: no buffer");
+        rc = slv_errf(err, err_len, OSM_EINVAL, "osm_pbf_read_mem: no buffer");
         goto out;
     }
     s.mem = buf;
