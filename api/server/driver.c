@@ -91,6 +91,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <openssl/evp.h>
 #include <wslay/wslay.h>
 
 #include "data/proto/driver.pb-c.h"
@@ -103,118 +104,55 @@
 #define DRV_MAX_CONNS_PER_VEHICLE 4
 #define DRV_MAX_ID 64
 #define DRV_MAX_HELD 64
-#define DRV_MAX_EVENTS 500000
+/* Limits against a tablet (or a stolen driver token) that floods: events a
+ * vehicle may have accepted within DRV_EVENT_KEEP_MS; refusals stored per
+ * vehicle (so a re-send after a restart keeps its refusal) up to a bound,
+ * past which they are remembered in memory only, in a ring; and a token
+ * bucket per vehicle (not per connection: reconnecting gives no credit). */
+#define DRV_MAX_EVENTS_PER_VEHICLE 20000
+#define DRV_MAX_REFUSED_PER_VEHICLE 256
+#define DRV_MAX_REFUSED_STORED_PER_VEHICLE 100
+#define DRV_RATE_BURST 100.0
+#define DRV_RATE_PER_S 10.0
 #define DRV_EVENT_KEEP_MS (48LL * 3600 * 1000)
 #define DRV_MAX_WAITERS 4
 #define DRV_MAX_RETRY_ROWS 500
 #define DRV_SUBPROTOCOL "noriai.driver.v1"
 #define DRV_WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define DRV_CLOSE_REPLACED 4001
+#define DRV_CLOSE_REVOKED 4003
 
 /* ------------------------------------------------------------------------ */
-/* SHA-1 (RFC 3174) and base64, for Sec-WebSocket-Accept                   */
+/* The handshake's digest: base64(SHA-1(key + GUID)), RFC 6455 4.2.2         */
 
-static uint32_t rol32(uint32_t x, int n)
+/* accept gets 28 characters and a NUL; 0, or -1 when libcrypto fails. */
+static int ws_accept_of(const char *key, char accept[29])
 {
-    return (x << n) | (x >> (32 - n));
+    char src[128];
+    unsigned char dg[EVP_MAX_MD_SIZE];
+    unsigned int dg_len = 0;
+    int n = snprintf(src, sizeof(src), "%s%s", key, DRV_WS_GUID);
+
+    if (n < 0 || (size_t)n >= sizeof(src) ||
+        EVP_Digest(src, (size_t)n, dg, &dg_len, EVP_sha1(), NULL) != 1 || dg_len != 20)
+        return -1;
+    return EVP_EncodeBlock((unsigned char *)accept, dg, 20) == 28 ? 0 : -1;
 }
 
-static void sha1_block(uint32_t h[5], const uint8_t *p)
-{
-    uint32_t w[80], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
-
-    for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-               (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
-    for (int i = 16; i < 80; i++)
-        w[i] = rol32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-    for (int i = 0; i < 80; i++) {
-        uint32_t f, k, t;
-        if (i < 20) {
-            f = (b & c) | (~b & d);
-            k = 0x5A827999u;
-        } else if (i < 40) {
-            f = b ^ c ^ d;
-            k = 0x6ED9EBA1u;
-        } else if (i < 60) {
-            f = (b & c) | (b & d) | (c & d);
-            k = 0x8F1BBCDCu;
-        } else {
-            f = b ^ c ^ d;
-            k = 0xCA62C1D6u;
-        }
-        t = rol32(a, 5) + f + e + k + w[i];
-        e = d;
-        d = c;
-        c = rol32(b, 30);
-        b = a;
-        a = t;
-    }
-    h[0] += a;
-    h[1] += b;
-    h[2] += c;
-    h[3] += d;
-    h[4] += e;
-}
-
-/* One-shot SHA-1 of len bytes. */
-static void sha1(const void *data, size_t len, uint8_t out[20])
-{
-    uint32_t h[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
-    const uint8_t *p = data;
-    uint8_t last[128];
-    size_t full = len / 64 * 64, rest = len - full, n_last;
-    uint64_t bits = (uint64_t)len * 8;
-
-    for (size_t off = 0; off < full; off += 64)
-        sha1_block(h, p + off);
-    memset(last, 0, sizeof(last));
-    memcpy(last, p + full, rest);
-    last[rest] = 0x80;
-    n_last = rest + 1 + 8 <= 64 ? 64 : 128;
-    for (int i = 0; i < 8; i++)
-        last[n_last - 1 - i] = (uint8_t)(bits >> (8 * i));
-    for (size_t off = 0; off < n_last; off += 64)
-        sha1_block(h, last + off);
-    for (int i = 0; i < 5; i++) {
-        out[4 * i] = (uint8_t)(h[i] >> 24);
-        out[4 * i + 1] = (uint8_t)(h[i] >> 16);
-        out[4 * i + 2] = (uint8_t)(h[i] >> 8);
-        out[4 * i + 3] = (uint8_t)h[i];
-    }
-}
-
-static const char b64_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* base64 of len bytes into out (>= 4 * ceil(len / 3) + 1). */
-static void base64(const uint8_t *in, size_t len, char *out)
-{
-    size_t k = 0;
-
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t x = (uint32_t)in[i] << 16;
-        if (i + 1 < len)
-            x |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < len)
-            x |= in[i + 2];
-        out[k++] = b64_chars[(x >> 18) & 63];
-        out[k++] = b64_chars[(x >> 12) & 63];
-        out[k++] = i + 1 < len ? b64_chars[(x >> 6) & 63] : '=';
-        out[k++] = i + 2 < len ? b64_chars[x & 63] : '=';
-    }
-    out[k] = '\0';
-}
-
-/* A Sec-WebSocket-Key is base64 of 16 bytes: 22 characters and "==". */
+/* Sec-WebSocket-Key: base64 of 16 bytes, in its one canonical spelling
+ * (decoded and encoded again by libcrypto, it must come out the same). */
 static int ws_key_valid(const char *key)
 {
+    unsigned char raw[18];
+    char again[25];
+
     if (strlen(key) != 24 || strcmp(key + 22, "==") != 0)
         return 0;
-    for (int i = 0; i < 22; i++)
-        if (strchr(b64_chars, key[i]) == NULL || key[i] == '\0')
-            return 0;
-    /* the last character before the padding carries 4 unused bits */
-    return (strchr(b64_chars, key[21]) - b64_chars) % 16 == 0;
+    if (EVP_DecodeBlock(raw, (const unsigned char *)key, 24) != 18) /* 16 + 2 padding */
+        return 0;
+    if (EVP_EncodeBlock((unsigned char *)again, raw, 16) != 24)
+        return 0;
+    return memcmp(again, key, 24) == 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -237,6 +175,12 @@ typedef struct drv_route {
 
 typedef struct drv_vehicle {
     drv_route route;
+    int n_events;                                /* accepted, in the event map */
+    int n_refused_stored;                        /* refusals stored, in the event map */
+    double bucket;                               /* events it may still send now (DRV_RATE_*) */
+    uint64_t bucket_ms;
+    char *refused[DRV_MAX_REFUSED_PER_VEHICLE]; /* map keys, a ring */
+    int refused_next;
     int want_push; /* stored, waiting for rider details */
     int stale;     /* stored since the route was built; nobody connected to see it */
     int has_pos;
@@ -252,6 +196,8 @@ typedef struct drv_row {
 
 /* One tablet event, by (vehicle, event_id). */
 typedef struct drv_event {
+    int veh;     /* vehicle index, -1 for one no longer in the fleet */
+    int counted; /* in its vehicle's n_events or n_refused_stored */
     int pending; /* applied (or refused), not yet stored */
     int ok;
     char *error;     /* the refusal (NULL when ok) */
@@ -695,7 +641,7 @@ typedef struct stop_buf {
     Noriai__Driver__RouteStop st;
     Noriai__Driver__StopRider rider;
     char bid[24];
-    char notes[800];
+    char notes[1024 + 3 + 2048]; /* booking notes / rider notes */
 } stop_buf;
 
 static const char *place_stop_id(const api_svc *s, const dsp_place *p)
@@ -790,8 +736,10 @@ static int build_route(drv_state *ds, api_day *d, int v, int allow_missing, drv_
             sb->rider.passengers = (uint32_t)(bi.passengers > 0 ? bi.passengers : 0);
             sb->rider.wheelchairs = (uint32_t)(bi.wheelchairs > 0 ? bi.wheelchairs : 0);
             sb->rider.needs = (char *)r->needs;
-            snprintf(sb->notes, sizeof(sb->notes), "%s%s%s", b->notes,
+            char both[sizeof(sb->notes)];
+            snprintf(both, sizeof(both), "%s%s%.2047s", b->notes,
                      b->notes[0] && r->notes[0] ? " / " : "", r->notes);
+            api_text_copy(sb->notes, sizeof(sb->notes), both);
             sb->rider.notes = sb->notes;
             sb->rider.phone = (char *)r->phone;
             sb->st.rider = &sb->rider;
@@ -1067,16 +1015,13 @@ static int apply_event(drv_conn *c, const Noriai__Driver__TabletMessage *m, ev_c
     snprintf(s->actor, sizeof(s->actor), "%s", c->tok_id);
 
     switch (m->msg_case) {
-    case NORIAI__DRIVER__TABLET_MESSAGE__MSG_DEPARTED:
-        if (e->vi.en_route && e->n_plan > 0 && !same_place(&e->vi.place, &e->first.place) &&
-            !bid[0]) {
-            /* Its stop was withdrawn while it drove there: it is at that
-             * place now and leaves it for the plan's first stop. */
-            if ((rc = dsp_vehicle_arrive(e->d->dsp, e->now, c->v)) < 0)
-                break;
-            e->vi.en_route = 0;
-        }
-        if (e->vi.en_route)
+    case NORIAI__DRIVER__TABLET_MESSAGE__MSG_DEPARTED: {
+        /* Its stop was withdrawn while it drove there: it is at that place
+         * now and leaves it for the plan's first stop.  Every check comes
+         * before any move, so a refused event changes nothing. */
+        int withdrawn = e->vi.en_route && e->n_plan > 0 &&
+                        !same_place(&e->vi.place, &e->first.place) && !bid[0];
+        if (e->vi.en_route && !withdrawn)
             return refuse(e, "%s is already on its way to its next stop", vid);
         if (e->n_plan == 0)
             return refuse(e, "%s has no stop to drive to", vid);
@@ -1084,8 +1029,11 @@ static int apply_event(drv_conn *c, const Noriai__Driver__TabletMessage *m, ev_c
             return -1;
         if (bid[0] && resolve(e, bid, strncmp(bid, "break-", 6) == 0, &idx, &bi) < 0)
             return -1;
+        if (withdrawn && (rc = dsp_vehicle_arrive(e->d->dsp, e->now, c->v)) < 0)
+            break;
         rc = dsp_vehicle_depart(e->d->dsp, e->now, c->v);
         break;
+    }
     case NORIAI__DRIVER__TABLET_MESSAGE__MSG_ARRIVED:
         if (e->n_plan == 0)
             return refuse(e, "%s has no stop to arrive at", vid);
@@ -1338,6 +1286,49 @@ static void retry_unstored(drv_state *ds)
     free(evs);
 }
 
+/* Remembers refused event ev under key in vehicle v's ring; the oldest
+ * refusal is forgotten when the ring is full. */
+static void refused_keep(drv_state *ds, int v, const char *key, drv_event *ev)
+{
+    drv_vehicle *x = &ds->veh[v];
+    char **slot = &x->refused[x->refused_next];
+
+    x->refused_next = (x->refused_next + 1) % DRV_MAX_REFUSED_PER_VEHICLE;
+    if (*slot != NULL) {
+        drv_event *old = api_map_get(&ds->events, *slot);
+        if (old != NULL && !old->ok && !old->pending && !old->counted) {
+            api_map_del(&ds->events, *slot);
+            event_free(old);
+        }
+        free(*slot);
+    }
+    if ((*slot = strdup(key)) == NULL) {
+        /* Not remembered at all: a re-send is judged again. */
+        api_map_del(&ds->events, key);
+        event_free(ev);
+    }
+}
+
+/* Token bucket of connection c's vehicle: 1 when it may send one more
+ * event now. */
+static int rate_ok(drv_conn *c)
+{
+    drv_vehicle *x = &c->ds->veh[c->v];
+    uint64_t now = loop_ms(c->ds);
+
+    if (x->bucket_ms == 0)
+        x->bucket = DRV_RATE_BURST;
+    else
+        x->bucket += (double)(now - x->bucket_ms) / 1000.0 * DRV_RATE_PER_S;
+    if (x->bucket > DRV_RATE_BURST)
+        x->bucket = DRV_RATE_BURST;
+    x->bucket_ms = now > 0 ? now : 1;
+    if (x->bucket < 1.0)
+        return 0;
+    x->bucket -= 1.0;
+    return 1;
+}
+
 /* A tablet event: answered from memory when known, else applied (or
  * refused) and stored, then acknowledged. */
 static void event_handle(drv_conn *c, const Noriai__Driver__TabletMessage *m)
@@ -1354,6 +1345,12 @@ static void event_handle(drv_conn *c, const Noriai__Driver__TabletMessage *m)
                  "event_id is required: printable ASCII, 1 to 64 bytes, no spaces");
         return;
     }
+    if (!rate_ok(c)) {
+        api_log(API_LOG_WARN, "driver tablet sends events too fast; closed",
+                "\"vehicle\":\"%s\",\"conn\":%llu", c->vehicle_id, (unsigned long long)c->id);
+        conn_close(c, WSLAY_CODE_POLICY_VIOLATION, "too many events; slow down");
+        return;
+    }
     snprintf(key, sizeof(key), "%s\n%s", c->vehicle_id, m->event_id);
     if ((ev = api_map_get(&ds->events, key)) != NULL) {
         if (!ev->pending) {
@@ -1367,8 +1364,8 @@ static void event_handle(drv_conn *c, const Noriai__Driver__TabletMessage *m)
         }
         return;
     }
-    if (ds->events.n >= DRV_MAX_EVENTS) {
-        send_ack(c, m->event_id, 0, "too many events in the last 48 hours; call the office");
+    if (ds->veh[c->v].n_events >= DRV_MAX_EVENTS_PER_VEHICLE) {
+        send_ack(c, m->event_id, 0, "too many events from this vehicle today; call the office");
         return;
     }
     if ((ev = calloc(1, sizeof(*ev))) == NULL || (ev->row = calloc(1, sizeof(*ev->row))) == NULL ||
@@ -1379,6 +1376,7 @@ static void event_handle(drv_conn *c, const Noriai__Driver__TabletMessage *m)
         send_ack(c, m->event_id, 0, "the server is out of memory; send it again later");
         return;
     }
+    ev->veh = c->v;
     memset(&e, 0, sizeof(e));
     e.ds = ds;
     e.v = c->v;
@@ -1398,6 +1396,19 @@ static void event_handle(drv_conn *c, const Noriai__Driver__TabletMessage *m)
     ev->row->unix_ms = m->unix_ms > 0 ? m->unix_ms : unix_ms_now(ds);
     api_log(API_LOG_DEBUG, "driver event", "\"vehicle\":\"%s\",\"kind\":\"%s\",\"ok\":%d",
             c->vehicle_id, kind, ev->ok);
+    if (!ev->ok && ds->veh[c->v].n_refused_stored >= DRV_MAX_REFUSED_STORED_PER_VEHICLE) {
+        /* Nothing changed, and this vehicle has had its share of stored
+         * refusals: the answer now, the refusal remembered in memory for a
+         * re-send of the same id. */
+        event_resolved(ds, ev);
+        refused_keep(ds, c->v, key, ev);
+        return;
+    }
+    if (ev->ok)
+        ds->veh[c->v].n_events++;
+    else
+        ds->veh[c->v].n_refused_stored++;
+    ev->counted = 1;
     store_events(ds, &ev, 1, 0);
 }
 
@@ -1613,6 +1624,16 @@ static void raw_on_data(void *ud, const char *data, size_t len)
     c->in = NULL;
     c->in_len = c->in_off = 0;
     if (rc != 0) {
+        /* A frame wslay cannot take (a control frame over 125 bytes, a bad
+         * opcode, reserved bits): say so with 1002 before the connection
+         * goes, unless a close was sent already. */
+        if (c->raw != NULL && !wslay_event_get_close_sent(c->ws)) {
+            static const uint8_t close_1002[] = {0x88, 0x02, 0x03, 0xea};
+            api_log(API_LOG_WARN, "driver tablet broke the WebSocket protocol; closed 1002",
+                    "\"vehicle\":\"%s\",\"conn\":%llu", c->vehicle_id,
+                    (unsigned long long)c->id);
+            api_http_raw_write(c->raw, close_1002, sizeof(close_1002));
+        }
         conn_drop(c);
         return;
     }
@@ -1689,8 +1710,7 @@ void api_driver_upgrade(api_svc *s, const api_token *tok, api_http_req *req)
     const char *ver = api_http_header_get(req, "Sec-WebSocket-Version");
     const char *key = api_http_header_get(req, "Sec-WebSocket-Key");
     const char *proto = api_http_header_get(req, "Sec-WebSocket-Protocol");
-    char src[64], accept[32], head[400], peer[64];
-    uint8_t dg[20];
+    char accept[32], head[400], peer[64];
     drv_conn *c, *oldest = NULL;
     int v, n_same = 0, n;
 
@@ -1741,9 +1761,12 @@ void api_driver_upgrade(api_svc *s, const api_token *tok, api_http_req *req)
     snprintf(c->tok_id, sizeof(c->tok_id), "%s", tok->id);
     c->opened_ms = c->last_rx_ms = c->last_ka_ms = loop_ms(ds);
     snprintf(peer, sizeof(peer), "%s", req->peer);
-    snprintf(src, sizeof(src), "%s%s", key, DRV_WS_GUID);
-    sha1(src, strlen(src), dg);
-    base64(dg, sizeof(dg), accept);
+    if (ws_accept_of(key, accept) < 0) {
+        wslay_event_context_free(c->ws);
+        free(c);
+        http_refuse(req, 500, "internal", "cannot compute the WebSocket handshake", NULL);
+        return;
+    }
     n = snprintf(head, sizeof(head),
                  "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                  "Sec-WebSocket-Accept: %s\r\n%s\r\n",
@@ -1831,6 +1854,20 @@ void api_driver_event_stored(api_svc *s, const api_evq *e)
     }
 }
 
+void api_driver_token_revoked(api_svc *s, const char *token_id)
+{
+    drv_state *ds = s->driver;
+
+    if (ds == NULL)
+        return;
+    for (drv_conn *c = ds->conns; c != NULL; c = c->next)
+        if (strcmp(c->tok_id, token_id) == 0) {
+            api_log(API_LOG_INFO, "driver token revoked; tablet closed",
+                    "\"vehicle\":\"%s\",\"conn\":%llu", c->vehicle_id, (unsigned long long)c->id);
+            conn_close(c, DRV_CLOSE_REVOKED, "token revoked");
+        }
+}
+
 int api_driver_position(api_svc *s, int v, double *lat, double *lon, int64_t *unix_ms)
 {
     drv_state *ds = s->driver;
@@ -1878,11 +1915,16 @@ static void events_loaded(void *ud, int rc, const db_result *res, const char *er
             continue;
         ev->ok = strcmp(result, "ok") == 0;
         ev->seen_ms = now;
+        ev->veh = api_vehicle_index(ds->s, veh);
         if (!ev->ok && (ev->error = strdup(result)) == NULL)
             ev->error = (char *)refused_text;
         if (api_map_put(&ds->events, key, ev) < 0) {
             event_free(ev);
             continue;
+        }
+        if (ev->veh >= 0 && ev->veh < ds->n_veh) {
+            *(ev->ok ? &ds->veh[ev->veh].n_events : &ds->veh[ev->veh].n_refused_stored) += 1;
+            ev->counted = 1;
         }
         n++;
     }
@@ -1951,6 +1993,8 @@ static void prune_events(drv_state *ds, uint64_t now)
         drv_event *ev = sl->val;
         if (ev == NULL || ev->pending || now - ev->seen_ms < (uint64_t)DRV_EVENT_KEEP_MS)
             continue;
+        if (ev->veh >= 0 && ev->veh < ds->n_veh && ev->counted)
+            *(ev->ok ? &ds->veh[ev->veh].n_events : &ds->veh[ev->veh].n_refused_stored) -= 1;
         api_map_del(&ds->events, sl->key);
         event_free(ev);
     }
@@ -2044,8 +2088,11 @@ static void free_state(drv_state *ds)
         free(ds->fetch_ids[i]);
     free(ds->fetch_ids);
     free(ds->unstored);
-    for (int v = 0; v < ds->n_veh; v++)
+    for (int v = 0; v < ds->n_veh; v++) {
         free(ds->veh[v].route.bytes);
+        for (int k = 0; k < DRV_MAX_REFUSED_PER_VEHICLE; k++)
+            free(ds->veh[v].refused[k]);
+    }
     free(ds->veh);
     free(ds);
 }

@@ -17,6 +17,7 @@
  *
  * Errors are {"error": {"code": "...", "message": "..."}} with stable codes.
  */
+#define _DEFAULT_SOURCE /* timegm */
 #include "api/server/srv_int.h"
 
 #include <ctype.h>
@@ -43,13 +44,14 @@ struct rctx {
     api_svc *s;
     api_http_req *req;
     int route;
-    const api_token *tok;
+    const api_token *tok; /* &tok_copy: the map's entry may be freed by a revoke meanwhile */
+    api_token tok_copy;
     char param[2][128];
     int n_param;
     json_t *body;
     /* idempotency */
     api_idem *idem;
-    char idem_key[300];
+    char idem_key[40 + 1 + API_IDEM_KEY_MAX_BYTES + 1]; /* token id \n key */
     /* the answer waiting for its commit */
     int status;
     char *out;
@@ -279,7 +281,48 @@ static int only_keys(rctx *c, json_t *o, const char *where, const char *const *n
     return 0;
 }
 
-/* Optional string field of at most max bytes (no control characters). */
+/* Number of characters (code points) of the UTF-8 text s[0..len), or -1
+ * when it is not valid UTF-8 (overlong forms, surrogates and code points
+ * past U+10FFFF are refused too). */
+static long text_chars(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    long n = 0;
+
+    while (p < end) {
+        unsigned c = *p;
+        int more = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
+                              : (c & 0xf8) == 0xf0   ? 3
+                                                     : -1;
+        uint32_t cp = more == 0 ? c : more == 1 ? c & 0x1f : more == 2 ? c & 0x0f : c & 0x07;
+        if (more < 0 || end - p <= more)
+            return -1;
+        for (int k = 1; k <= more; k++) {
+            if ((p[k] & 0xc0) != 0x80)
+                return -1;
+            cp = (cp << 6) | (p[k] & 0x3f);
+        }
+        if ((more == 1 && cp < 0x80) || (more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return -1;
+        p += more + 1;
+        n++;
+    }
+    return n;
+}
+
+/* 1 when s holds a control character (C0 or DEL). */
+static int has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* Optional text field of at most max characters (people count characters,
+ * not bytes: 40 characters of Japanese are 120 bytes), without control
+ * characters other than newline and tab. */
 static int opt_str(rctx *c, json_t *o, const char *key, size_t max, const char **out)
 {
     json_t *v = json_object_get(o, key);
@@ -292,17 +335,33 @@ static int opt_str(rctx *c, json_t *o, const char *key, size_t max, const char *
         return -1;
     }
     const char *sv = json_string_value(v);
-    if (strlen(sv) > max || strlen(sv) != json_string_length(v)) {
-        reply_err(c, 400, "invalid_field", "\"%s\" must be at most %zu bytes, without NUL", key,
+    long chars = text_chars(sv, json_string_length(v));
+    if (chars < 0 || (size_t)chars > max || strlen(sv) != json_string_length(v)) {
+        reply_err(c, 400, "invalid_field", "\"%s\" must be text of at most %zu characters", key,
                   max);
         return -1;
     }
     for (const char *p = sv; *p; p++)
-        if ((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t') {
+        if (((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f) {
             reply_err(c, 400, "invalid_field", "\"%s\" holds control characters", key);
             return -1;
         }
     *out = sv;
+    return 0;
+}
+
+/* Optional id field: printable ASCII without spaces, at most max bytes
+ * (ids are made by machines and kept in fixed buffers). */
+static int opt_id(rctx *c, json_t *o, const char *key, size_t max, const char **out)
+{
+    if (opt_str(c, o, key, max, out) < 0)
+        return -1;
+    for (const char *p = *out; p != NULL && *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
+            reply_err(c, 400, "invalid_field",
+                      "\"%s\" must be an id of printable ASCII without spaces", key);
+            return -1;
+        }
     return 0;
 }
 
@@ -338,7 +397,7 @@ static int parse_place(rctx *c, json_t *o, const char *key, dsp_place *p)
     }
     if (only_keys(c, v, key, keys) < 0)
         return -1;
-    if (opt_str(c, v, "stop_id", 100, &sid) < 0)
+    if (opt_id(c, v, "stop_id", 100, &sid) < 0)
         return -1;
     if (sid != NULL) {
         intptr_t k = (intptr_t)api_map_get(&s->stop_ids, sid);
@@ -376,44 +435,67 @@ static int parse_place(rctx *c, json_t *o, const char *key, dsp_place *p)
 }
 
 /* "HH:MM[:SS]" on `date`, or "YYYY-MM-DDTHH:MM[:SS][Z|+hh:mm]" (sets date). */
+/*
+ * "HH:MM[:SS]" on the request's date, or an ISO 8601 local time
+ * "YYYY-MM-DDTHH:MM[:SS]" with an optional offset ("Z", "+09:00"; at most
+ * 14 hours, minutes below 60).  With an offset the instant decides: it is
+ * converted to the area's zone, and its local date may differ from the
+ * string's (23:30-10:00 is the next morning in Tokyo).  0, or -1 answered.
+ */
 static int parse_when_time(rctx *c, const char *t, char date[11], int *t_s)
 {
     if (strlen(t) >= 16 && t[10] == 'T') {
-        char d[11], hm[9];
-        int y, mo, dd, h, mi, se = 0, n = 0;
-        if (sscanf(t, "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &dd, &h, &mi, &n) != 5)
+        int y, mo, dd, h, mi, se = 0, n = 0, oh = 0, om = 0, sign = 0;
+        char d[32], hm[32];
+        if (sscanf(t, "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &dd, &h, &mi, &n) != 5 || n != 16)
             goto bad;
-        if (t[n] == ':' && sscanf(t + n, ":%2d%n", &se, &n) == 1)
-            n += 16;
-        else
-            n = 16;
+        if (t[16] == ':') {
+            if (!isdigit((unsigned char)t[17]) || !isdigit((unsigned char)t[18]))
+                goto bad;
+            se = (t[17] - '0') * 10 + (t[18] - '0');
+            n = 19;
+        }
+        const char *z = t + n;
+        if (*z == 'Z' && z[1] == '\0') {
+            sign = 1;
+        } else if ((*z == '+' || *z == '-') && strlen(z) == 6 && isdigit((unsigned char)z[1]) &&
+                   isdigit((unsigned char)z[2]) && z[3] == ':' && isdigit((unsigned char)z[4]) &&
+                   isdigit((unsigned char)z[5])) {
+            sign = *z == '+' ? 1 : -1;
+            oh = (z[1] - '0') * 10 + (z[2] - '0');
+            om = (z[4] - '0') * 10 + (z[5] - '0');
+            if (oh > 14 || om > 59 || (oh == 14 && om > 0))
+                goto bad;
+        } else if (*z != '\0') {
+            goto bad;
+        }
         snprintf(d, sizeof(d), "%.10s", t);
         snprintf(hm, sizeof(hm), "%02d:%02d:%02d", h, mi, se);
-        if (api_date_midnight(d) < 0 || dsp_clock_parse(hm, t_s) < 0)
+        if (h > 23 || mi > 59 || se > 59 || api_date_midnight(d) < 0 ||
+            dsp_clock_parse(hm, t_s) < 0)
             goto bad;
-        const char *z = t + (strlen(t) > 19 && t[16] == ':' ? 19 : 16);
-        if (*z != '\0') {
-            /* An explicit offset: convert through unix time to the area's zone. */
-            int oh, om, sign;
-            if (*z == 'Z' && z[1] == '\0')
-                oh = om = 0, sign = 1;
-            else if ((*z == '+' || *z == '-') && sscanf(z + 1, "%2d:%2d", &oh, &om) == 2 &&
-                     strlen(z) == 6)
-                sign = *z == '+' ? 1 : -1;
-            else
+        if (sign != 0) {
+            /* The instant: the reading as if UTC, less the offset; then
+             * its date and seconds in the area's zone. */
+            struct tm tm = {0};
+            tm.tm_year = y - 1900;
+            tm.tm_mon = mo - 1;
+            tm.tm_mday = dd;
+            tm.tm_hour = h;
+            tm.tm_min = mi;
+            tm.tm_sec = se;
+            time_t unix_s = timegm(&tm) - (time_t)sign * (oh * 3600 + om * 60);
+            struct tm lt;
+            if (localtime_r(&unix_s, &lt) == NULL)
                 goto bad;
-            /* unix = the clock reading as UTC minus the offset */
+            snprintf(d, sizeof(d), "%04d-%02d-%02d", lt.tm_year + 1900, lt.tm_mon + 1,
+                     lt.tm_mday);
             int64_t mid = api_date_midnight(d);
-            char probe[40];
-            api_unix_iso(mid, probe, sizeof(probe));
-            int ph = 0, pm = 0;
-            char ps = probe[19];
-            if (strlen(probe) >= 25)
-                sscanf(probe + 20, "%2d:%2d", &ph, &pm);
-            int local_off = (ps == '-' ? -1 : 1) * (ph * 3600 + pm * 60);
-            *t_s += local_off - sign * (oh * 3600 + om * 60);
+            if (mid < 0)
+                goto bad;
+            *t_s = (int)((int64_t)unix_s - mid);
         }
-        snprintf(date, 11, "%s", d);
+        snprintf(date, 11, "%.10s", d);
         return 0;
     }
     if (dsp_clock_parse(t, t_s) == 0)
@@ -443,10 +525,10 @@ static int parse_trip(rctx *c, trip *t, int booking)
 
     memset(t, 0, sizeof(*t));
     t->req.passengers = 1;
-    if (only_keys(c, c->body, "body", keys) < 0 || opt_str(c, c->body, "rider_id", 39, &t->rider) < 0 ||
-        opt_str(c, c->body, "when", 20, &when) < 0 ||
-        opt_str(c, c->body, "time", 40, &time_str) < 0 ||
-        opt_str(c, c->body, "date", 10, &date_str) < 0 ||
+    if (only_keys(c, c->body, "body", keys) < 0 || opt_id(c, c->body, "rider_id", 39, &t->rider) < 0 ||
+        opt_id(c, c->body, "when", 20, &when) < 0 ||
+        opt_id(c, c->body, "time", 40, &time_str) < 0 ||
+        opt_id(c, c->body, "date", 10, &date_str) < 0 ||
         opt_str(c, c->body, "notes", 250, &t->notes) < 0 ||
         opt_int(c, c->body, "passengers", 1, 20, &t->req.passengers) < 0 ||
         opt_int(c, c->body, "wheelchairs", 0, 20, &t->req.wheelchairs) < 0)
@@ -503,12 +585,7 @@ static int parse_trip(rctx *c, trip *t, int booking)
                   s->cfg.max_lead_days);
         return -1;
     }
-    t->day = api_day_get(s, date, 1);
-    if (t->day == NULL) {
-        reply_err(c, 503, "unavailable", "the service day %s cannot be opened", date);
-        return -1;
-    }
-    now = api_day_now(s, t->day);
+    now = (int)(api_unix_now(s) - mid);
     if (t->req.when != DSP_ASAP && t->req.time_s < now - 60) {
         reply_err(c, 422, "time_in_past", "the requested time has passed");
         return -1;
@@ -527,6 +604,13 @@ static int parse_trip(rctx *c, trip *t, int booking)
     }
     if (t->rider != NULL && api_map_get(&s->riders, t->rider) == NULL) {
         reply_err(c, 422, "unknown_rider", "no rider \"%s\"", t->rider);
+        return -1;
+    }
+    /* Everything is checked before the day is opened: a refused request
+     * leaves nothing behind. */
+    t->day = api_day_get(s, date, 1);
+    if (t->day == NULL) {
+        reply_err(c, 503, "unavailable", "the service day %s cannot be opened", date);
         return -1;
     }
     return 0;
@@ -610,7 +694,9 @@ static void h_book(rctx *c)
     if (b == NULL) {
         if (off.ok)
             dsp_cancel(t.day->dsp, api_day_now(c->s, t.day), off.booking, "internal");
-        reply_err(c, 500, "internal", "out of memory");
+        reply_err(c, 503, "unavailable",
+                  "the booking could not be recorded (out of memory or no randomness for its "
+                  "id); nothing was booked, try again shortly");
         return;
     }
     if (off.ok) {
@@ -659,7 +745,7 @@ static api_bk *visible_booking(rctx *c)
     "id, service_date::text, status, rider_id, created_by, pickup_stop, pickup_lat, pickup_lon, " \
     "drop_stop, drop_lat, drop_lon, when_kind, time_s, passengers, wheelchairs, requested_s, "     \
     "promise_from_s, promise_to_s, latest_dropoff_s, vehicle_id, planned_pickup_s, "               \
-    "planned_dropoff_s, pickup_s, dropoff_s, reason, notes"
+    "planned_dropoff_s, pickup_s, dropoff_s, reason, notes, attention"
 
 static json_t *row_place(const db_result *r, int row, int c0)
 {
@@ -712,7 +798,57 @@ static json_t *row_booking_json(const db_result *r, int row)
     json_object_set_new(o, "vehicle_id", v ? json_string(v) : json_null());
     json_object_set_new(o, "reason", json_string(db_result_value(r, 0, row, 24)));
     json_object_set_new(o, "notes", json_string(db_result_value(r, 0, row, 25)));
+    v = db_result_value(r, 0, row, 26);
+    json_object_set_new(o, "needs_attention", json_boolean(v != NULL));
+    json_object_set_new(o, "attention", v ? json_string(v) : json_null());
     return o;
+}
+
+static int routes_fn_is_cancel(const rctx *c);
+
+/* A confirmed booking that no van could take after a restart lives only in
+ * the store: cancelling it is a change of the row and one event, committed
+ * before the answer like any other. */
+static void cancel_unplanned(rctx *c, const db_result *r)
+{
+    const char *why = NULL;
+    char key[64], ts[16];
+    db_txn *txn;
+    json_t *j;
+
+    if (json_is_object(c->body))
+        why = json_string_value(json_object_get(c->body, "reason"));
+    if (why == NULL)
+        why = c->tok->role == API_ROLE_RIDER ? "" : "operator";
+    if (api_random_id("ca_", key, sizeof(key)) < 0) {
+        reply_err(c, 503, "unavailable", "no randomness for the event's key; try again shortly");
+        return;
+    }
+    snprintf(ts, sizeof(ts), "%d", (int)(api_unix_now(c->s) - api_date_midnight(
+                                                                 db_result_value(r, 0, 0, 1))));
+    const char *p[6] = {c->param[0], db_result_value(r, 0, 0, 2), why, c->tok->id, key, ts};
+    txn = db_txn_new(c->s->db);
+    if (txn == NULL ||
+        db_txn_add(txn,
+                   "WITH u AS (UPDATE bookings SET status = 'cancelled', attention = NULL, "
+                   "reason = $3, updated_at = now() WHERE id = $1 AND status = $2 "
+                   "RETURNING id, service_date) INSERT INTO booking_events (booking_id, "
+                   "service_date, time_s, kind, from_status, to_status, vehicle_id, detail, "
+                   "actor, event_key) SELECT id, service_date, $6::int, 'status', $2, "
+                   "'cancelled', NULL, $3, $4, $5 FROM u",
+                   6, p) < 0) {
+        if (txn != NULL)
+            db_txn_free(txn);
+        reply_err(c, 503, "unavailable", "out of memory; nothing was changed, try again");
+        return;
+    }
+    j = row_booking_json(r, 0);
+    json_object_set_new(j, "status", json_string("cancelled"));
+    json_object_set_new(j, "needs_attention", json_false());
+    json_object_set_new(j, "attention", json_null());
+    json_object_set_new(j, "reason", json_string(why));
+    c->s->m.cancels++;
+    commit_then_reply(c, txn, 200, j, NULL);
 }
 
 static void got_stored_booking(void *ud, int rc, const db_result *r, const char *err)
@@ -735,8 +871,14 @@ static void got_stored_booking(void *ud, int rc, const db_result *r, const char 
         return;
     }
     if (strcmp(c->req->method, "POST") == 0) {
+        const char *status = db_result_value(r, 0, 0, 2), *attention = db_result_value(r, 0, 0, 26);
+        if (routes_fn_is_cancel(c) && attention != NULL &&
+            (strcmp(status, "confirmed") == 0 || strcmp(status, "assigned") == 0)) {
+            cancel_unplanned(c, r);
+            return;
+        }
         reply_err(c, 409, "invalid_state", "booking %s is %s and can no longer change",
-                  c->param[0], db_result_value(r, 0, 0, 2));
+                  c->param[0], status);
         return;
     }
     reply(c, 200, row_booking_json(r, 0), NULL);
@@ -797,6 +939,32 @@ static api_bk *booking_to_change(rctx *c, api_day **d, dsp_booking_info *bi)
     return b;
 }
 
+/* After the commit of answer_settled: 200 only if the booking's change is
+ * stored by now; a commit before ours that failed has put it back into
+ * the queue. */
+static void settled_committed(void *ud, int rc, const db_result *res, const char *err)
+{
+    rctx *c = ud;
+    api_bk *b = api_map_get(&c->s->bookings, c->param[0]);
+
+    if (rc == 0 && (b == NULL || api_bk_unstored(c->s, b)))
+        rc = DB_EUNAVAIL;
+    after_commit(ud, rc, res, err);
+}
+
+/* The booking already has the state asked for.  That answer may come from
+ * memory only once the change that made it is stored (it may be queued
+ * behind a database outage, or its commit still in flight). */
+static void answer_settled(rctx *c, api_bk *b)
+{
+    if (!api_bk_unstored(c->s, b)) {
+        reply(c, 200, api_bk_json(c->s, b), NULL);
+        return;
+    }
+    idem_drop(c); /* nothing of its own to record: a retry asks again */
+    commit_then_reply_cb(c, NULL, 200, api_bk_json(c->s, b), NULL, settled_committed);
+}
+
 static void h_confirm(rctx *c)
 {
     dsp_booking_info bi;
@@ -807,7 +975,7 @@ static void h_confirm(rctx *c)
     if ((b = booking_to_change(c, &d, &bi)) == NULL)
         return;
     if (bi.status == DSP_CONFIRMED || bi.status == DSP_ASSIGNED) {
-        reply(c, 200, api_bk_json(c->s, b), NULL); /* already: confirming is idempotent */
+        answer_settled(c, b); /* already: confirming is idempotent */
         return;
     }
     rc = dsp_confirm(d->dsp, api_day_now(c->s, d), b->idx);
@@ -842,7 +1010,7 @@ static void h_cancel(rctx *c)
         opt_str(c, c->body, "reason", 40, &why) < 0 || (b = booking_to_change(c, &d, &bi)) == NULL)
         return;
     if (bi.status == DSP_CANCELLED) {
-        reply(c, 200, api_bk_json(c->s, b), NULL);
+        answer_settled(c, b);
         return;
     }
     rc = dsp_cancel(d->dsp, api_day_now(c->s, d), b->idx,
@@ -879,21 +1047,28 @@ static void got_list(void *ud, int rc, const db_result *r, const char *err)
 
 static void h_bookings_list(rctx *c)
 {
-    char rider[64] = "", date[16] = "", status[24] = "", cursor[64] = "", lim[8] = "";
+    char rider[64] = "", date[16] = "", status[24] = "", cursor[64] = "", lim[8] = "",
+         attention[8] = "";
     int limit = 50;
-    const char *p[5];
+    const char *p[6];
     db_txn *t;
 
     if (api_http_query_get(c->req, "rider", rider, sizeof(rider)) == API_HTTP_EINVAL ||
         api_http_query_get(c->req, "date", date, sizeof(date)) == API_HTTP_EINVAL ||
         api_http_query_get(c->req, "status", status, sizeof(status)) == API_HTTP_EINVAL ||
         api_http_query_get(c->req, "cursor", cursor, sizeof(cursor)) == API_HTTP_EINVAL ||
-        api_http_query_get(c->req, "limit", lim, sizeof(lim)) == API_HTTP_EINVAL) {
+        api_http_query_get(c->req, "limit", lim, sizeof(lim)) == API_HTTP_EINVAL ||
+        api_http_query_get(c->req, "needs_attention", attention, sizeof(attention)) ==
+            API_HTTP_EINVAL) {
         reply_err(c, 400, "invalid_query", "a query parameter is malformed or too long");
         return;
     }
     if (date[0] && api_date_midnight(date) < 0) {
         reply_err(c, 400, "invalid_query", "date must be YYYY-MM-DD");
+        return;
+    }
+    if (attention[0] && strcmp(attention, "true") != 0 && strcmp(attention, "false") != 0) {
+        reply_err(c, 400, "invalid_query", "needs_attention must be true or false");
         return;
     }
     if (status[0] && dsp_status_parse(status) < 0) {
@@ -924,14 +1099,16 @@ static void h_bookings_list(rctx *c)
     p[2] = status[0] ? status : NULL;
     p[3] = cursor[0] ? cursor : NULL;
     p[4] = lim;
+    p[5] = attention[0] ? attention : NULL;
     c->status = limit;
     t = db_txn_new(c->s->db);
     if (t == NULL ||
         db_txn_add(t,
                    "SELECT " BK_COLS " FROM bookings WHERE ($1::text IS NULL OR rider_id = $1) "
                    "AND ($2::date IS NULL OR service_date = $2::date) AND ($3::text IS NULL OR "
-                   "status = $3) AND ($4::text IS NULL OR id > $4) ORDER BY id LIMIT $5::int",
-                   5, p) < 0) {
+                   "status = $3) AND ($4::text IS NULL OR id > $4) AND ($6::boolean IS NULL OR "
+                   "(attention IS NOT NULL) = $6::boolean) ORDER BY id LIMIT $5::int",
+                   6, p) < 0) {
         if (t)
             db_txn_free(t);
         reply_err(c, 500, "internal", "out of memory");
@@ -1000,7 +1177,7 @@ static void h_rider_create(rctx *c)
         opt_str(c, c->body, "name_kana", 100, &kana) < 0 ||
         opt_str(c, c->body, "phone", 30, &phone) < 0 ||
         opt_str(c, c->body, "home_address", 200, &addr) < 0 ||
-        opt_str(c, c->body, "home_stop_id", 100, &stop) < 0 ||
+        opt_id(c, c->body, "home_stop_id", 100, &stop) < 0 ||
         opt_str(c, c->body, "mobility", 200, &mob) < 0 ||
         opt_str(c, c->body, "notes", 500, &notes) < 0)
         return;
@@ -1035,7 +1212,11 @@ static void h_rider_create(rctx *c)
     digits[k] = '\0';
     if (store_down(c))
         return;
-    api_random_id("r_", id, 15);
+    if (api_random_id("r_", id, 15) < 0) {
+        reply_err(c, 503, "unavailable",
+                  "no randomness for the rider's id; nothing was created, try again shortly");
+        return;
+    }
     const char *p[12] = {id,          name,           kana ? kana : "",   phone ? phone : "",
                          digits,      addr ? addr : "", stop,            lat[0] ? lat : NULL,
                          lat[0] ? lon : NULL, json_is_true(w) ? "true" : "false", mob ? mob : "",
@@ -1409,9 +1590,9 @@ static void h_token_create(rctx *c)
     int r;
 
     if (parse_body(c, 1) < 0 || only_keys(c, c->body, "body", keys) < 0 ||
-        opt_str(c, c->body, "role", 20, &role) < 0 ||
-        opt_str(c, c->body, "rider_id", 39, &rider) < 0 ||
-        opt_str(c, c->body, "vehicle_id", 47, &veh) < 0 ||
+        opt_id(c, c->body, "role", 20, &role) < 0 ||
+        opt_id(c, c->body, "rider_id", 39, &rider) < 0 ||
+        opt_id(c, c->body, "vehicle_id", 47, &veh) < 0 ||
         opt_str(c, c->body, "label", 100, &label) < 0)
         return;
     if (role == NULL || (r = api_role_parse(role)) == 0) {
@@ -1432,10 +1613,18 @@ static void h_token_create(rctx *c)
         reply_err(c, 422, "unknown_vehicle", "no vehicle \"%s\"", veh);
         return;
     }
-    if (store_down(c) || (t = calloc(1, sizeof(*t))) == NULL)
+    if (store_down(c))
         return;
-    api_random_id("nt_", tok, sizeof(tok));
-    api_random_id("tk_", tid, 20);
+    if ((t = calloc(1, sizeof(*t))) == NULL) {
+        reply_err(c, 503, "unavailable", "out of memory; nothing was created, try again shortly");
+        return;
+    }
+    if (api_random_id("nt_", tok, sizeof(tok)) < 0 || api_random_id("tk_", tid, 20) < 0) {
+        free(t);
+        reply_err(c, 503, "unavailable",
+                  "no randomness for a safe token; nothing was created, try again shortly");
+        return;
+    }
     area_sha256_hex(tok, strlen(tok), sha);
     snprintf(t->id, sizeof(t->id), "%s", tid);
     t->role = r;
@@ -1470,6 +1659,10 @@ static void token_revoked(void *ud, int rc, const db_result *res, const char *er
 
     if (rc == 0) {
         api_token *t = api_map_del(&c->s->tokens, c->tok_sha);
+        /* Its open tablet connections end now: a revoked token must stop
+         * receiving riders' names and phone numbers at once. */
+        if (t != NULL)
+            api_driver_token_revoked(c->s, t->id);
         free(t);
     }
     after_commit(ud, rc, res, err);
@@ -1495,7 +1688,7 @@ static void h_token_revoke(rctx *c)
         reply_err(c, 404, "not_found", "no live token \"%s\"", c->param[0]);
         return;
     }
-    if (t == c->tok) {
+    if (strcmp(t->id, c->tok->id) == 0) {
         reply_err(c, 409, "invalid_state", "a token cannot revoke itself");
         return;
     }
@@ -1593,6 +1786,11 @@ static const route routes[] = {
     {"POST", "/v1/tokens/*/revoke", API_ROLE_ADMIN, h_token_revoke},
     {"GET", "/v1/driver/ws", API_ROLE_DRIVER, h_driver_ws},
 };
+
+static int routes_fn_is_cancel(const rctx *c)
+{
+    return c->route >= 0 && routes[c->route].fn == h_cancel;
+}
 #define N_ROUTES ((int)(sizeof(routes) / sizeof(routes[0])))
 
 int api_route_count(void)
@@ -1663,8 +1861,12 @@ static int idem_begin(rctx *c)
 
     if (key == NULL)
         return 0;
-    if (strlen(key) == 0 || strlen(key) > 200) {
-        reply_err(c, 400, "invalid_idempotency_key", "Idempotency-Key must be 1..200 characters");
+    long chars = text_chars(key, strlen(key));
+    if (chars < 1 || chars > API_IDEM_KEY_MAX_CHARS || has_control(key)) {
+        reply_err(c, 400, "invalid_idempotency_key",
+                  "Idempotency-Key must be 1..%d characters of UTF-8 text without control "
+                  "characters",
+                  API_IDEM_KEY_MAX_CHARS);
         return 1;
     }
     area_sha256_init(&h);
@@ -1676,7 +1878,7 @@ static int idem_begin(rctx *c)
     area_sha256_final(&h, dg);
     for (int i = 0; i < 32; i++)
         snprintf(sha + 2 * i, 3, "%02x", dg[i]);
-    snprintf(c->idem_key, 200, "%s\n%s", c->tok->id, key);
+    snprintf(c->idem_key, sizeof(c->idem_key), "%s\n%s", c->tok->id, key);
     e = api_map_get(&c->s->idem, c->idem_key);
     if (e != NULL) {
         if (strcmp(e->req_sha, sha) != 0) {
@@ -1702,6 +1904,46 @@ static int idem_begin(rctx *c)
     e->created = api_unix_now(c->s);
     c->idem = e;
     return 0;
+}
+
+static int hex_digit(int ch)
+{
+    return ch >= '0' && ch <= '9'   ? ch - '0'
+           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                    : -1;
+}
+
+/* 1 when the decoded path and every decoded byte of the query form UTF-8
+ * text without control characters.  Checked once for every route, so no
+ * handler hands the store a string it refuses (which once answered 503,
+ * and clients retried forever). */
+static int path_and_query_are_text(const api_http_req *req)
+{
+    size_t n = strlen(req->query), k = 0;
+    char *buf;
+    int ok;
+
+    if (text_chars(req->path, strlen(req->path)) < 0 || has_control(req->path))
+        return 0;
+    if (n == 0)
+        return 1;
+    if ((buf = malloc(n + 1)) == NULL)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (req->query[i] == '%' && i + 2 < n && (hi = hex_digit(req->query[i + 1])) >= 0 &&
+            (lo = hex_digit(req->query[i + 2])) >= 0) {
+            buf[k++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            buf[k++] = req->query[i] == '+' ? ' ' : req->query[i];
+        }
+    }
+    buf[k] = '\0';
+    ok = strlen(buf) == k && text_chars(buf, k) >= 0 && !has_control(buf);
+    free(buf);
+    return ok;
 }
 
 void api_routes_handle(void *ud, api_http_req *req)
@@ -1751,8 +1993,18 @@ void api_routes_handle(void *ud, api_http_req *req)
         return;
     }
     c->route = found;
+    if (!path_and_query_are_text(req)) {
+        reply_err(c, 400, "invalid_encoding",
+                  "the path and query must be UTF-8 text (percent-encoded) without control "
+                  "characters");
+        return;
+    }
     if (!(routes[found].roles & API_ROLE_PUBLIC)) {
-        c->tok = authenticate(s, req, routes[found].fn == h_driver_ws);
+        const api_token *t = authenticate(s, req, routes[found].fn == h_driver_ws);
+        if (t != NULL) {
+            c->tok_copy = *t;
+            c->tok = &c->tok_copy;
+        }
         if (c->tok == NULL) {
             reply(c, 401, err_json("unauthorized", "a valid bearer token is required"),
                   "WWW-Authenticate: Bearer\r\n");

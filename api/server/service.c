@@ -37,6 +37,8 @@
 #include "api/server/srv_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,51 +51,22 @@
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                            */
 
-/* Random bytes from /dev/urandom, read 4 KiB at a time (ids are made on
- * every booking; one open and read per id showed in profiles). */
-static size_t random_bytes(unsigned char *out, size_t n)
-{
-    static unsigned char pool[4096];
-    static size_t pos, fill;
-    size_t got = 0;
-
-    while (got < n) {
-        if (pos == fill) {
-            FILE *f = fopen("/dev/urandom", "rb");
-            fill = f != NULL ? fread(pool, 1, sizeof(pool), f) : 0;
-            pos = 0;
-            if (f != NULL)
-                fclose(f);
-            if (fill == 0)
-                return got;
-        }
-        size_t take = n - got < fill - pos ? n - got : fill - pos;
-        memcpy(out + got, pool + pos, take);
-        memset(pool + pos, 0, take); /* used bytes are not kept */
-        pos += take;
-        got += take;
-    }
-    return got;
-}
-
-void api_random_id(const char *prefix, char *out, size_t len)
+int api_random_id(const char *prefix, char *out, size_t len)
 {
     unsigned char raw[16];
-    size_t got = random_bytes(raw, sizeof(raw));
     size_t k;
 
-    if (got != sizeof(raw)) {
-        /* No /dev/urandom: still unique enough for ids, never for tokens
-         * (api_serve refuses to start without it). */
-        uint64_t x = (uint64_t)uv_hrtime() ^ ((uint64_t)clock() << 32);
-        for (size_t i = 0; i < sizeof(raw); i++) {
-            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-            raw[i] = (unsigned char)(x >> 56);
-        }
+    /* uv_random without a loop is synchronous: getrandom(2), which needs no
+     * file descriptor (descriptors may be exhausted by clients). */
+    if (uv_random(NULL, NULL, raw, sizeof(raw), 0, NULL) != 0) {
+        if (len > 0)
+            out[0] = '\0';
+        return -1;
     }
     k = (size_t)snprintf(out, len, "%s", prefix);
     for (size_t i = 0; i < sizeof(raw) && k + 2 < len; i++)
         k += (size_t)snprintf(out + k, len - k, "%02x", raw[i]);
+    return 0;
 }
 
 const char *api_role_name(int role)
@@ -226,6 +199,38 @@ int api_vehicle_index(const api_svc *s, const char *id)
     return -1;
 }
 
+/* The queue keeps this many free entries: growing it happens after an
+ * event is queued, so one dispatcher call that meets out of memory still
+ * has room for the events it emits. */
+#define EVQ_SPARE 64
+
+static void evq_grow(api_svc *s)
+{
+    if (s->cap_evq - s->n_evq >= EVQ_SPARE)
+        return;
+    int cap = s->cap_evq ? 2 * s->cap_evq : 256;
+    api_evq *n = realloc(s->evq, (size_t)cap * sizeof(*n));
+    if (n == NULL)
+        return; /* tried again after the next event */
+    s->evq = n;
+    s->cap_evq = cap;
+}
+
+void api_text_copy(char *dst, size_t len, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (len == 0)
+        return;
+    if (n >= len) {
+        n = len - 1;
+        while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+            n--; /* src[n] starts the character that does not fit */
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 static void sink_event(void *ud, const dsp_event *e)
 {
     api_day *d = ud;
@@ -234,15 +239,16 @@ static void sink_event(void *ud, const dsp_event *e)
 
     if (e->booking < 0)
         return; /* vehicle events are logged, not stored as booking events */
+    evq_grow(s);
     if (s->n_evq == s->cap_evq) {
-        int cap = s->cap_evq ? 2 * s->cap_evq : 256;
-        api_evq *n = realloc(s->evq, (size_t)cap * sizeof(*n));
-        if (n == NULL) {
-            api_log(API_LOG_ERROR, "out of memory queueing an event", NULL);
-            return;
-        }
-        s->evq = n;
-        s->cap_evq = cap;
+        /* Even the spare is used up: the event's row is lost, but the
+         * booking's own row (its state) is stored by the next commit,
+         * which upserts every booking (resweep). */
+        s->m.events_lost++;
+        s->resweep = 1;
+        api_log(API_LOG_ERROR, "out of memory queueing an event; its booking is re-stored",
+                "\"booking\":%lld", (long long)e->booking);
+        return;
     }
     q = &s->evq[s->n_evq++];
     q->day = (int)(d - s->days);
@@ -252,14 +258,8 @@ static void sink_event(void *ud, const dsp_event *e)
     q->from = e->from;
     q->to = e->to;
     snprintf(q->kind, sizeof(q->kind), "%s", e->kind);
-    snprintf(q->detail, sizeof(q->detail), "%s", e->detail ? e->detail : "");
-    {
-        static char run_id[24];
-        static uint64_t counter;
-        if (run_id[0] == '\0')
-            api_random_id("", run_id, 17);
-        snprintf(q->key, sizeof(q->key), "%s-%llu", run_id, (unsigned long long)++counter);
-    }
+    api_text_copy(q->detail, sizeof(q->detail), e->detail ? e->detail : "");
+    snprintf(q->key, sizeof(q->key), "%s-%llu", s->run_id, (unsigned long long)++s->event_counter);
     snprintf(q->actor, sizeof(q->actor), "%s", s->actor);
     /* A confirmed offer's stops become visible to the tablet while the plan
      * keeps its version: a new seq for the new content, stored in the same
@@ -443,12 +443,17 @@ api_bk *api_bk_new(api_svc *s, api_day *d, int64_t idx, const char *rider, const
         d->by_idx = n;
         d->cap_idx = cap;
     }
-    api_random_id("bk_", b->id, sizeof(b->id));
+    if (api_random_id("bk_", b->id, sizeof(b->id)) < 0) {
+        free(b);
+        return NULL;
+    }
     b->day = (int)(d - s->days);
     b->idx = idx;
     snprintf(b->rider_id, sizeof(b->rider_id), "%s", rider ? rider : "");
     snprintf(b->created_by, sizeof(b->created_by), "%s", s->actor);
-    snprintf(b->notes, sizeof(b->notes), "%s", notes ? notes : "");
+    api_text_copy(b->notes, sizeof(b->notes), notes ? notes : "");
+    b->stored_vehicle = -2; /* no row yet */
+    b->stored_pickup_s = -1;
     if (api_map_put(&s->bookings, b->id, b) < 0) {
         free(b);
         return NULL;
@@ -536,6 +541,8 @@ json_t *api_bk_json(api_svc *s, const api_bk *b)
     json_object_set_new(o, "delayed", json_boolean(bi.delayed));
     json_object_set_new(o, "reason", json_string(bi.reason ? dsp_reason_name(bi.reason) : ""));
     json_object_set_new(o, "notes", json_string(b->notes));
+    json_object_set_new(o, "needs_attention", json_false()); /* live: in a plan */
+    json_object_set_new(o, "attention", json_null());
     return o;
 }
 
@@ -596,6 +603,7 @@ json_t *api_plan_json(api_svc *s, api_day *d, int v)
 /* Persisting                                                               */
 
 typedef struct commit_ctx {
+    struct commit_ctx *next; /* s->inflight */
     api_svc *s;
     api_commit_cb done;
     void *ud;
@@ -621,7 +629,7 @@ static const char *stop_id_of(const api_svc *s, const dsp_place *p)
     return p->stop >= 0 && p->stop < s->area->n_stops ? s->area->stops[p->stop].id : NULL;
 }
 
-static int add_booking_row(api_svc *s, db_txn *t, const api_bk *b)
+static int add_booking_row(api_svc *s, db_txn *t, api_bk *b)
 {
     static const char *sql =
         "INSERT INTO bookings (id, service_date, rider_id, created_by, status, pickup_stop, "
@@ -634,7 +642,8 @@ static int add_booking_row(api_svc *s, db_txn *t, const api_bk *b)
         "promise_to_s = EXCLUDED.promise_to_s, latest_dropoff_s = EXCLUDED.latest_dropoff_s, "
         "vehicle_id = EXCLUDED.vehicle_id, planned_pickup_s = EXCLUDED.planned_pickup_s, "
         "planned_dropoff_s = EXCLUDED.planned_dropoff_s, pickup_s = EXCLUDED.pickup_s, "
-        "dropoff_s = EXCLUDED.dropoff_s, reason = EXCLUDED.reason, updated_at = now()";
+        "dropoff_s = EXCLUDED.dropoff_s, reason = EXCLUDED.reason, attention = NULL, "
+        "updated_at = now()";
     api_day *d = &s->days[b->day];
     dsp_booking_info bi;
     char plat[32], plon[32], dlat[32], dlon[32], ts[16], pax[16], wc[16], rq[16], ex[16], pf[16],
@@ -675,6 +684,8 @@ static int add_booking_row(api_svc *s, db_txn *t, const api_bk *b)
     p[24] = NP(bi.dropoff_s, dd);
     p[25] = bi.reason ? dsp_reason_name(bi.reason) : "";
     p[26] = b->notes;
+    b->stored_vehicle = bi.vehicle;
+    b->stored_pickup_s = bi.vehicle >= 0 ? bi.planned_pickup_s : -1;
     return db_txn_add(t, sql, 27, p);
 }
 
@@ -752,20 +763,24 @@ static int add_plan_row(api_svc *s, db_txn *t, api_day *d, int v)
     return rc;
 }
 
+/* Adds b to a list of rows to store.  When the list cannot grow, b stays
+ * marked and the next commit sweeps every booking for marked ones, so a
+ * row is never forgotten for want of memory. */
 static void mark_dirty(api_svc *s, api_bk *b, api_bk ***list, int *n, int *cap)
 {
-    (void)s;
     if (b->dirty)
         return;
+    b->dirty = 1;
     if (*n == *cap) {
         int c = *cap ? 2 * *cap : 64;
         api_bk **nl = realloc(*list, (size_t)c * sizeof(*nl));
-        if (nl == NULL)
+        if (nl == NULL) {
+            s->resweep = 1;
             return;
+        }
         *list = nl;
         *cap = c;
     }
-    b->dirty = 1;
     (*list)[(*n)++] = b;
 }
 
@@ -791,11 +806,46 @@ int api_idem_queue(api_svc *s, api_idem *e)
     return 0;
 }
 
+int api_bk_unstored(const api_svc *s, const api_bk *b)
+{
+    const api_day *d = &s->days[b->day];
+    int day = b->day;
+
+    if (b->dirty || s->resweep)
+        return 1;
+    for (int i = 0; i < s->n_evq; i++)
+        if (s->evq[i].day == day && s->evq[i].idx == b->idx)
+            return 1;
+    for (const commit_ctx *c = s->inflight; c != NULL; c = c->next) {
+        for (int i = 0; i < c->n_events; i++)
+            if (c->events[i].day == day && c->events[i].idx == b->idx)
+                return 1;
+        for (int i = 0; i < c->n_bks; i++)
+            if (c->bks[i] == b)
+                return 1;
+    }
+    (void)d;
+    return 0;
+}
+
+/* A store error that a retry of the same statements cannot cure (as
+ * opposed to a lost connection or memory). */
+static int permanent_failure(int rc)
+{
+    return rc == DB_EQUERY || rc == DB_ECONFLICT || rc == DB_EINVAL;
+}
+
 static void commit_done(void *ud, int rc, const db_result *res, const char *err)
 {
     commit_ctx *c = ud;
     api_svc *s = c->s;
 
+    for (commit_ctx **pp = (commit_ctx **)&s->inflight; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            s->n_inflight--;
+            break;
+        }
     if (rc < 0) {
         /* Back into the queue, ahead of what came meanwhile. */
         s->m.commits_failed++;
@@ -810,8 +860,16 @@ static void commit_done(void *ud, int rc, const db_result *res, const char *err)
                 s->n_evq += c->n_events;
                 if (s->cap_evq < s->n_evq)
                     s->cap_evq = s->n_evq;
+            } else {
+                /* The events' rows are lost; their bookings' rows are not. */
+                s->m.events_lost += (uint64_t)c->n_events;
+                s->resweep = 1;
             }
         }
+        /* Every row this commit carried is to be stored again, also those
+         * it never reached (a failure while building it). */
+        for (int i = 0; i < c->n_bks; i++)
+            c->bks[i]->dirty = 0;
         for (int i = 0; i < c->n_bks; i++)
             mark_dirty(s, c->bks[i], &pending_bks, &n_pending_bks, &cap_pending_bks);
         for (int i = 0; i < c->n_plans; i++) {
@@ -819,8 +877,21 @@ static void commit_done(void *ud, int rc, const db_result *res, const char *err)
             if (s->days[day].used)
                 s->days[day].plan_dirty[v] = 1;
         }
-        for (int i = 0; i < c->n_idem; i++)
-            api_idem_queue(s, c->idem[i]);
+        for (int i = 0; i < c->n_idem; i++) {
+            api_idem *e = c->idem[i];
+            /* A record the store refuses for good must not ride with, and
+             * fail, every later commit: it is given up (its request was
+             * answered 503; the key is free to be used again). */
+            if (!permanent_failure(rc) && api_idem_queue(s, e) == 0)
+                continue;
+            s->m.idem_refused++;
+            char mk[40 + 1 + API_IDEM_KEY_MAX_BYTES + 1];
+            snprintf(mk, sizeof(mk), "%s\n%s", e->token_id, e->key);
+            if (api_map_get(&s->idem, mk) == e)
+                api_map_del(&s->idem, mk);
+            free(e->body);
+            free(e);
+        }
     } else {
         for (int i = 0; i < c->n_idem; i++)
             c->idem[i]->done = 1;
@@ -862,11 +933,16 @@ void api_commit(api_svc *s, db_txn *txn, api_commit_cb done, void *ud)
     c->s = s;
     c->done = done;
     c->ud = ud;
+    /* In flight from here on: the rows it holds keep their day alive. */
+    c->next = s->inflight;
+    s->inflight = c;
+    s->n_inflight++;
     /* Take the queue. */
     c->events = s->evq;
     c->n_events = s->n_evq;
     s->evq = NULL;
     s->n_evq = s->cap_evq = 0;
+    evq_grow(s);
     c->bks = pending_bks;
     c->n_bks = n_pending_bks;
     cap_bks = cap_pending_bks;
@@ -876,6 +952,21 @@ void api_commit(api_svc *s, db_txn *txn, api_commit_cb done, void *ud)
     c->n_idem = n_pending_idem;
     pending_idem = NULL;
     n_pending_idem = cap_pending_idem = 0;
+    if (s->resweep) {
+        /* Something could not be queued: every booking marked dirty or not,
+         * is stored (their rows carry their state). */
+        s->resweep = 0;
+        for (size_t i = 0; i < s->bookings.cap; i++) {
+            api_bk *b = s->bookings.slots[i].val;
+            if (b == NULL || s->bookings.slots[i].key == NULL)
+                continue;
+            b->dirty = 0;
+            for (int k = 0; k < c->n_bks; k++)
+                if (c->bks[k] == b)
+                    b->dirty = 1;
+            mark_dirty(s, b, &c->bks, &c->n_bks, &cap_bks);
+        }
+    }
     for (int i = 0; i < c->n_idem && rc == 0; i++) {
         api_idem *e = c->idem[i];
         char st[8];
@@ -926,9 +1017,37 @@ void api_commit(api_svc *s, db_txn *txn, api_commit_cb done, void *ud)
     db_txn_submit(txn, commit_done, c);
 }
 
+/*
+ * Booking rows whose van or planned pickup moved since they were stored
+ * (a re-plan moves bookings between vans and re-times them without an
+ * event of their own) are queued again, so listings read from the store
+ * agree with the live plan: a change of van always, times when they moved
+ * by a minute or more.
+ */
+static void refresh_moved_rows(api_svc *s)
+{
+    for (int day = 0; day < API_MAX_DAYS; day++) {
+        api_day *d = &s->days[day];
+        for (int64_t i = 0; d->used && i < d->cap_idx; i++) {
+            api_bk *b = d->by_idx[i];
+            dsp_booking_info bi;
+            if (b == NULL || b->dirty || b->stored_vehicle == -2 ||
+                dsp_booking_get(d->dsp, b->idx, &bi) < 0)
+                continue;
+            if (bi.status != DSP_OFFERED && bi.status != DSP_CONFIRMED &&
+                bi.status != DSP_ASSIGNED && bi.status != DSP_PICKED_UP)
+                continue;
+            int pickup = bi.vehicle >= 0 ? bi.planned_pickup_s : -1;
+            if (bi.vehicle != b->stored_vehicle ||
+                (pickup >= 0) != (b->stored_pickup_s >= 0) || abs(pickup - b->stored_pickup_s) >= 60)
+                mark_dirty(s, b, &pending_bks, &n_pending_bks, &cap_pending_bks);
+        }
+    }
+}
+
 static int has_pending(const api_svc *s)
 {
-    if (s->n_evq > 0 || n_pending_bks > 0 || n_pending_idem > 0)
+    if (s->n_evq > 0 || n_pending_bks > 0 || n_pending_idem > 0 || s->resweep)
         return 1;
     for (int day = 0; day < API_MAX_DAYS; day++)
         if (s->days[day].used)
@@ -955,8 +1074,10 @@ static void on_tick(uv_timer_t *t)
         if (!d->used)
             continue;
         if (d->midnight < mid_today) {
-            /* Yesterday: dropped once nothing of it waits to be stored. */
-            if (!has_pending(s))
+            /* Yesterday: dropped once nothing of it waits to be stored
+             * and no commit in flight holds its rows (a failed one puts
+             * them back into the queue). */
+            if (!has_pending(s) && s->n_inflight == 0)
                 day_free(s, d);
             continue;
         }
@@ -965,6 +1086,8 @@ static void on_tick(uv_timer_t *t)
     /* Plans whose times alone moved are stored every 30 s. */
     static unsigned ticks;
     ticks++;
+    if (ticks % 30 == 0)
+        refresh_moved_rows(s);
     if (ticks % 30 == 0)
         for (int i = 0; i < API_MAX_DAYS; i++) {
             api_day *d = &s->days[i];
@@ -1027,6 +1150,7 @@ static void replan_after(uv_work_t *w, int status)
         rc = dsp_replan_adopt(d->dsp, api_day_now(s, d), j->rp, &improved);
         if (rc == 0) {
             s->m.replans_adopted += improved != 0;
+            refresh_moved_rows(s);
             if (has_pending(s) && db_ready(s->db))
                 api_commit(s, NULL, NULL, NULL);
         } else if (rc == DSP_ESTALE) {
@@ -1191,6 +1315,51 @@ static int place_from_row(api_svc *s, const char *stop, const char *lat, const c
 
 /* id, date, rider, created_by, status, pstop, plat, plon, dstop, dlat, dlon, when, time_s,
  * passengers, wheelchairs, requested_s, expires_s, pf, pt, ld, vehicle, notes, pickup_s */
+/*
+ * A stored open booking that no van can take any more (its time passed
+ * while the daemon was down, or the fleet changed).  Never left as it is:
+ * an offer expires (the row and an event, as the tick would have done); a
+ * confirmed trip keeps its status and is marked for the operators
+ * (attention 'not_planned', listed by GET /v1/bookings?needs_attention=true),
+ * once - a later restart that fails again adds nothing.
+ */
+static void not_restored(load_ctx *c, const char *id, const char *date, const char *status,
+                         int now_s)
+{
+    char key[40], ts[16];
+    const char *p[5];
+    int offer = strcmp(status, "offered") == 0, rc;
+
+    if (api_random_id("rs_", key, sizeof(key)) < 0)
+        return; /* stays as it is; tried again at the next start */
+    snprintf(ts, sizeof(ts), "%d", now_s);
+    p[0] = id;
+    p[1] = status;
+    p[2] = ts;
+    p[3] = key;
+    p[4] = offer ? "expired" : status;
+    rc = db_exec_blocking(
+        c->s->cfg.database,
+        offer ? "WITH u AS (UPDATE bookings SET status = 'expired', updated_at = now() "
+                "WHERE id = $1 AND status = $2 RETURNING id, service_date) "
+                "INSERT INTO booking_events (booking_id, service_date, time_s, kind, from_status, "
+                "to_status, vehicle_id, detail, actor, event_key) SELECT id, service_date, "
+                "$3::int, 'status', $2, $5, NULL, 'not_restored', 'restore', $4 FROM u"
+              : "WITH u AS (UPDATE bookings SET attention = 'not_planned', vehicle_id = NULL, "
+                "planned_pickup_s = NULL, planned_dropoff_s = NULL, updated_at = now() "
+                "WHERE id = $1 AND status = $2 AND attention IS NULL RETURNING id, service_date) "
+                "INSERT INTO booking_events (booking_id, service_date, time_s, kind, from_status, "
+                "to_status, vehicle_id, detail, actor, event_key) SELECT id, service_date, "
+                "$3::int, 'attention', $2, $5, NULL, 'not_planned', 'restore', $4 FROM u",
+        5, p, NULL, NULL, c->err, sizeof(c->err));
+    if (rc < 0)
+        api_log(API_LOG_ERROR, "could not mark a booking that was not restored",
+                "\"booking\":\"%s\",\"error\":\"%s\"", id, db_strerror(rc));
+    else
+        api_log(API_LOG_WARN, offer ? "offer not restored: expired" : "trip not restored: for the operators",
+                "\"booking\":\"%s\",\"date\":\"%s\"", id, date);
+}
+
 static void row_booking(void *ud, int n, const char *const *v)
 {
     load_ctx *c = ud;
@@ -1217,6 +1386,7 @@ static void row_booking(void *ud, int n, const char *const *v)
         api_log(API_LOG_ERROR, "booking's stops are not in this area; not restored",
                 "\"booking\":\"%s\"", v[0]);
         c->failed++;
+        not_restored(c, v[0], v[1], v[4], api_day_now(s, d));
         return;
     }
     req.ext_id = v[0];
@@ -1240,6 +1410,7 @@ static void row_booking(void *ud, int n, const char *const *v)
         api_log(API_LOG_ERROR, "booking could not be put back into any plan",
                 "\"booking\":\"%s\",\"error\":\"%s\"", v[0], dsp_strerror(rc));
         c->failed++;
+        not_restored(c, v[0], v[1], v[4], api_day_now(s, d));
         return;
     }
     b = api_bk_new(s, d, idx, v[2], v[21]);
@@ -1390,8 +1561,12 @@ static int demo_tokens(api_svc *s, char *err, size_t err_len)
             const char *p[6];
             if (t == NULL)
                 return DB_ENOMEM;
-            api_random_id("nt_", tok[i], sizeof(tok[i]));
-            api_random_id("tk_", tid, 20);
+            if (api_random_id("nt_", tok[i], sizeof(tok[i])) < 0 ||
+                api_random_id("tk_", tid, 20) < 0) {
+                free(t);
+                snprintf(err, err_len, "no randomness from the kernel for the demo tokens");
+                return DB_EINVAL;
+            }
             area_sha256_hex(tok[i], strlen(tok[i]), sha);
             p[0] = tid;
             p[1] = sha;
@@ -1418,7 +1593,20 @@ static int demo_tokens(api_svc *s, char *err, size_t err_len)
         json_object_set_new(out, roles[i], json_string(tok[i]));
         snprintf(s->demo_tok[i], sizeof(s->demo_tok[i]), "%.60s", tok[i]);
     }
-    rc = json_dump_file(out, s->cfg.demo_tokens, JSON_INDENT(2));
+    /* Bearer tokens: readable by the daemon's user alone (0600), also when
+     * the file existed before with wider rights. */
+    {
+        int fd = open(s->cfg.demo_tokens, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+        rc = -1;
+        if (f == NULL && fd >= 0)
+            close(fd);
+        if (f != NULL) {
+            rc = fchmod(fd, 0600) == 0 ? json_dumpf(out, f, JSON_INDENT(2)) : -1;
+            if (fclose(f) != 0)
+                rc = -1;
+        }
+    }
     json_decref(out);
     if (rc != 0) {
         snprintf(err, err_len, "cannot write the demo tokens file %.200s", s->cfg.demo_tokens);
@@ -1509,19 +1697,17 @@ int api_serve(const api_config *cfg)
     uv_loop_t loop;
     char err[512], esc[1100], zone[600];
     int rc, status = 1, applied = 0;
-    FILE *ur;
-
     if (s == NULL)
         return 1;
     s->cfg = *cfg;
     s->started = (int64_t)time(NULL);
     api_log_set_level(cfg->log_level);
-    if ((ur = fopen("/dev/urandom", "rb")) == NULL) {
-        api_log(API_LOG_ERROR, "no /dev/urandom: cannot make tokens or ids safely", NULL);
+    if (api_random_id("", s->run_id, 17) < 0) {
+        api_log(API_LOG_ERROR, "no randomness from the kernel: cannot make tokens or ids safely",
+                NULL);
         free(s);
         return 1;
     }
-    fclose(ur);
     /* An unknown zone would silently become UTC: refuse it. */
     snprintf(zone, sizeof(zone), "/usr/share/zoneinfo/%s", cfg->timezone);
     if (strcmp(cfg->timezone, "UTC") != 0 &&
@@ -1572,7 +1758,11 @@ int api_serve(const api_config *cfg)
         api_day_get(s, today, 1);
     }
 
-    uv_loop_init(&loop);
+    if ((rc = uv_loop_init(&loop)) < 0) {
+        api_log(API_LOG_ERROR, "cannot start the event loop", "\"error\":\"%s\"",
+                uv_strerror(rc));
+        goto out_area;
+    }
     s->loop = &loop;
     db_opts dbo = {.max_group_statements = 4000, .state_changed = on_db_state, .ud = s};
     if ((rc = db_create(&loop, cfg->database, &dbo, &s->db)) < 0) {
@@ -1586,6 +1776,12 @@ int api_serve(const api_config *cfg)
     if ((rc = api_http_server_create(&loop, &lim, api_routes_handle, s, &s->http)) < 0 ||
         (rc = api_http_listen(s->http, cfg->listen_host, cfg->listen_port, &s->port)) < 0) {
         api_log(API_LOG_ERROR, "cannot listen", "\"host\":\"%s\",\"port\":%d,\"error\":\"%s\"",
+                cfg->listen_host, cfg->listen_port, api_http_strerror(rc));
+        fprintf(stderr,
+                "noriai serve: cannot listen on %s:%d: %s.\n"
+                "  Another program (or another noriai) may be using that address. Choose another\n"
+                "  with --listen HOST:PORT, \"listen\" in the config file, or NORIAI_LISTEN=HOST:PORT\n"
+                "  for make run.\n",
                 cfg->listen_host, cfg->listen_port, api_http_strerror(rc));
         goto out_loop;
     }

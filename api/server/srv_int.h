@@ -65,6 +65,8 @@ typedef struct api_metrics {
     uint64_t replans, replans_adopted, replans_stale, replans_failed;
     api_hist replan_latency;
     uint64_t commits_failed;
+    uint64_t events_lost;  /* booking events not queued for want of memory */
+    uint64_t idem_refused; /* idempotency records the store refused for good */
 } api_metrics;
 
 /* ---- live state ---- */
@@ -76,8 +78,10 @@ typedef struct api_bk {
     int64_t idx;
     char rider_id[40];
     char created_by[40];
-    char notes[256];
+    char notes[1024]; /* up to 250 characters of UTF-8 */
     int dirty;
+    /* what the store's row says, to notice a re-plan moving it (-1 unknown) */
+    int stored_vehicle, stored_pickup_s;
 } api_bk;
 
 #define API_MAX_DAYS 8
@@ -104,10 +108,15 @@ typedef struct api_evq {
     int vehicle, time_s;
     dsp_status from, to;
     char kind[16];
-    char detail[48];
+    char detail[192]; /* a cancel reason: up to 40 characters of UTF-8 */
     char key[40]; /* unique: daemon run id + counter (booking_events.event_key) */
     char actor[40]; /* token id (or system/replan/restore) behind it */
 } api_evq;
+
+/* Idempotency-Key: 1..API_IDEM_KEY_MAX_CHARS characters of UTF-8 without
+ * control characters (checked before anything is queued). */
+#define API_IDEM_KEY_MAX_CHARS 200
+#define API_IDEM_KEY_MAX_BYTES (4 * API_IDEM_KEY_MAX_CHARS)
 
 typedef struct api_idem {
     char req_sha[65];
@@ -117,7 +126,7 @@ typedef struct api_idem {
     int64_t created;
     /* while queued for the store (api_idem_queue) */
     char token_id[40];
-    char key[201];
+    char key[API_IDEM_KEY_MAX_BYTES + 1];
     char method[8];
     char path[200];
 } api_idem;
@@ -144,11 +153,19 @@ struct api_svc {
     int stopping;
     int64_t started;
     char actor[40]; /* token id behind the change being made (events' actor) */
+    char run_id[24]; /* random per daemon run: booking_events.event_key prefix */
+    uint64_t event_counter;
+    int resweep;           /* a row could not be queued: the next commit upserts every booking */
+    void *inflight;        /* service.c's commits in flight (a list) */
+    int n_inflight;
     char demo_tok[5][64];
     void *driver; /* driver.c's state */
 };
 
 /* service.c */
+/* Copies src into dst (of len bytes), cut at a character boundary of UTF-8
+ * text so the store never gets half a character. */
+void api_text_copy(char *dst, size_t len, const char *src);
 int64_t api_unix_now(const api_svc *s);          /* real time + shift */
 int api_today(api_svc *s, char date[11]);        /* today's date in the area's zone */
 int api_day_now(const api_svc *s, const api_day *d); /* seconds of d's service day now */
@@ -163,10 +180,16 @@ int64_t api_date_midnight(const char *date); /* -1 if not a valid YYYY-MM-DD */
 const char *api_vehicle_id(const api_svc *s, int v);
 int api_vehicle_index(const api_svc *s, const char *id); /* -1 */
 api_bk *api_bk_new(api_svc *s, api_day *d, int64_t idx, const char *rider, const char *notes);
+/* 1 while a change of b is queued or its commit is in flight: its state in
+ * memory is not yet the stored one, so nothing may answer 2xx from it. */
+int api_bk_unstored(const api_svc *s, const api_bk *b);
 /* The booking's JSON from live state. */
 json_t *api_bk_json(api_svc *s, const api_bk *b);
 json_t *api_plan_json(api_svc *s, api_day *d, int v);
-void api_random_id(const char *prefix, char *out, size_t len);
+/* prefix + 32 hex digits of the kernel's randomness (uv_random); 0, or -1
+ * when none is to be had (the caller refuses the request: ids and tokens
+ * are never made from a guessable fallback). */
+int api_random_id(const char *prefix, char *out, size_t len);
 
 /*
  * Persists every change made so far (queued events, dirty bookings, dirty
@@ -197,6 +220,8 @@ void api_driver_event_stored(api_svc *s, const api_evq *e);
 /* The last position vehicle v's tablet reported (WGS84, the tablet's unix
  * ms): 0, or -1 when none since the start. */
 int api_driver_position(api_svc *s, int v, double *lat, double *lon, int64_t *unix_ms);
+/* A token was revoked: its tablet connections are closed (4003) at once. */
+void api_driver_token_revoked(api_svc *s, const char *token_id);
 
 /* web.c: static console files under /web/; 1 when it answered req */
 int api_web_serve(api_svc *s, api_http_req *req);
