@@ -25,10 +25,15 @@
  *                    keys sharing their first 180: two bookings.  After
  *                    the bad keys a rider and a token are still created.
  *   commit_first     (defect 4) PostgreSQL stopped: confirming an offer
- *                    answers 503, and again 503 (never 200) with a new
- *                    key and with the same key; the same for cancelling a
- *                    confirmed booking; once the store is back, confirm and
- *                    cancel answer 200 and the rows say so.
+ *                    answers 503, and again 503 with a new key and with
+ *                    the same one, right after the stop and once the daemon
+ *                    knows; the same for cancelling a confirmed booking; once
+ *                    the store is back, 200 and the rows say so.  Then a
+ *                    confirm whose commit waits for a lock on bookings when
+ *                    the store stops: 503, and the same confirm sent while
+ *                    it waited must not get 200 (nothing was stored), nor
+ *                    one sent afterwards; back: 200 and the row confirmed;
+ *                    the same for a cancel.
  *   refused_event    (defect 3) van1 driving to its first pickup: "arrived"
  *                    naming another stop is refused, "arrived" naming the
  *                    right booking and another stop is refused; that
@@ -68,6 +73,9 @@
  *                    the stored list (?date=) and the live booking agree on
  *                    vehicle_id and on planned pickup within 60 s.
  *
+ * Every case prints what it measured; a case records all of its broken
+ * checks and fails at its end with each of them printed.
+ *
  * Ports come from 18881..18899.  About 40 s plus initdb.  Under the
  * sanitizers: point NORIAI_BIN at a sanitized daemon; its reports land in
  * the daemon logs, kept with NORIAI_KEEP_TEST_LOGS=1.
@@ -84,6 +92,7 @@
 
 #include <jansson.h>
 #include <poll.h>
+#include <postgresql/libpq-fe.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -116,7 +125,6 @@ static char g_stops[64][16];
 static int g_n_stops;
 static int g_keys;  /* Idempotency-Keys made */
 static int g_slot;  /* the next time and places of a normal booking */
-static int g_dirty; /* a case did not end well: restart the main daemon */
 static dmn g_side;  /* the daemon of a case that needs its own (stopped at the end) */
 
 /* ------------------------------------------------------------------------ */
@@ -236,6 +244,47 @@ static const char *err_code(const res *r)
         }                                                                                          \
     } while (0)
 
+/*
+ * Soft checks: a case measures all of its checks and fails at its end
+ * (end_case) with every broken one printed, rather than at the first.
+ */
+static int g_soft; /* checks failed in the running case */
+
+static void soft_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void soft_fail(const char *fmt, ...)
+{
+    va_list ap;
+    char msg[2048];
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    print_error("  CHECK FAILED: %s\n", msg);
+    g_soft++;
+}
+
+/* 0 when r has status want, else a soft failure and -1. */
+#define soft_status(r, want, what) soft_status_at(&(r), (want), (what), __LINE__)
+static int soft_status_at(const res *r, int want, const char *what, int line)
+{
+    if (r->status == want)
+        return 0;
+    soft_fail("line %d: %s: expected HTTP %d, got %d; answer: %.400s", line, what, want, r->status,
+              body_of(r));
+    return -1;
+}
+
+static void end_case(const char *what)
+{
+    int n = g_soft;
+
+    g_soft = 0;
+    if (n > 0) {
+        print_error("%s: %d check(s) failed\n", what, n);
+        fail();
+    }
+}
+
 /* One query's rows as text (512 bytes); fails the test on an error. */
 static void query_text(const char *conninfo, const char *sql, const char *param, char out[512])
 {
@@ -305,9 +354,11 @@ static void slot_time(int slot, char out[8])
 /*
  * A normal booking (fresh key) and its confirmation, as the operator on c:
  * 201 then 200; the id and van into id/vid when not NULL.  A trip no van
- * can take (409) is tried again at the next slot.
+ * can take (409) is tried again at another slot; time_s (NULL: the slot's)
+ * fixes the time.  0, or -1 after a soft failure.
  */
-static void normal_booking(sim_httpc *c, const char *what, char id_out[40], char vid_out[48])
+static int normal_booking(sim_httpc *c, const char *what, const char *time_s, char id_out[40],
+                          char vid_out[48])
 {
     for (int tries = 0; tries < 12; tries++) {
         char t[8], id[40];
@@ -315,38 +366,47 @@ static void normal_booking(sim_httpc *c, const char *what, char id_out[40], char
         res r;
 
         slot_time(slot, t);
-        r = book_at(c, g_op, NULL, slot * 7 + 3, slot * 7 + 16, "depart_after", t);
+        r = book_at(c, g_op, NULL, slot * 7 + 3, slot * 7 + 16, "depart_after",
+                    time_s != NULL ? time_s : t);
         if (r.status == 409) {
             res_free(&r);
             continue;
         }
-        expect_status(r, 201, what);
+        if (soft_status(r, 201, what) != 0) {
+            res_free(&r);
+            return -1;
+        }
         snprintf(id, sizeof(id), "%s", jstr(r.j, "id"));
         if (vid_out != NULL)
             snprintf(vid_out, 48, "%s", jstr(r.j, "vehicle_id"));
         res_free(&r);
         r = post_on(c, g_op, id, "confirm", NULL, NULL);
-        expect_status(r, 200, what);
+        if (soft_status(r, 200, what) != 0) {
+            res_free(&r);
+            return -1;
+        }
         res_free(&r);
         if (id_out != NULL)
             snprintf(id_out, 40, "%s", id);
-        return;
+        return 0;
     }
-    print_error("%s: no van could take any of 12 normal trips\n", what);
-    fail();
+    soft_fail("%s: no van could take any of 12 normal trips", what);
+    return -1;
 }
 
-/* A confirmed booking on vehicle vid of the main daemon. */
+/* A confirmed booking on vehicle vid of the main daemon: trips at one
+ * time from places apart, until the dispatcher needs that van. */
 static void booking_on(const char *vid, char id[40])
 {
-    char v[48];
+    char v[48], t[8];
 
-    for (int i = 0; i < 12; i++) {
-        normal_booking(g_c, "a booking for a van", id, v);
+    slot_time(g_slot++, t);
+    for (int i = 0; i < 16; i++) {
+        assert_int_equal(normal_booking(g_c, "a booking for a van", t, id, v), 0);
         if (strcmp(v, vid) == 0)
             return;
     }
-    print_error("no booking landed on %s in 12 tries\n", vid);
+    print_error("no booking landed on %s in 16 tries\n", vid);
     fail();
 }
 
@@ -361,38 +421,60 @@ static int wait_health(int port, int want, int ms)
     return st;
 }
 
-/*
- * The end of every case: the daemon alive, healthy ("ok"), and taking a
- * booking with its confirmation, a rider and a token.
- */
-static void after_attack(const char *what)
+/* The main daemon killed and started again (after a check left it broken,
+ * so the next check meets a working one). */
+static void restart_main(void)
 {
+    char clock[16];
+
+    dmn_clock_after(&g_d, clock);
+    if (g_c != NULL)
+        sim_httpc_destroy(g_c);
+    g_c = NULL;
+    dmn_kill9(&g_d);
+    assert_int_equal(pgt_run("start", g_env.pg, NULL, 0), 0);
+    assert_int_equal(dmn_start(&g_d, clock), 0);
+    assert_int_equal(sim_httpc_create("127.0.0.1", g_d.port, CLIENT_TIMEOUT_MS, &g_c), 0);
+}
+
+/*
+ * The end of every attack: the daemon alive, healthy ("ok"), and taking a
+ * booking with its confirmation, a rider and a token.  0, or -1 after soft
+ * failures, with the daemon restarted for what follows.
+ */
+static int after_attack(const char *what)
+{
+    int before = g_soft;
     char k[48];
     res r;
 
     if (g_d.pid != 0 && dmn_exited(&g_d, NULL)) {
-        print_error("%s: the daemon died\n", what);
+        soft_fail("%s: the daemon died", what);
         dmn_print_tail(g_d.log, 40);
-        fail();
+        restart_main();
+        return -1;
     }
     r = getf(g_c, NULL, "/v1/health");
-    expect_status(r, 200, "health after the attack");
-    if (strcmp(jstr(r.j, "status"), "ok") != 0) {
-        print_error("%s: health says %s\n", what, body_of(&r));
-        fail();
-    }
+    if (soft_status(r, 200, "health after the attack") == 0 &&
+        strcmp(jstr(r.j, "status"), "ok") != 0)
+        soft_fail("%s: health says %s", what, body_of(&r));
     res_free(&r);
-    normal_booking(g_c, "booking + confirm after the attack", NULL, NULL);
+    normal_booking(g_c, "booking + confirm after the attack", NULL, NULL, NULL);
     r = req(g_c, g_op, "POST", "/v1/riders", new_key(k),
             "{\"name\":\"Attack Survivor\",\"name_kana\":\"てすと\",\"phone\":\"03-0000-0000\"}");
-    expect_status(r, 201, "a rider after the attack");
+    soft_status(r, 201, "a rider after the attack");
     res_free(&r);
     r = req(g_c, g_admin, "POST", "/v1/tokens", new_key(k), "{\"role\":\"planner\"}");
-    expect_status(r, 201, "a token after the attack");
+    soft_status(r, 201, "a token after the attack");
     res_free(&r);
+    if (g_soft > before) {
+        print_message("      %s: the service did NOT keep working (daemon restarted)\n", what);
+        restart_main();
+        return -1;
+    }
     print_message("      %s: daemon healthy; booking 201, confirm 200, rider 201, token 201\n",
                   what);
-    g_dirty = 0;
+    return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -514,8 +596,8 @@ static smsg *expect_route(sim_wsc *w, int ms)
 }
 
 /* The Ack of event_id (other messages skipped) within ms: its ok flag and
- * error into *ok / err; fails the test without one. */
-static void expect_ack(sim_wsc *w, const char *event_id, int ms, int *ok, char err[200])
+ * error into *ok / err; 0, or -1 (with the reason in err) without one. */
+static int wait_ack(sim_wsc *w, const char *event_id, int ms, int *ok, char err[200])
 {
     int64_t deadline = dmn_now_ms() + ms;
     int closed;
@@ -524,18 +606,26 @@ static void expect_ack(sim_wsc *w, const char *event_id, int ms, int *ok, char e
         int left = (int)(deadline - dmn_now_ms());
         smsg *m = next_msg(w, left > 0 ? left : 0, &closed);
         if (m == NULL) {
-            print_error("no Ack for %s within %d ms%s (close code %d)\n", event_id, ms,
-                        closed ? ", the connection was closed" : "", w->close_code);
-            fail();
+            snprintf(err, 200, "no Ack for %s within %d ms%s (close code %d)", event_id, ms,
+                     closed ? ", the connection was closed" : "", w->close_code);
+            return -1;
         }
         if (m->msg_case == NORIAI__DRIVER__SERVER_MESSAGE__MSG_ACK &&
             strcmp(m->ack->event_id, event_id) == 0) {
             *ok = m->ack->ok;
             snprintf(err, 200, "%s", m->ack->error ? m->ack->error : "");
             msg_free(m);
-            return;
+            return 0;
         }
         msg_free(m);
+    }
+}
+
+static void expect_ack(sim_wsc *w, const char *event_id, int ms, int *ok, char err[200])
+{
+    if (wait_ack(w, event_id, ms, ok, err) != 0) {
+        print_error("%s\n", err);
+        fail();
     }
 }
 
@@ -603,8 +693,8 @@ static int group_teardown(void **state)
     return 0;
 }
 
-/* Every case starts with the store up and the main daemon healthy; after a
- * case that did not end well the daemon is started afresh. */
+/* Every case starts with the store up and the main daemon healthy (a case
+ * that failed half-way may have left it otherwise). */
 static int test_setup(void **state)
 {
     (void)state;
@@ -614,7 +704,7 @@ static int test_setup(void **state)
         fprintf(stderr, "test_attacks: the daemon died during an earlier case\n");
         dmn_print_tail(g_d.log, 30);
     }
-    if (g_dirty || g_d.pid == 0 || wait_health(g_d.port, 200, 5000) != 200) {
+    if (g_d.pid == 0 || wait_health(g_d.port, 200, 5000) != 200) {
         char clock[16];
         dmn_clock_after(&g_d, clock);
         dmn_kill9(&g_d);
@@ -626,7 +716,7 @@ static int test_setup(void **state)
     if (g_c != NULL)
         sim_httpc_destroy(g_c);
     g_c = NULL;
-    g_dirty = 1;
+    g_soft = 0;
     return sim_httpc_create("127.0.0.1", g_d.port, CLIENT_TIMEOUT_MS, &g_c) == 0 ? 0 : -1;
 }
 
@@ -652,15 +742,13 @@ static void bad_key(const char *key, const char *what)
     store_counts(before);
     slot_time(g_slot++, t);
     r = book_at(g_c, g_op, key, 5, 30, "depart_after", t);
-    expect_error(r, 400, "invalid_idempotency_key", what);
+    if (soft_status(r, 400, what) == 0 && strcmp(err_code(&r), "invalid_idempotency_key") != 0)
+        soft_fail("%s: error.code \"%s\", expected invalid_idempotency_key", what, err_code(&r));
     res_free(&r);
     store_counts(after);
-    if (strcmp(before, after) != 0) {
-        print_error("%s: the store changed (%s -> %s)\n", what, before, after);
-        fail();
-    }
+    if (strcmp(before, after) != 0)
+        soft_fail("%s: the store changed (%s -> %s)", what, before, after);
     after_attack(what);
-    g_dirty = 1;
 }
 
 static void test_idempotency_key(void **state)
@@ -680,22 +768,21 @@ static void test_idempotency_key(void **state)
     strcat(key, "あ");
     slot_time(g_slot++, t);
     r = book_at(g_c, g_op, key, 4, 31, "depart_after", t);
-    expect_status(r, 201, "key of 179 characters (181 bytes)");
-    snprintf(id, sizeof(id), "%s", jstr(r.j, "id"));
-    res_free(&r);
-    r = book_at(g_c, g_op, key, 4, 31, "depart_after", t);
-    expect_status(r, 201, "the 179-character key replayed");
-    if (strcmp(jstr(r.j, "id"), id) != 0) {
-        print_error("the replay answered booking %s, the first %s\n", jstr(r.j, "id"), id);
-        fail();
+    if (soft_status(r, 201, "key of 179 characters (181 bytes)") == 0) {
+        snprintf(id, sizeof(id), "%s", jstr(r.j, "id"));
+        res_free(&r);
+        r = book_at(g_c, g_op, key, 4, 31, "depart_after", t);
+        hv[0] = '\0';
+        if (soft_status(r, 201, "the 179-character key replayed") == 0) {
+            if (strcmp(jstr(r.j, "id"), id) != 0)
+                soft_fail("the replay answered booking %s, the first %s", jstr(r.j, "id"), id);
+            if (sim_http_resp_header(&r.r, "Idempotent-Replayed", hv, sizeof(hv)) != 1 ||
+                strcmp(hv, "true") != 0)
+                soft_fail("the replay has no \"Idempotent-Replayed: true\" (got \"%s\")", hv);
+        }
     }
-    if (sim_http_resp_header(&r.r, "Idempotent-Replayed", hv, sizeof(hv)) != 1 ||
-        strcmp(hv, "true") != 0) {
-        print_error("the replay has no \"Idempotent-Replayed: true\" (got \"%s\")\n", hv);
-        fail();
-    }
     res_free(&r);
-    print_message("      179-character key: 201, replay 201 with the same booking, replayed\n");
+    after_attack("179-character key and its replay");
 
     /* 200 characters of three bytes each: valid. */
     snprintf(key, sizeof(key), "%06d", (int)getpid() % 1000000);
@@ -703,8 +790,9 @@ static void test_idempotency_key(void **state)
         strcat(key, "あ");
     slot_time(g_slot++, t);
     r = book_at(g_c, g_op, key, 6, 33, "depart_after", t);
-    expect_status(r, 201, "key of 200 characters (600+ bytes)");
+    soft_status(r, 201, "key of 200 characters (600+ bytes)");
     res_free(&r);
+    after_attack("200-character key");
 
     /* 201 characters. */
     snprintf(key, sizeof(key), "%d-", (int)getpid());
@@ -723,26 +811,134 @@ static void test_idempotency_key(void **state)
     r = book_at(g_c, g_op, key, 8, 35, "depart_after", t);
     slot_time(g_slot++, t);
     r2 = book_at(g_c, g_op, key2, 9, 36, "depart_after", t);
-    expect_status(r, 201, "first 190-character key");
-    expect_status(r2, 201, "second 190-character key, same first 180");
-    if (strcmp(jstr(r.j, "id"), jstr(r2.j, "id")) == 0 ||
-        sim_http_resp_header(&r2.r, "Idempotent-Replayed", hv, sizeof(hv)) == 1) {
-        print_error("two keys sharing 180 characters were taken as one (booking %s)\n",
-                    jstr(r2.j, "id"));
-        fail();
-    }
+    if (soft_status(r, 201, "first 190-character key") == 0 &&
+        soft_status(r2, 201, "second 190-character key, same first 180") == 0 &&
+        (strcmp(jstr(r.j, "id"), jstr(r2.j, "id")) == 0 ||
+         sim_http_resp_header(&r2.r, "Idempotent-Replayed", hv, sizeof(hv)) == 1))
+        soft_fail("two keys sharing 180 characters were taken as one (booking %s)",
+                  jstr(r2.j, "id"));
     res_free(&r);
     res_free(&r2);
-    print_message("      190-character keys sharing 180: two bookings\n");
-    after_attack("idempotency keys");
+    after_attack("190-character keys sharing 180");
+    end_case("idempotency keys");
 }
 
 /* ------------------------------------------------------------------------ */
 /* 2. Confirm and cancel answer 2xx only after the commit                   */
 
+/* A change sent while the store is away must not be acknowledged: 503 for
+ * the first try, and no 2xx for a retry (same key or a new one). */
+static void not_acknowledged(const char *id, const char *what, const char *body, int phase)
+{
+    char k1[48], label[160];
+    res r;
+
+    new_key(k1);
+    snprintf(label, sizeof(label), "%s (%s)", what, phase ? "outage known" : "right after the stop");
+    r = post_on(g_c, g_op, id, what, k1, body);
+    soft_status(r, 503, label);
+    res_free(&r);
+    for (int again = 0; again < 2; again++) {
+        r = post_on(g_c, g_op, id, what, again ? k1 : NULL, body);
+        if (r.status != 503)
+            soft_fail("%s again (%s key) with the database down: expected 503, got %d: %.300s",
+                      label, again ? "same" : "new", r.status, body_of(&r));
+        res_free(&r);
+    }
+}
+
+/* A POST as the operator on a connection of its own, its answer read
+ * later (hc_read_resp), so a test can do something while it is pending. */
+static void raw_post(hc_conn *k, const char *path, const char *key, const char *body)
+{
+    char buf[1024];
+    int n = snprintf(buf, sizeof(buf),
+                     "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+                     "Idempotency-Key: %s\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     path, g_op, key, strlen(body), body);
+
+    assert_int_equal(hc_open(k, g_d.port, 20000), 0);
+    assert_int_equal(hc_send(k, buf, (size_t)n), 0);
+}
+
+/*
+ * The change's commit held up by a lock on bookings, then the store
+ * stopped under it: the change was applied in memory and never stored.
+ * A second request for the same change, sent while the first waits, must
+ * not be answered 200 (nothing is committed); nor may a third once the
+ * store is known to be down.  what: "confirm" or "cancel".
+ */
+static void pending_then_down(const char *id, const char *what, const char *body)
+{
+    static hc_conn first, second;
+    char path[160], k1[48], k2[48];
+    hc_resp a1, a2;
+    PGconn *lock = PQconnectdb(g_env.conninfo);
+    PGresult *pr;
+    res r;
+
+    assert_int_equal(PQstatus(lock), CONNECTION_OK);
+    pr = PQexec(lock, "BEGIN; LOCK TABLE bookings IN ACCESS EXCLUSIVE MODE");
+    assert_int_equal(PQresultStatus(pr), PGRES_COMMAND_OK);
+    PQclear(pr);
+    snprintf(path, sizeof(path), "/v1/bookings/%s/%s", id, what);
+    raw_post(&first, path, new_key(k1), body);
+    dmn_sleep_ms(300); /* applied, its commit waiting for the lock */
+    raw_post(&second, path, new_key(k2), body);
+    assert_int_equal(hc_wait_close(&second, 300) == 1, 0);
+    assert_int_equal(pgt_stop(g_env.pg), 0);
+    PQfinish(lock);
+    if (hc_read_resp(&first, &a1, 0) != 0)
+        a1.status = -1;
+    if (hc_read_resp(&second, &a2, 0) != 0)
+        a2.status = -1;
+    if (a1.status != 503)
+        soft_fail("%s whose commit the stop broke: expected 503, got %d: %.300s", what, a1.status,
+                  a1.body ? a1.body : "");
+    if (a2.status >= 200 && a2.status < 300)
+        soft_fail("%s sent again while the first waited for its commit: answered %d before "
+                  "anything was stored: %.300s",
+                  what, a2.status, a2.body ? a2.body : "");
+    print_message("      %s held up by a lock, then the store stopped: first %d, second (sent "
+                  "meanwhile) %d\n",
+                  what, a1.status, a2.status);
+    hc_resp_free(&a1);
+    hc_resp_free(&a2);
+    hc_close(&first);
+    hc_close(&second);
+    r = post_on(g_c, g_op, id, what, NULL, body);
+    if (r.status != 503)
+        soft_fail("%s again with the database down: expected 503, got %d: %.300s", what,
+                  r.status, body_of(&r));
+    res_free(&r);
+}
+
+/* Once the store is back: the change answers 200 and its row says status. */
+static void back_and_stored(const char *id, const char *what, const char *body,
+                            const char *status)
+{
+    int64_t until = dmn_now_ms() + 15000;
+    char row[512];
+    res r;
+
+    do {
+        r = post_on(g_c, g_op, id, what, NULL, body);
+        if (r.status != 503)
+            break;
+        res_free(&r);
+        dmn_sleep_ms(100);
+    } while (dmn_now_ms() < until);
+    soft_status(r, 200, what);
+    res_free(&r);
+    query_text(g_env.conninfo, "SELECT status FROM bookings WHERE id = $1", id, row);
+    if (strcmp(row, status) != 0)
+        soft_fail("%s of %s answered, its row says \"%s\"", what, id, row);
+}
+
 static void test_commit_first(void **state)
 {
-    char offered[40], confirmed[40], t[8], k1[48], k2[48], k3[48], row[512];
+    char offered[40], confirmed[40], t[8], row[512];
     int64_t until;
     res r;
 
@@ -752,98 +948,86 @@ static void test_commit_first(void **state)
     expect_status(r, 201, "an offer before the outage");
     snprintf(offered, sizeof(offered), "%s", jstr(r.j, "id"));
     res_free(&r);
-    normal_booking(g_c, "a confirmed booking before the outage", confirmed, NULL);
+    assert_int_equal(normal_booking(g_c, "a confirmed booking", NULL, confirmed, NULL), 0);
 
+    /* Right after the stop, before the daemon may have noticed; then once
+     * it has. */
     assert_int_equal(pgt_stop(g_env.pg), 0);
+    not_acknowledged(offered, "confirm", NULL, 0);
+    not_acknowledged(confirmed, "cancel", "{\"reason\":\"outage\"}", 0);
     assert_int_equal(wait_health(g_d.port, 503, 5000), 503);
-
-    new_key(k1);
-    r = post_on(g_c, g_op, offered, "confirm", k1, NULL);
-    expect_status(r, 503, "confirm with the database down");
-    res_free(&r);
-    r = post_on(g_c, g_op, offered, "confirm", new_key(k2), NULL);
-    expect_status(r, 503, "confirm again (new key) with the database down");
-    res_free(&r);
-    r = post_on(g_c, g_op, offered, "confirm", k1, NULL);
-    if (r.status >= 200 && r.status < 300) {
-        print_error("confirm again (same key) with the database down answered %d: %s\n", r.status,
-                    body_of(&r));
-        fail();
-    }
-    res_free(&r);
-
-    new_key(k3);
-    r = post_on(g_c, g_op, confirmed, "cancel", k3, "{\"reason\":\"outage\"}");
-    expect_status(r, 503, "cancel with the database down");
-    res_free(&r);
-    r = post_on(g_c, g_op, confirmed, "cancel", NULL, "{\"reason\":\"outage\"}");
-    expect_status(r, 503, "cancel again (new key) with the database down");
-    res_free(&r);
-    r = post_on(g_c, g_op, confirmed, "cancel", k3, "{\"reason\":\"outage\"}");
-    if (r.status >= 200 && r.status < 300) {
-        print_error("cancel again (same key) with the database down answered %d: %s\n", r.status,
-                    body_of(&r));
-        fail();
-    }
-    res_free(&r);
-    print_message("      database down: confirm 503, 503, not 2xx; cancel 503, 503, not 2xx\n");
+    not_acknowledged(offered, "confirm", NULL, 1);
+    not_acknowledged(confirmed, "cancel", "{\"reason\":\"outage\"}", 1);
+    print_message("      database down: confirm and cancel, each tried 3 times twice: %s\n",
+                  g_soft ? "some acknowledged (see above)" : "never acknowledged");
 
     assert_int_equal(pgt_run("start", g_env.pg, NULL, 0), 0);
     until = dmn_now_ms() + 15000;
     do {
-        r = post_on(g_c, g_op, offered, "confirm", k1, NULL);
+        r = post_on(g_c, g_op, offered, "confirm", NULL, NULL);
         if (r.status != 503)
             break;
         res_free(&r);
         dmn_sleep_ms(100);
     } while (dmn_now_ms() < until);
-    expect_status(r, 200, "confirm once the database is back");
+    soft_status(r, 200, "confirm once the database is back");
     res_free(&r);
     query_text(g_env.conninfo, "SELECT status FROM bookings WHERE id = $1", offered, row);
-    if (strcmp(row, "confirmed") != 0) {
-        print_error("booking %s answered confirmed, its row says \"%s\"\n", offered, row);
-        fail();
-    }
-    r = post_on(g_c, g_op, confirmed, "cancel", k3, "{\"reason\":\"outage\"}");
-    expect_status(r, 200, "cancel once the database is back");
+    if (strcmp(row, "confirmed") != 0)
+        soft_fail("booking %s answered confirmed, its row says \"%s\"", offered, row);
+    r = post_on(g_c, g_op, confirmed, "cancel", NULL, "{\"reason\":\"outage\"}");
+    soft_status(r, 200, "cancel once the database is back");
     res_free(&r);
     query_text(g_env.conninfo, "SELECT status FROM bookings WHERE id = $1", confirmed, row);
-    if (strcmp(row, "cancelled") != 0) {
-        print_error("booking %s answered cancelled, its row says \"%s\"\n", confirmed, row);
-        fail();
-    }
-    print_message("      database back: confirm 200 (row confirmed), cancel 200 (row cancelled)\n");
+    if (strcmp(row, "cancelled") != 0)
+        soft_fail("booking %s answered cancelled, its row says \"%s\"", confirmed, row);
+    print_message("      database back: confirm and cancel answered, rows %s\n",
+                  g_soft ? "checked (see above)" : "confirmed and cancelled");
+
+    /* The commit in flight when the store goes. */
+    slot_time(g_slot++, t);
+    r = book_at(g_c, g_op, NULL, 14, 44, "depart_after", t);
+    expect_status(r, 201, "an offer");
+    snprintf(offered, sizeof(offered), "%s", jstr(r.j, "id"));
+    res_free(&r);
+    pending_then_down(offered, "confirm", "{}");
+    assert_int_equal(pgt_run("start", g_env.pg, NULL, 0), 0);
+    back_and_stored(offered, "confirm", "{}", "confirmed");
+    pending_then_down(offered, "cancel", "{\"reason\":\"outage\"}");
+    assert_int_equal(pgt_run("start", g_env.pg, NULL, 0), 0);
+    back_and_stored(offered, "cancel", "{\"reason\":\"outage\"}", "cancelled");
     after_attack("confirm/cancel across a database outage");
+    end_case("confirm/cancel across a database outage");
 }
 
 /* ------------------------------------------------------------------------ */
 /* 3. A refused tablet event changes nothing                                */
 
-/* What a refused event must leave as it was: the plan's en_route,
- * position and its stops (kind and booking), into out (malloc'd). */
+/* What a refused event must leave as it was: the plan's en_route, where
+ * the van is (or is bound for) and its stops (kind, booking, place), as
+ * one string (malloc'd). */
 static char *plan_state(const char *vid)
 {
     res r = getf(g_c, g_op, "/v1/vehicles/%s/plan", vid);
-    json_t *o, *stops, *st;
-    size_t i;
-    char *s;
+    json_t *st, *pos;
+    size_t i, n = 0, cap = 8192;
+    char *s = malloc(cap);
 
     expect_status(r, 200, "GET plan");
-    o = json_object();
-    stops = json_array();
-    json_object_set(o, "en_route", json_object_get(r.j, "en_route"));
-    json_object_set(o, "position", json_object_get(r.j, "position"));
-    json_object_set(o, "in_service", json_object_get(r.j, "in_service"));
-    json_array_foreach(json_object_get(r.j, "stops"), i, st) {
-        json_array_append_new(stops, json_pack("{s:O,s:O,s:O}", "kind", json_object_get(st, "kind"),
-                                               "booking_id", json_object_get(st, "booking_id"),
-                                               "place", json_object_get(st, "place")));
-    }
-    json_object_set_new(o, "stops", stops);
-    s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(o);
-    res_free(&r);
     assert_non_null(s);
+    pos = json_object_get(r.j, "position");
+    n += (size_t)snprintf(s + n, cap - n, "en_route=%d in_service=%d at=%s(%.6f,%.6f) stops=",
+                          json_is_true(json_object_get(r.j, "en_route")),
+                          json_is_true(json_object_get(r.j, "in_service")), jstr(pos, "stop_id"),
+                          json_real_value(json_object_get(pos, "lat")),
+                          json_real_value(json_object_get(pos, "lon")));
+    json_array_foreach(json_object_get(r.j, "stops"), i, st) {
+        if (n + 100 >= cap)
+            break;
+        n += (size_t)snprintf(s + n, cap - n, "%s:%s@%s ", jstr(st, "kind"),
+                              jstr(st, "booking_id"), jstr(json_object_get(st, "place"), "stop_id"));
+    }
+    res_free(&r);
     return s;
 }
 
@@ -852,27 +1036,22 @@ static void refused_unchanged(sim_wsc *w, int kind, const char *evid, const char
                               const char *stop, const char *what)
 {
     char *before = plan_state("van1"), *after, err[200];
-    int ok = -1;
+    int ok = -1, bad = g_soft;
 
     assert_int_equal(send_event(w, kind, evid, booking, stop), 0);
     expect_ack(w, evid, 5000, &ok, err);
     after = plan_state("van1");
-    if (ok) {
-        print_error("%s: accepted (Ack ok)\n", what);
-        fail();
-    }
-    if (strcmp(before, after) != 0) {
-        print_error("%s: refused (%s) but the plan changed:\n  before %s\n  after  %s\n", what,
-                    err, before, after);
-        fail();
-    }
+    if (ok)
+        soft_fail("%s: accepted (Ack ok)", what);
+    if (strcmp(before, after) != 0)
+        soft_fail("%s: refused (%s) but the plan changed:\n    before %.700s\n    after  %.700s",
+                  what, err, before, after);
     if (query_int(g_env.conninfo,
                   "SELECT count(*) FROM driver_events WHERE event_id = $1 AND result = 'ok'",
-                  evid) != 0) {
-        print_error("%s: an 'ok' row was stored for it\n", what);
-        fail();
-    }
-    print_message("      %s: refused (%s), plan unchanged\n", what, err);
+                  evid) != 0)
+        soft_fail("%s: an 'ok' row was stored for it", what);
+    if (g_soft == bad)
+        print_message("      %s: refused (%s), plan unchanged\n", what, err);
     free(before);
     free(after);
 }
@@ -929,6 +1108,7 @@ static void test_refused_event(void **state)
                       "arrived at another stop after a withdrawal");
     sim_wsc_cleanup(&w);
     after_attack("refused tablet events");
+    end_case("refused tablet events");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -945,21 +1125,19 @@ static void van2_valid_event(int kind, const char *booking, const char *what)
     char ev[64], err[200];
     int ok = -1;
     sim_wsc w;
-    smsg *m;
 
     assert_int_equal(tablet_open(g_d.port, &w, g_van2), 0);
     assert_int_equal(hello(&w, "van2"), 0);
-    m = expect_route(&w, 5000);
-    msg_free(m);
+    msg_free(expect_route(&w, 5000));
     snprintf(ev, sizeof(ev), "atk-v2-%d-%d", (int)getpid(), ++g_keys);
     assert_int_equal(send_event(&w, kind, ev, booking, ""), 0);
-    expect_ack(&w, ev, 5000, &ok, err);
-    if (!ok) {
-        print_error("%s: van2's valid event refused: %s\n", what, err);
-        fail();
-    }
+    if (wait_ack(&w, ev, 5000, &ok, err) != 0)
+        soft_fail("%s: %s", what, err);
+    else if (!ok)
+        soft_fail("%s: van2's valid event refused: %s", what, err);
+    else
+        print_message("      %s: van2's event acknowledged ok\n", what);
     sim_wsc_cleanup(&w);
-    print_message("      %s: van2's event acknowledged ok\n", what);
 }
 
 static void test_tablet_flood(void **state)
@@ -1034,11 +1212,9 @@ static void test_tablet_flood(void **state)
                   "%d refused upgrades; driver_events rows +%lld\n",
                   sent, N_FLOOD, (long long)(dmn_now_ms() - t0), reconnects, last_close,
                   refused_opens, rows1 - rows0);
-    if (rows1 - rows0 > FLOOD_ROWS_MAX) {
-        print_error("the flood of refused events stored %lld rows (at most %d allowed)\n",
-                    rows1 - rows0, FLOOD_ROWS_MAX);
-        fail();
-    }
+    if (rows1 - rows0 > FLOOD_ROWS_MAX)
+        soft_fail("the flood of refused events stored %lld rows (at most %d allowed)",
+                  rows1 - rows0, FLOOD_ROWS_MAX);
 
     /* van2 is served: it leaves for its first stop and gets there. */
     van2_valid_event(NORIAI__DRIVER__TABLET_MESSAGE__MSG_DEPARTED, "", "after the flood, departed");
@@ -1062,14 +1238,14 @@ static void test_tablet_flood(void **state)
             snprintf(first, sizeof(first), "%s", m->route->stops[0]->booking_id);
         msg_free(m);
         sim_wsc_cleanup(&t);
-        if (!first[0]) {
-            print_error("after the restart van2's first stop is no pickup\n");
-            fail();
-        }
-        van2_valid_event(NORIAI__DRIVER__TABLET_MESSAGE__MSG_BOARDED, first,
-                         "after a restart, boarded at the first stop");
+        if (!first[0])
+            soft_fail("after the restart van2's first stop is no pickup");
+        else
+            van2_valid_event(NORIAI__DRIVER__TABLET_MESSAGE__MSG_BOARDED, first,
+                             "after a restart, boarded at the first stop");
     }
     after_attack("tablet flood");
+    end_case("tablet flood");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1085,7 +1261,8 @@ static void test_revoke_reads(void **state)
     /* Bookings that live only in the store: cancelled, then a restart. */
     for (int i = 0; i < 2; i++) {
         res r;
-        normal_booking(g_c, "a booking to be read from the store", stored[i], NULL);
+        assert_int_equal(
+            normal_booking(g_c, "a booking to be read from the store", NULL, stored[i], NULL), 0);
         r = post_on(g_c, g_op, stored[i], "cancel", NULL, NULL);
         expect_status(r, 200, "cancel it");
         res_free(&r);
@@ -1160,6 +1337,7 @@ static void test_revoke_reads(void **state)
                   "%d answered 401\n",
                   N_REVOKE_ROUNDS, N_READ_CONNS, N_PIPELINED, n_200, n_401);
     after_attack("revoke during reads");
+    end_case("revoke during reads");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1204,19 +1382,20 @@ static void test_revoke_ws(void **state)
         if (op < 0 || op == 0)
             break;
     }
-    if (!closed_frame && op >= 0) {
-        print_error("the tablet of a revoked token is still connected 2 s after the revoke\n");
-        fail();
-    }
-    print_message("      revoked: the tablet's connection closed after %lld ms (%s %d)\n",
-                  (long long)(dmn_now_ms() - t0), closed_frame ? "close frame, code" : "no close "
-                                                                 "frame, error",
-                  closed_frame ? w.close_code : op);
+    if (!closed_frame && op >= 0)
+        soft_fail("the tablet of a revoked token is still connected 2 s after the revoke");
+    else
+        print_message("      revoked: the tablet's connection closed after %lld ms (%s %d)\n",
+                      (long long)(dmn_now_ms() - t0),
+                      closed_frame ? "close frame, code" : "no close frame, error",
+                      closed_frame ? w.close_code : op);
     sim_wsc_cleanup(&w);
-    assert_int_equal(tablet_open(g_d.port, &w, tok), SIM_WSC_EREFUSED);
-    assert_int_equal(w.status, 401);
+    op = tablet_open(g_d.port, &w, tok);
+    if (op != SIM_WSC_EREFUSED || w.status != 401)
+        soft_fail("a new upgrade with the revoked token: %d, HTTP %d (expected 401)", op, w.status);
     sim_wsc_cleanup(&w);
     after_attack("revoke with a tablet connected");
+    end_case("revoke with a tablet connected");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1233,73 +1412,81 @@ static res quote_at(const char *time_s)
     return req(g_c, g_op, "POST", "/v1/quotes", NULL, body);
 }
 
+/* A cancel of booking id with a reason of n copies of "取" (3 bytes each). */
+static res cancel_reason(const char *id, int n)
+{
+    char body[300];
+
+    snprintf(body, sizeof(body), "{\"reason\":\"");
+    for (int i = 0; i < n; i++)
+        strcat(body, "取");
+    strcat(body, "\"}");
+    return post_on(g_c, g_op, id, "cancel", NULL, body);
+}
+
 static void test_small_ones(void **state)
 {
     static const char *const bad_paths[] = {
-        "/v1/riders?name=%ff", "/v1/riders?phone=%ff", "/v1/stops?q=%ff",
+        "/v1/riders?name=%ff", "/v1/riders?phone=%ff",   "/v1/stops?q=%ff",
         "/v1/bookings/%ff",    "/v1/bookings?rider=%ff", "/v1/stops/%ff",
     };
     static const char *const bad_offsets[] = {"+99:99", "+24:00", "+09:60"};
-    char tomorrow[11], after[11], t[48], id[40], reason[200];
+    char tomorrow[11], after[11], t[48], id[40];
+    int bad;
     res r;
 
     (void)state;
+    bad = g_soft;
     for (size_t i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++) {
         r = getf(g_c, g_op, "%s", bad_paths[i]);
-        expect_status(r, 400, bad_paths[i]);
+        soft_status(r, 400, bad_paths[i]);
         res_free(&r);
     }
-    print_message("      %%ff in queries and id segments: 400\n");
+    print_message("      %%ff in queries and id segments: %s\n",
+                  g_soft == bad ? "400 each" : "not all 400 (see above)");
 
     /* A time judged by its instant, not by the date it is written with. */
+    bad = g_soft;
     date_add(g_today, 1, tomorrow);
     date_add(g_today, 2, after);
     snprintf(t, sizeof(t), "%sT23:30:00-10:00", g_today);
     r = quote_at(t);
-    expect_status(r, 200, "a quote for today 23:30 at -10:00 (tomorrow in Tokyo)");
-    if (strcmp(jstr(r.j, "date"), tomorrow) != 0) {
-        print_error("%s is a trip of %s; the quote is for \"%s\"\n", t, tomorrow,
-                    jstr(r.j, "date"));
-        fail();
-    }
+    if (soft_status(r, 200, "a quote for today 23:30 at -10:00 (tomorrow in Tokyo)") == 0 &&
+        strcmp(jstr(r.j, "date"), tomorrow) != 0)
+        soft_fail("%s is a trip of %s; the quote is for \"%s\"", t, tomorrow, jstr(r.j, "date"));
     res_free(&r);
     snprintf(t, sizeof(t), "%sT23:30:00-10:00", tomorrow);
     r = quote_at(t);
-    if (r.status != 422 && r.status != 409) {
-        print_error("%s falls on %s, beyond the days allowed: expected 422 or 409, got %d: %s\n",
-                    t, after, r.status, body_of(&r));
-        fail();
-    }
+    if (r.status != 422 && r.status != 409)
+        soft_fail("%s falls on %s, beyond the days allowed: expected 422 or 409, got %d: %.300s",
+                  t, after, r.status, body_of(&r));
     res_free(&r);
     for (size_t i = 0; i < sizeof(bad_offsets) / sizeof(bad_offsets[0]); i++) {
         snprintf(t, sizeof(t), "%sT12:00:00%s", tomorrow, bad_offsets[i]);
         r = quote_at(t);
-        expect_status(r, 400, t);
+        soft_status(r, 400, t);
         res_free(&r);
     }
-    print_message("      times: judged by their instant; offsets +99:99, +24:00, +09:60: 400\n");
+    print_message("      times by their instant; offsets +99:99, +24:00, +09:60 refused: %s\n",
+                  g_soft == bad ? "yes" : "no (see above)");
 
     /* A cancel reason counted in characters. */
-    normal_booking(g_c, "a booking to cancel with a long reason", id, NULL);
-    snprintf(reason, sizeof(reason), "{\"reason\":\"");
-    for (int i = 0; i < 41; i++)
-        strcat(reason, "取");
-    strcat(reason, "\"}");
-    r = post_on(g_c, g_op, id, "cancel", NULL, reason);
-    expect_status(r, 400, "cancel reason of 41 characters");
+    bad = g_soft;
+    assert_int_equal(normal_booking(g_c, "a booking to cancel", NULL, id, NULL), 0);
+    r = cancel_reason(id, 41);
+    soft_status(r, 400, "cancel reason of 41 characters");
     res_free(&r);
     r = getf(g_c, g_op, "/v1/bookings/%s", id);
-    expect_status(r, 200, "the booking after a refused cancel");
-    assert_string_equal(jstr(r.j, "status"), "confirmed");
+    if (strcmp(jstr(r.j, "status"), "confirmed") != 0)
+        soft_fail("the booking after a refused cancel: %.300s", body_of(&r));
     res_free(&r);
-    snprintf(reason, sizeof(reason), "{\"reason\":\"");
-    for (int i = 0; i < 40; i++)
-        strcat(reason, "取");
-    strcat(reason, "\"}");
-    r = post_on(g_c, g_op, id, "cancel", NULL, reason);
-    expect_status(r, 200, "cancel reason of 40 characters (120 bytes)");
-    res_free(&r);
-    print_message("      cancel reason: 41 characters 400, 40 characters (120 bytes) 200\n");
+    if (g_soft == bad) {
+        r = cancel_reason(id, 40);
+        soft_status(r, 200, "cancel reason of 40 characters (120 bytes)");
+        res_free(&r);
+    }
+    print_message("      cancel reason: 41 characters refused, 40 characters taken: %s\n",
+                  g_soft == bad ? "yes" : "no (see above)");
 
     /* A ping longer than a control frame may be. */
     {
@@ -1322,18 +1509,18 @@ static void test_small_ones(void **state)
             if (op == SIM_WSC_CLOSE || op <= 0)
                 break;
         }
-        if (op != SIM_WSC_CLOSE || w.close_code != 1002) {
-            print_error("a 126-byte ping: expected close 1002, got %s (code %d)\n",
-                        op == SIM_WSC_CLOSE ? "a close"
-                        : op == 0           ? "nothing"
-                                            : sim_wsc_strerror(op),
-                        w.close_code);
-            fail();
-        }
+        if (op != SIM_WSC_CLOSE || w.close_code != 1002)
+            soft_fail("a 126-byte ping: expected close 1002, got %s (code %d)",
+                      op == SIM_WSC_CLOSE ? "a close"
+                      : op == 0           ? "nothing"
+                                          : sim_wsc_strerror(op),
+                      w.close_code);
+        else
+            print_message("      a 126-byte ping: closed with 1002\n");
         sim_wsc_cleanup(&w);
-        print_message("      a 126-byte ping: closed with 1002\n");
     }
     after_attack("small ones");
+    end_case("small ones");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1387,12 +1574,11 @@ static void test_stuck_after_kill(void **state)
     static char snap1[4096], snap2[4096];
     k9_bk bk[N_K9];
     char op[80], row[512];
-    int n = 0, n_conf = 0;
+    int n = 0, n_conf = 0, n_bad_offer = 0, n_bad_conf = 0;
     sim_httpc *c;
     dmn *d = &g_side;
 
     (void)state;
-    g_dirty = 0; /* the main daemon is not touched */
     side_daemon(d, "k9", "noriai_k9",
                 "{\"fleet\":[{\"id\":\"van\",\"count\":4,\"configs\":[{\"seats\":8,"
                 "\"wheelchairs\":0}],\"shift\":[\"07:00\",\"19:00\"]}],"
@@ -1427,25 +1613,29 @@ static void test_stuck_after_kill(void **state)
 
     for (int i = 0; i < n; i++) {
         res r = getf(c, op, "/v1/bookings/%s", bk[i].id);
+        long long ev;
+        int attention;
         expect_status(r, 200, "a booking after kill -9 and a restart at 13:00");
         query_text(d->conninfo, "SELECT status FROM bookings WHERE id = $1", bk[i].id, row);
-        if (!bk[i].confirmed) {
-            if (strcmp(jstr(r.j, "status"), "expired") != 0 || strcmp(row, "expired") != 0 ||
-                query_int(d->conninfo,
-                          "SELECT count(*) FROM booking_events WHERE booking_id = $1 AND "
-                          "(to_status = 'expired' OR kind = 'expired')",
-                          bk[i].id) < 1) {
-                print_error("offer %s after the restart: answer %s, row \"%s\"; expected expired "
-                            "with an expired event\n",
-                            bk[i].id, body_of(&r), row);
-                fail();
-            }
-        } else if (strcmp(jstr(r.j, "status"), "confirmed") != 0 ||
-                   !json_is_true(json_object_get(r.j, "needs_attention"))) {
-            print_error("confirmed %s after the restart: answer %s; expected confirmed with "
-                        "needs_attention true\n",
-                        bk[i].id, body_of(&r));
-            fail();
+        ev = query_int(d->conninfo,
+                       "SELECT count(*) FROM booking_events WHERE booking_id = $1 AND "
+                       "(to_status = 'expired' OR kind = 'expired')",
+                       bk[i].id);
+        attention = json_is_true(json_object_get(r.j, "needs_attention"));
+        if (!bk[i].confirmed && (strcmp(jstr(r.j, "status"), "expired") != 0 ||
+                                 strcmp(row, "expired") != 0 || ev < 1)) {
+            n_bad_offer++;
+            soft_fail("offer %s after the restart: answers %s, row %s, %lld expired events; "
+                      "expected expired, expired, 1+",
+                      bk[i].id, jstr(r.j, "status"), row, ev);
+        } else if (bk[i].confirmed &&
+                   (strcmp(jstr(r.j, "status"), "confirmed") != 0 || !attention)) {
+            n_bad_conf++;
+            soft_fail("confirmed %s after the restart: answers %s, needs_attention %s, planned "
+                      "pickup %s (promised %s..%s); expected confirmed with needs_attention true",
+                      bk[i].id, jstr(r.j, "status"), attention ? "true" : "false/absent",
+                      jstr(r.j, "planned_pickup"), jstr(r.j, "pickup_from"),
+                      jstr(r.j, "pickup_to"));
         }
         res_free(&r);
     }
@@ -1453,35 +1643,35 @@ static void test_stuck_after_kill(void **state)
         res r = getf(c, op, "/v1/bookings?needs_attention=true&limit=200");
         json_t *b;
         size_t k;
-        expect_status(r, 200, "GET /v1/bookings?needs_attention=true");
-        for (int i = 0; i < n; i++) {
-            int found = 0;
+        int wrong = 0;
+        if (soft_status(r, 200, "GET /v1/bookings?needs_attention=true") == 0) {
+            for (int i = 0; i < n; i++) {
+                int found = 0;
+                json_array_foreach(json_object_get(r.j, "bookings"), k, b)
+                    found += strcmp(jstr(b, "id"), bk[i].id) == 0;
+                wrong += found != bk[i].confirmed;
+            }
             json_array_foreach(json_object_get(r.j, "bookings"), k, b)
-                found += strcmp(jstr(b, "id"), bk[i].id) == 0;
-            if (found != bk[i].confirmed) {
-                print_error("%s (%s) is listed %d times by ?needs_attention=true\n", bk[i].id,
-                            bk[i].confirmed ? "confirmed" : "offer", found);
-                fail();
-            }
-        }
-        json_array_foreach(json_object_get(r.j, "bookings"), k, b) {
-            if (!json_is_true(json_object_get(b, "needs_attention"))) {
-                print_error("?needs_attention=true lists %s without it\n", jstr(b, "id"));
-                fail();
-            }
+                wrong += !json_is_true(json_object_get(b, "needs_attention"));
+            if (wrong > 0)
+                soft_fail("?needs_attention=true lists %zu bookings, %d of them (or of the %d "
+                          "confirmed missing) wrong",
+                          json_array_size(json_object_get(r.j, "bookings")), wrong, n_conf);
         }
         res_free(&r);
     }
-    print_message("      after kill -9 and 13:00: %d offers expired, %d confirmed need attention\n",
-                  n - n_conf, n_conf);
+    print_message("      after kill -9 and a restart at 13:00: %d of %d offers not expired, %d of %d "
+                  "confirmed not marked needs_attention\n",
+                  n_bad_offer, n - n_conf, n_bad_conf, n_conf);
 
     /* One of them cancelled; then a second restart changes nothing. */
     {
         res r = post_on(c, op, bk[0].id, "cancel", NULL, NULL);
-        expect_status(r, 200, "cancel a booking that needs attention");
+        soft_status(r, 200, "cancel a booking that needs attention");
         res_free(&r);
         r = getf(c, op, "/v1/bookings/%s", bk[0].id);
-        assert_string_equal(jstr(r.j, "status"), "cancelled");
+        if (strcmp(jstr(r.j, "status"), "cancelled") != 0)
+            soft_fail("after its cancel %s is %s", bk[0].id, jstr(r.j, "status"));
         res_free(&r);
     }
     k9_snapshot(c, op, d->conninfo, bk, n, snap1, sizeof(snap1));
@@ -1490,13 +1680,14 @@ static void test_stuck_after_kill(void **state)
     assert_int_equal(dmn_start(d, "13:05"), 0);
     assert_int_equal(sim_httpc_create("127.0.0.1", d->port, CLIENT_TIMEOUT_MS, &c), 0);
     k9_snapshot(c, op, d->conninfo, bk, n, snap2, sizeof(snap2));
-    if (strcmp(snap1, snap2) != 0) {
-        print_error("a second restart changed them:\n  before %s\n  after  %s\n", snap1, snap2);
-        fail();
-    }
-    print_message("      cancelled one (200); a second restart changed nothing\n");
+    if (strcmp(snap1, snap2) != 0)
+        soft_fail("a second restart changed them:\n    before %.900s\n    after  %.900s", snap1,
+                  snap2);
+    else
+        print_message("      cancelled one; a second restart changed nothing\n");
     sim_httpc_destroy(c);
     assert_int_equal(dmn_term(d, 5000, NULL), 0);
+    end_case("bookings after kill -9");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1512,7 +1703,6 @@ static void test_replan_rows(void **state)
     dmn *d = &g_side;
 
     (void)state;
-    g_dirty = 0;
     side_daemon(d, "rp", "noriai_rp",
                 "{\"fleet\":[{\"id\":\"van\",\"count\":3,\"configs\":[{\"seats\":8,"
                 "\"wheelchairs\":0}],\"shift\":[\"07:00\",\"19:00\"]}],"
