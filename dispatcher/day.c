@@ -68,6 +68,10 @@ const char *dsp_reason_name(dsp_reason r)
     return "unknown";
 }
 
+/* The one source of the service rules' defaults (those of the demo town):
+ * the daemon's configuration (api/server/config.c) and every simulator
+ * scenario (simulator/scenario.c) start from these and change only what
+ * their file sets. */
 void dsp_rules_default(dsp_rules *r)
 {
     memset(r, 0, sizeof(*r));

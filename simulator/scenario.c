@@ -74,6 +74,8 @@ static const double default_hourly[24] = {
 
 void sim_scenario_defaults(sim_scenario *s)
 {
+    dsp_rules r;
+
     memset(s, 0, sizeof(*s));
     s->seed = 1;
     s->area_kind = SIM_AREA_SYNTH;
@@ -82,19 +84,22 @@ void sim_scenario_defaults(sim_scenario *s)
     s->crowfly.detour = 1.3;
     s->crowfly.speed_kmh = 25;
 
-    s->service.start_s = 7 * 3600;
-    s->service.end_s = 19 * 3600;
-    s->service.max_wait_s = 30 * 60;
-    s->service.ride_alpha = 1.5;
-    s->service.ride_beta_s = 10 * 60;
-    s->service.window_s = 10 * 60;
-    s->service.min_lead_s = 0;
-    s->service.max_lead_days = 1;
-    s->service.pickup_service_s = 60;
-    s->service.drop_service_s = 30;
-    s->service.wheelchair_service_s = 120;
-    s->service.offer_ttl_s = 120;
-    s->service.noshow_wait_s = 5 * 60;
+    /* Service rules: the dispatcher's defaults (dsp_rules_default), which
+     * the daemon's configuration starts from too. */
+    dsp_rules_default(&r);
+    s->service.start_s = r.service_start_s;
+    s->service.end_s = r.service_end_s;
+    s->service.max_wait_s = r.max_wait_s;
+    s->service.ride_alpha = r.ride_alpha;
+    s->service.ride_beta_s = r.ride_beta_s;
+    s->service.window_s = r.window_s;
+    s->service.min_lead_s = r.min_lead_s;
+    s->service.max_lead_days = r.max_lead_s / 86400 - 1;
+    s->service.pickup_service_s = r.pickup_service_s;
+    s->service.drop_service_s = r.drop_service_s;
+    s->service.wheelchair_service_s = r.wheelchair_service_s;
+    s->service.offer_ttl_s = r.offer_ttl_s;
+    s->service.noshow_wait_s = r.noshow_wait_s;
     s->service.max_snap_m = 400;
 
     s->gen.trips = 300;

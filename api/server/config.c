@@ -25,20 +25,11 @@ void api_config_default(api_config *c)
     c->synth_size = AREA_SYNTH_TOWN;
     snprintf(c->timezone, sizeof(c->timezone), "Asia/Tokyo");
     c->log_level = API_LOG_INFO;
+    /* The service rules are the dispatcher's defaults, the same ones a
+     * scenario starts from (the demo town's); booking ahead is counted in
+     * days here. */
     dsp_rules_default(&c->rules);
-    c->rules.service_start_s = 7 * 3600;
-    c->rules.service_end_s = 19 * 3600;
-    c->rules.max_wait_s = 30 * 60;
-    c->rules.ride_alpha = 1.5;
-    c->rules.ride_beta_s = 10 * 60;
-    c->rules.window_s = 10 * 60;
-    c->rules.min_lead_s = 0;
-    c->rules.pickup_service_s = 60;
-    c->rules.drop_service_s = 30;
-    c->rules.wheelchair_service_s = 120;
-    c->rules.offer_ttl_s = 120;
-    c->rules.noshow_wait_s = 5 * 60;
-    c->max_lead_days = 1;
+    c->max_lead_days = c->rules.max_lead_s / 86400 - 1;
     c->rules.max_lead_s = (c->max_lead_days + 1) * 86400;
     c->max_snap_m = 400;
     c->replan_interval_s = 120;
