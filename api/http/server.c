@@ -42,6 +42,12 @@
  * connection is freed only when both its handles are through uv_close; an
  * outstanding request is detached then (see http_int.h).
  *
+ * Accepting: a connection over max_connections, or over
+ * max_connections_per_addr from one address (IPv4, or an IPv6 /64; counted
+ * by walking the open connections, at most max_connections steps), is
+ * answered 503 "busy" with Retry-After and closed after a short linger; it
+ * stops counting as open at once, so refusals never keep anyone else out.
+ *
  * api_http_server_create sets SIGPIPE to ignored when it is at its default:
  * libuv writes with writev, and a write to a socket the client has reset
  * would otherwise end the whole daemon.
