@@ -39,6 +39,4 @@ umask 077
 if [ -e var/demo-tokens.json ]; then
     chmod 600 var/demo-tokens.json
 fi
-echo "== the daemon listens on $LISTEN; if that port is taken (it says \"cannot listen\"), run:"
-echo "==     NORIAI_LISTEN=127.0.0.1:8081 make run"
 exec "$BUILD/noriai" "$@"
