@@ -123,9 +123,9 @@ static char g_admin[80], g_op[80], g_van1[80], g_van2[80];
 static char g_today[11];
 static char g_stops[64][16];
 static int g_n_stops;
-static int g_keys;  /* Idempotency-Keys made */
-static int g_slot;  /* the next time and places of a normal booking */
-static dmn g_side;  /* the daemon of a case that needs its own (stopped at the end) */
+static int g_keys; /* Idempotency-Keys made */
+static int g_slot; /* the next time and places of a normal booking */
+static dmn g_side; /* the daemon of a case that needs its own (stopped at the end) */
 
 /* ------------------------------------------------------------------------ */
 /* HTTP                                                                     */
@@ -238,8 +238,8 @@ static const char *err_code(const res *r)
     do {                                                                                           \
         expect_status(r, want, what);                                                              \
         if (strcmp(err_code(&(r)), (code)) != 0) {                                                 \
-            print_error("%s:%d: %s: expected error.code \"%s\", got \"%s\"\n", __FILE__,          \
-                        __LINE__, (what), (code), err_code(&(r)));                                 \
+            print_error("%s:%d: %s: expected error.code \"%s\", got \"%s\"\n", __FILE__, __LINE__, \
+                        (what), (code), err_code(&(r)));                                           \
             fail();                                                                                \
         }                                                                                          \
     } while (0)
@@ -639,7 +639,8 @@ static int read_stops(sim_httpc *c, const char *tok)
     size_t i;
 
     g_n_stops = 0;
-    json_array_foreach(json_object_get(r.j, "stops"), i, s) {
+    json_array_foreach(json_object_get(r.j, "stops"), i, s)
+    {
         if (strcmp(jstr(s, "kind"), "stop") == 0 && g_n_stops < 64)
             snprintf(g_stops[g_n_stops++], sizeof(g_stops[0]), "%s", jstr(s, "id"));
     }
@@ -665,15 +666,15 @@ static int group_setup(void **state)
         dmn_token(&g_d, "driver", g_van1, sizeof(g_van1)) != 0 ||
         sim_httpc_create("127.0.0.1", g_d.port, CLIENT_TIMEOUT_MS, &g_c) != 0)
         return -1;
-    r = req(g_c, g_admin, "POST", "/v1/tokens", NULL, "{\"role\":\"driver\",\"vehicle_id\":\"van2\"}");
+    r = req(g_c, g_admin, "POST", "/v1/tokens", NULL,
+            "{\"role\":\"driver\",\"vehicle_id\":\"van2\"}");
     snprintf(g_van2, sizeof(g_van2), "%s", jstr(r.j, "token"));
     res_free(&r);
     r = getf(g_c, NULL, "/v1/health");
     snprintf(g_today, sizeof(g_today), "%s", jstr(r.j, "service_date"));
     res_free(&r);
     if (!g_van2[0] || strlen(g_today) != 10 || read_stops(g_c, g_op) != 0) {
-        fprintf(stderr, "test_attacks: setup incomplete (van2 token, date, %d stops)\n",
-                g_n_stops);
+        fprintf(stderr, "test_attacks: setup incomplete (van2 token, date, %d stops)\n", g_n_stops);
         return -1;
     }
     return 0;
@@ -834,7 +835,8 @@ static void not_acknowledged(const char *id, const char *what, const char *body,
     res r;
 
     new_key(k1);
-    snprintf(label, sizeof(label), "%s (%s)", what, phase ? "outage known" : "right after the stop");
+    snprintf(label, sizeof(label), "%s (%s)", what,
+             phase ? "outage known" : "right after the stop");
     r = post_on(g_c, g_op, id, what, k1, body);
     soft_status(r, 503, label);
     res_free(&r);
@@ -909,14 +911,13 @@ static void pending_then_down(const char *id, const char *what, const char *body
     hc_close(&second);
     r = post_on(g_c, g_op, id, what, NULL, body);
     if (r.status != 503)
-        soft_fail("%s again with the database down: expected 503, got %d: %.300s", what,
-                  r.status, body_of(&r));
+        soft_fail("%s again with the database down: expected 503, got %d: %.300s", what, r.status,
+                  body_of(&r));
     res_free(&r);
 }
 
 /* Once the store is back: the change answers 200 and its row says status. */
-static void back_and_stored(const char *id, const char *what, const char *body,
-                            const char *status)
+static void back_and_stored(const char *id, const char *what, const char *body, const char *status)
 {
     int64_t until = dmn_now_ms() + 15000;
     char row[512];
@@ -1021,11 +1022,12 @@ static char *plan_state(const char *vid)
                           json_is_true(json_object_get(r.j, "in_service")), jstr(pos, "stop_id"),
                           json_real_value(json_object_get(pos, "lat")),
                           json_real_value(json_object_get(pos, "lon")));
-    json_array_foreach(json_object_get(r.j, "stops"), i, st) {
+    json_array_foreach(json_object_get(r.j, "stops"), i, st)
+    {
         if (n + 100 >= cap)
             break;
-        n += (size_t)snprintf(s + n, cap - n, "%s:%s@%s ", jstr(st, "kind"),
-                              jstr(st, "booking_id"), jstr(json_object_get(st, "place"), "stop_id"));
+        n += (size_t)snprintf(s + n, cap - n, "%s:%s@%s ", jstr(st, "kind"), jstr(st, "booking_id"),
+                              jstr(json_object_get(st, "place"), "stop_id"));
     }
     res_free(&r);
     return s;
@@ -1306,10 +1308,13 @@ static void test_revoke_reads(void **state)
             for (int q = 0; q < N_PIPELINED; q++) {
                 hc_resp a;
                 if (hc_read_resp(&conns[i], &a, 0) != 0) {
-                    print_error("round %d: read %d on connection %d got no answer\n", round, q,
-                                i);
-                    if (dmn_exited(&g_d, NULL))
+                    print_error("round %d: read %d on connection %d got no answer\n", round, q, i);
+                    for (int w = 0; w < 40 && g_d.pid != 0 && !dmn_exited(&g_d, NULL); w++)
+                        dmn_sleep_ms(50);
+                    if (g_d.pid == 0) {
+                        print_error("the daemon died (a sanitizer report is in its log)\n");
                         dmn_print_tail(g_d.log, 40);
+                    }
                     fail();
                 }
                 if (a.status == 200)
@@ -1458,8 +1463,8 @@ static void test_small_ones(void **state)
     snprintf(t, sizeof(t), "%sT23:30:00-10:00", tomorrow);
     r = quote_at(t);
     if (r.status != 422 && r.status != 409)
-        soft_fail("%s falls on %s, beyond the days allowed: expected 422 or 409, got %d: %.300s",
-                  t, after, r.status, body_of(&r));
+        soft_fail("%s falls on %s, beyond the days allowed: expected 422 or 409, got %d: %.300s", t,
+                  after, r.status, body_of(&r));
     res_free(&r);
     for (size_t i = 0; i < sizeof(bad_offsets) / sizeof(bad_offsets[0]); i++) {
         snprintf(t, sizeof(t), "%sT12:00:00%s", tomorrow, bad_offsets[i]);
@@ -1558,8 +1563,8 @@ static void k9_snapshot(sim_httpc *c, const char *op, const char *conninfo, cons
     out[0] = '\0';
     for (int i = 0; i < n; i++) {
         res r = getf(c, op, "/v1/bookings/%s", bk[i].id);
-        long long ev = query_int(conninfo, "SELECT count(*) FROM booking_events WHERE booking_id = $1",
-                                 bk[i].id);
+        long long ev = query_int(
+            conninfo, "SELECT count(*) FROM booking_events WHERE booking_id = $1", bk[i].id);
         used += (size_t)snprintf(out + used, len - used, "%s:%d:%s:%d:%lld;", bk[i].id, r.status,
                                  jstr(r.j, "status"),
                                  json_is_true(json_object_get(r.j, "needs_attention")), ev);
@@ -1647,12 +1652,12 @@ static void test_stuck_after_kill(void **state)
         if (soft_status(r, 200, "GET /v1/bookings?needs_attention=true") == 0) {
             for (int i = 0; i < n; i++) {
                 int found = 0;
-                json_array_foreach(json_object_get(r.j, "bookings"), k, b)
-                    found += strcmp(jstr(b, "id"), bk[i].id) == 0;
+                json_array_foreach(json_object_get(r.j, "bookings"), k, b) found +=
+                    strcmp(jstr(b, "id"), bk[i].id) == 0;
                 wrong += found != bk[i].confirmed;
             }
-            json_array_foreach(json_object_get(r.j, "bookings"), k, b)
-                wrong += !json_is_true(json_object_get(b, "needs_attention"));
+            json_array_foreach(json_object_get(r.j, "bookings"), k, b) wrong +=
+                !json_is_true(json_object_get(b, "needs_attention"));
             if (wrong > 0)
                 soft_fail("?needs_attention=true lists %zu bookings, %d of them (or of the %d "
                           "confirmed missing) wrong",
@@ -1660,9 +1665,10 @@ static void test_stuck_after_kill(void **state)
         }
         res_free(&r);
     }
-    print_message("      after kill -9 and a restart at 13:00: %d of %d offers not expired, %d of %d "
-                  "confirmed not marked needs_attention\n",
-                  n_bad_offer, n - n_conf, n_bad_conf, n_conf);
+    print_message(
+        "      after kill -9 and a restart at 13:00: %d of %d offers not expired, %d of %d "
+        "confirmed not marked needs_attention\n",
+        n_bad_offer, n - n_conf, n_bad_conf, n_conf);
 
     /* One of them cancelled; then a second restart changes nothing. */
     {
@@ -1755,9 +1761,8 @@ static void test_replan_rows(void **state)
             json_t *b, *row = NULL;
             size_t k;
             int agree = 0;
-            json_array_foreach(json_object_get(list.j, "bookings"), k, b)
-                if (strcmp(jstr(b, "id"), ids[i]) == 0)
-                    row = b;
+            json_array_foreach(json_object_get(list.j, "bookings"), k,
+                               b) if (strcmp(jstr(b, "id"), ids[i]) == 0) row = b;
             for (int v = 0; v < 2 && row != NULL; v++) {
                 long long dt = jint(row, "planned_pickup_s") - jint(live[v][i], "planned_pickup_s");
                 if (strcmp(jstr(row, "vehicle_id"), jstr(live[v][i], "vehicle_id")) == 0 &&
