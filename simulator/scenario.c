@@ -22,6 +22,7 @@
  * so nothing read here can make a later stage allocate without limit.
  */
 #include "simulator/sim.h"
+#include "data/json/jsonin.h"
 #include "dispatcher/dsp.h"
 
 #include <jansson.h>
@@ -204,111 +205,54 @@ static void wpath(char *w, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
-static const char *type_name(const json_t *v)
+/* The strict-JSON checks are data/json's (jin_*); these wrappers put the
+ * file name before its message and return the simulator's code. */
+#define type_name jin_type_name
+
+static int jfail(sctx *c, int rc, const char *msg)
 {
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
+    return rc < 0 ? sfail(c, NULL, "%s", msg) : 0;
 }
 
 /* obj must be an object whose keys are all in allowed (NULL-terminated) or
  * "comment". */
 static int want_object(sctx *c, json_t *obj, const char *where, const char *const *allowed)
 {
-    const char *key;
-    json_t *val;
+    char msg[512];
 
-    if (!json_is_object(obj))
-        return sfail(c, where, "expected an object, found %s", type_name(obj));
-    json_object_foreach(obj, key, val)
-    {
-        int ok = strcmp(key, "comment") == 0;
-        for (int k = 0; !ok && allowed[k] != NULL; k++)
-            ok = strcmp(key, allowed[k]) == 0;
-        if (!ok) {
-            char list[400] = "";
-            size_t used = 0;
-            for (int k = 0; allowed[k] != NULL && used < sizeof(list); k++)
-                used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", k ? ", " : "",
-                                         allowed[k]);
-            return sfail(c, where, "unknown field \"%s\" (known: %s)", key, list);
-        }
-    }
-    return 0;
+    return jfail(c, jin_object(obj, where, allowed, JIN_COMMENT, msg, sizeof(msg)), msg);
 }
 
 static int get_int(sctx *c, json_t *v, const char *where, long long lo, long long hi,
                    long long *out)
 {
-    if (json_is_integer(v) && json_integer_value(v) >= lo && json_integer_value(v) <= hi) {
-        *out = json_integer_value(v);
-        return 0;
-    }
-    if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)) &&
-        json_real_value(v) >= (double)lo && json_real_value(v) <= (double)hi) {
-        *out = (long long)json_real_value(v);
-        return 0;
-    }
-    if (json_is_number(v))
-        return sfail(c, where, "must be an integer in [%lld, %lld], found %g", lo, hi,
-                     json_number_value(v));
-    return sfail(c, where, "must be an integer in [%lld, %lld], found %s", lo, hi, type_name(v));
+    char msg[512];
+
+    return jfail(c, jin_int(v, where, lo, hi, 0, out, msg, sizeof(msg)), msg);
 }
 
 /* An int field of obj, if present. */
 static int opt_int(sctx *c, json_t *obj, const char *key, const char *where, long long lo,
                    long long hi, int *out)
 {
-    json_t *v = json_object_get(obj, key);
-    char w[256];
-    long long x;
-    int rc;
+    char msg[512];
 
-    if (v == NULL)
-        return 0;
-    wpath(w, sizeof(w), "%s%s%s", where, *where ? "." : "", key);
-    if ((rc = get_int(c, v, w, lo, hi, &x)) < 0)
-        return rc;
-    *out = (int)x;
-    return 0;
+    return jfail(c, jin_opt_int(obj, key, where, (int)lo, (int)hi, out, msg, sizeof(msg)), msg);
 }
 
 static int get_number(sctx *c, json_t *v, const char *where, double lo, double hi, double *out)
 {
-    double x;
+    char msg[512];
 
-    if (!json_is_number(v))
-        return sfail(c, where, "must be a number in [%g, %g], found %s", lo, hi, type_name(v));
-    x = json_number_value(v);
-    if (!isfinite(x) || x < lo || x > hi)
-        return sfail(c, where, "must be a number in [%g, %g], found %g", lo, hi, x);
-    *out = x;
-    return 0;
+    return jfail(c, jin_number(v, where, lo, hi, out, msg, sizeof(msg)), msg);
 }
 
 static int opt_number(sctx *c, json_t *obj, const char *key, const char *where, double lo,
                       double hi, double *out)
 {
-    json_t *v = json_object_get(obj, key);
-    char w[256];
+    char msg[512];
 
-    if (v == NULL)
-        return 0;
-    wpath(w, sizeof(w), "%s%s%s", where, *where ? "." : "", key);
-    return get_number(c, v, w, lo, hi, out);
+    return jfail(c, jin_opt_number(obj, key, where, lo, hi, out, msg, sizeof(msg)), msg);
 }
 
 /* A duration written in unit_s seconds (minutes: 60), rounded to seconds. */
@@ -330,33 +274,21 @@ static int opt_share(sctx *c, json_t *obj, const char *key, const char *where, d
 
 static int opt_bool(sctx *c, json_t *obj, const char *key, const char *where, int *out)
 {
-    json_t *v = json_object_get(obj, key);
-    char w[256];
+    char msg[512];
 
-    if (v == NULL)
-        return 0;
-    wpath(w, sizeof(w), "%s%s%s", where, *where ? "." : "", key);
-    if (!json_is_boolean(v))
-        return sfail(c, w, "must be true or false, found %s", type_name(v));
-    *out = json_is_true(v);
-    return 0;
+    return jfail(c, jin_opt_bool(obj, key, where, out, msg, sizeof(msg)), msg);
 }
 
-/* A non-empty string without NUL bytes, copied into *out (replacing it). */
+/* A non-empty string of at most max_len characters, copied into *out
+ * (replacing it). */
 static int get_string(sctx *c, json_t *v, const char *where, size_t max_len, char **out)
 {
     const char *s;
-    char *copy;
+    char msg[512], *copy;
+    int rc;
 
-    if (!json_is_string(v))
-        return sfail(c, where, "must be a string, found %s", type_name(v));
-    s = json_string_value(v);
-    if (*s == '\0')
-        return sfail(c, where, "must not be empty");
-    if (strlen(s) != json_string_length(v))
-        return sfail(c, where, "must not contain NUL characters");
-    if (strlen(s) > max_len)
-        return sfail(c, where, "is longer than %zu bytes", max_len);
+    if ((rc = jfail(c, jin_str(v, where, 1, max_len, 0, &s, msg, sizeof(msg)), msg)) < 0)
+        return rc;
     if ((copy = strdup(s)) == NULL)
         return nomem(c);
     free(*out);
