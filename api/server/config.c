@@ -10,6 +10,7 @@
  * the file (cmd_serve.c).
  */
 #include "api/server/server.h"
+#include "data/json/jsonin.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -75,61 +76,53 @@ static int cfail(cfg_ctx *c, const char *fmt, ...)
     return -1;
 }
 
+/* The strict-JSON checks are data/json's (jin_*); these put the file name
+ * before the message.  The getters return 0 when the key is absent, 1 when
+ * it was read and -1 on error. */
+static int jin_rc(cfg_ctx *c, int rc, const char *msg)
+{
+    return rc < 0 ? cfail(c, "%s", msg) : rc;
+}
+
 /* Every key of object o must be in names. */
 static int known_keys(cfg_ctx *c, json_t *o, const char *where, const char *const *names)
 {
-    const char *key;
-    json_t *v;
+    char msg[400];
 
-    if (!json_is_object(o))
-        return cfail(c, "%s must be an object", where);
-    json_object_foreach(o, key, v) {
-        int ok = 0;
-        for (int i = 0; names[i] != NULL; i++)
-            ok |= strcmp(key, names[i]) == 0;
-        if (!ok)
-            return cfail(c, "%s: unknown key \"%s\"", where, key);
-    }
-    return 0;
+    return jin_rc(c, jin_object(o, where, names, 0, msg, sizeof(msg)), msg);
 }
 
 static int get_num(cfg_ctx *c, json_t *o, const char *key, const char *where, double lo,
                    double hi, double *out)
 {
-    json_t *v = json_object_get(o, key);
+    char msg[400];
 
-    if (v == NULL)
-        return 0;
-    if (!json_is_number(v) || json_number_value(v) < lo || json_number_value(v) > hi)
-        return cfail(c, "%s.%s must be a number in [%g, %g]", where, key, lo, hi);
-    *out = json_number_value(v);
-    return 1;
+    return jin_rc(c, jin_opt_number(o, key, where, lo, hi, out, msg, sizeof(msg)), msg);
 }
 
 static int get_int(cfg_ctx *c, json_t *o, const char *key, const char *where, int lo, int hi,
                    int *out)
 {
-    double x;
-    int rc = get_num(c, o, key, where, lo, hi, &x);
+    char msg[400];
 
-    if (rc == 1) {
-        if (x != (int)x)
-            return cfail(c, "%s.%s must be a whole number", where, key);
-        *out = (int)x;
-    }
-    return rc;
+    return jin_rc(c, jin_opt_int(o, key, where, lo, hi, out, msg, sizeof(msg)), msg);
 }
 
+/* A string of at most len - 1 characters that fits out[len] as UTF-8. */
 static int get_str(cfg_ctx *c, json_t *o, const char *key, const char *where, char *out,
                    size_t len)
 {
-    json_t *v = json_object_get(o, key);
+    const char *s = NULL;
+    char msg[400], w[128];
+    int rc = jin_rc(c, jin_opt_str(o, key, where, 0, len - 1, 0, &s, msg, sizeof(msg)), msg);
 
-    if (v == NULL)
-        return 0;
-    if (!json_is_string(v) || strlen(json_string_value(v)) >= len)
-        return cfail(c, "%s.%s must be a string of at most %zu bytes", where, key, len - 1);
-    snprintf(out, len, "%s", json_string_value(v));
+    if (rc != 1)
+        return rc;
+    if (strlen(s) >= len) { /* few characters, many bytes */
+        jin_path(w, sizeof(w), where, key);
+        return cfail(c, "%s: must be a string of at most %zu bytes", w, len - 1);
+    }
+    snprintf(out, len, "%s", s);
     return 1;
 }
 
