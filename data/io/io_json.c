@@ -24,6 +24,7 @@
  * jansson rejects overflowing literals).
  */
 #include "data/io/io_int.h"
+#include "data/json/jsonin.h"
 #include "solver/errf.h"
 
 #include <jansson.h>
@@ -89,46 +90,17 @@ static int nomem(jctx *c)
     return slv_errf(c->err, c->err_len, IO_ENOMEM, "%s: out of memory", c->path);
 }
 
-static const char *type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
-}
+/* The strict-JSON checks come from data/json (jin_*); jfail puts the file
+ * name before their messages. */
+#define type_name jin_type_name
 
 /* Every key of obj must be in allowed (NULL-terminated) or be "comment". */
 static int check_keys(jctx *c, json_t *obj, const char *where, const char *const *allowed)
 {
-    const char *key;
-    json_t *val;
+    char msg[512];
 
-    json_object_foreach(obj, key, val)
-    {
-        int ok = strcmp(key, "comment") == 0;
-        for (int k = 0; !ok && allowed[k] != NULL; k++)
-            ok = strcmp(key, allowed[k]) == 0;
-        if (!ok) {
-            char list[256] = "";
-            size_t used = 0;
-            for (int k = 0; allowed[k] != NULL && used < sizeof(list); k++)
-                used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", k ? ", " : "",
-                                         allowed[k]);
-            return jfail(c, where, "unknown field \"%s\" (known: %s, comment)", key, list);
-        }
-    }
+    if (jin_object(obj, where, allowed, JIN_COMMENT, msg, sizeof(msg)) < 0)
+        return jfail(c, NULL, "%s", msg);
     return 0;
 }
 
@@ -169,36 +141,22 @@ static int id_text(jctx *c, json_t *v, const char *where, char *buf, size_t len,
 
 static int get_number(jctx *c, json_t *v, const char *where, double lo, double *out)
 {
-    double x;
+    char msg[512];
 
-    if (!json_is_number(v))
-        return jfail(c, where, "expected a number, found %s", type_name(v));
-    x = json_number_value(v);
-    if (!isfinite(x) || x < lo || x > SLV_INF / 10)
-        return jfail(c, where, "%g is outside [%g, %g]", x, lo, SLV_INF / 10);
-    *out = x;
+    if (jin_number(v, where, lo, SLV_INF / 10, out, msg, sizeof(msg)) < 0)
+        return jfail(c, NULL, "%s", msg);
     return 0;
 }
 
 static int get_int(jctx *c, json_t *v, const char *where, long long lo, long long hi, int *out)
 {
-    double x;
+    char msg[512];
+    long long x;
 
-    if (json_is_integer(v)) {
-        json_int_t i = json_integer_value(v);
-        if (i < lo || i > hi)
-            return jfail(c, where, "%" JSON_INTEGER_FORMAT " is outside [%lld, %lld]", i, lo, hi);
-        *out = (int)i;
-        return 0;
-    }
-    if (json_is_real(v)) {
-        x = json_real_value(v);
-        if (x == floor(x) && x >= (double)lo && x <= (double)hi) {
-            *out = (int)x;
-            return 0;
-        }
-    }
-    return jfail(c, where, "expected an integer in [%lld, %lld], found %s", lo, hi, type_name(v));
+    if (jin_int(v, where, lo, hi, 0, &x, msg, sizeof(msg)) < 0)
+        return jfail(c, NULL, "%s", msg);
+    *out = (int)x;
+    return 0;
 }
 
 static int get_bool(jctx *c, json_t *v, const char *where, int *out)
