@@ -124,4 +124,23 @@ int db_exec_blocking(const char *conninfo, const char *sql, int n_params,
                      void (*row)(void *ud, int n_cols, const char *const *values), void *ud,
                      char *err, size_t err_len);
 
+/* One statement of a blocking transaction (db_exec_blocking_txn). */
+typedef struct db_blocking_stmt {
+    const char *sql;
+    int n_params;
+    const char *const *params; /* NULL entry = SQL NULL */
+} db_blocking_stmt;
+
+/*
+ * Runs n statements as ONE transaction (BEGIN, the statements in order,
+ * COMMIT) on a short-lived blocking connection; results are not read.  The
+ * first failing statement rolls everything back.  0, or a negative DB_E
+ * code with err filled: DB_EUNAVAIL nothing committed (no connection, or it
+ * was lost before COMMIT), DB_EUNKNOWN the connection was lost during
+ * COMMIT, DB_ECONFLICT/DB_EQUERY a statement was refused.  n == 0 commits
+ * nothing and returns 0 without connecting.
+ */
+int db_exec_blocking_txn(const char *conninfo, const db_blocking_stmt *stmts, int n, char *err,
+                         size_t err_len);
+
 #endif

@@ -149,6 +149,53 @@ out:
     return rc;
 }
 
+/* The statements in one transaction: a failure rolls back all of them (the
+ * ROLLBACK's own result does not matter: the session ends right after).
+ * Only a lost answer to COMMIT leaves the outcome unknown. */
+int db_exec_blocking_txn(const char *conninfo, const db_blocking_stmt *stmts, int n, char *err,
+                         size_t err_len)
+{
+    PGconn *c = NULL;
+    char what[64];
+    int rc, i;
+
+    if (err != NULL && err_len > 0)
+        err[0] = '\0';
+    if (conninfo == NULL || n < 0 || (n > 0 && stmts == NULL))
+        return slv_errf(err, err_len, DB_EINVAL,
+                        "db_exec_blocking_txn: conninfo is required, and statements when n > 0");
+    for (i = 0; i < n; i++)
+        if (stmts[i].sql == NULL || stmts[i].n_params < 0 || stmts[i].n_params > 65535 ||
+            (stmts[i].n_params > 0 && stmts[i].params == NULL))
+            return slv_errf(err, err_len, DB_EINVAL,
+                            "db_exec_blocking_txn: statement %d has no sql or bad params", i + 1);
+    if (n == 0)
+        return 0;
+    rc = db_open(conninfo, &c, err, err_len);
+    if (rc != 0)
+        goto out;
+    rc = db_run(c, "BEGIN", "BEGIN", 0, NULL, NULL, err, err_len);
+    for (i = 0; i < n && rc == 0; i++) {
+        snprintf(what, sizeof(what), "statement %d of %d", i + 1, n);
+        rc = db_run(c, what, stmts[i].sql, stmts[i].n_params, stmts[i].params, NULL, err, err_len);
+    }
+    if (rc != 0) {
+        if (PQstatus(c) == CONNECTION_OK)
+            PQclear(PQexec(c, "ROLLBACK"));
+        goto out;
+    }
+    rc = db_run(c, "COMMIT", "COMMIT", 0, NULL, NULL, err, err_len);
+    if (rc == DB_EUNAVAIL) {
+        /* The COMMIT was sent: it may have been applied before the loss. */
+        rc = DB_EUNKNOWN;
+        if (err != NULL && err_len > 0)
+            snprintf(err + strlen(err), err_len - strlen(err), " (outcome unknown)");
+    }
+out:
+    PQfinish(c);
+    return rc;
+}
+
 /* NNN of "NNN_name.sql" (1..9 digits, then '_'); -1 if the name is not so. */
 static long migration_version(const char *name)
 {
