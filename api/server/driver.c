@@ -260,12 +260,12 @@ struct drv_state {
     uint64_t next_conn_id;
     char today[11];
     /* riders */
-    api_map riders; /* id -> drv_rider */
+    svc_map riders; /* id -> drv_rider */
     char **fetch_ids;
     int n_fetch, cap_fetch;
     int fetch_busy;
     /* events */
-    api_map events; /* vehicle "\n" event_id -> drv_event */
+    svc_map events; /* vehicle "\n" event_id -> drv_event */
     int events_loaded, load_busy;
     drv_event **unstored;
     int n_unstored, cap_unstored;
@@ -288,12 +288,12 @@ static int64_t unix_ms_now(const drv_state *ds)
 }
 
 /* Today's service day, or NULL; also notes the date in ds->today. */
-static api_day *today_day(drv_state *ds)
+static svc_day *today_day(drv_state *ds)
 {
     char date[11];
 
-    api_today(ds->s, date);
-    return api_day_get(ds->s, date, 0);
+    svc_today(ds->s->core, date);
+    return svc_day_get(ds->s->core, date, 0);
 }
 
 static void maybe_free_state(drv_state *ds);
@@ -448,10 +448,10 @@ static int rider_put(drv_state *ds, const char *id, const char *const vals[5])
         *dst[i] = p;
         p += len[i] + 1;
     }
-    free(api_map_get(&ds->riders, id));
-    if (api_map_put(&ds->riders, id, r) < 0) {
+    free(svc_map_get(&ds->riders, id));
+    if (svc_map_put(&ds->riders, id, r) < 0) {
         free(r);
-        api_map_del(&ds->riders, id);
+        svc_map_del(&ds->riders, id);
         return -1;
     }
     return 0;
@@ -475,13 +475,13 @@ static void rider_want(drv_state *ds, const char *id)
         ds->n_fetch++;
 }
 
-static void push_route(drv_state *ds, api_day *d, int v, int allow_missing);
+static void push_route(drv_state *ds, svc_day *d, int v, int allow_missing);
 
 /* Routes waiting for riders: built again (fetching what is still missing,
  * or without the details when that cannot be had). */
 static void push_waiting(drv_state *ds, int allow_missing)
 {
-    api_day *d = today_day(ds);
+    svc_day *d = today_day(ds);
 
     for (int v = 0; v < ds->n_veh; v++) {
         if (!ds->veh[v].want_push)
@@ -493,7 +493,7 @@ static void push_waiting(drv_state *ds, int allow_missing)
     }
 }
 
-static void riders_got(void *ud, int rc, const db_result *res, const char *err)
+static void riders_got(void *ud, int rc, const store_rider_row *rows, int n)
 {
     drv_fetch *f = ud;
     drv_state *ds = f->ds;
@@ -501,21 +501,19 @@ static void riders_got(void *ud, int rc, const db_result *res, const char *err)
     ds->inflight--;
     ds->fetch_busy = 0;
     if (rc == 0) {
-        for (int i = 0; i < db_result_rows(res, 0); i++) {
-            const char *vals[5];
-            for (int k = 0; k < 5; k++)
-                vals[k] = db_result_value(res, 0, i, k + 1);
-            rider_put(ds, db_result_value(res, 0, i, 0), vals);
+        for (int i = 0; i < n; i++) {
+            const char *vals[5] = {rows[i].name, rows[i].name_kana, rows[i].phone,
+                                   rows[i].mobility, rows[i].notes};
+            rider_put(ds, rows[i].id, vals);
         }
         /* Not in the table: remembered as unknown, not asked again. */
         for (int i = 0; i < f->n; i++)
-            if (api_map_get(&ds->riders, f->ids[i]) == NULL)
+            if (svc_map_get(&ds->riders, f->ids[i]) == NULL)
                 rider_put(ds, f->ids[i], (const char *const[5]){NULL, NULL, NULL, NULL, NULL});
     } else {
         api_log(API_LOG_WARN, "driver channel: rider details not read; routes sent without them",
                 "\"error\":\"%s\"", db_strerror(rc));
     }
-    (void)err;
     for (int i = 0; i < f->n; i++)
         free(f->ids[i]);
     free(f);
@@ -526,66 +524,27 @@ static void riders_got(void *ud, int rc, const db_result *res, const char *err)
     push_waiting(ds, rc != 0);
 }
 
-/* Starts the query for the ids noted; 0 started (or nothing to do), -1
- * not possible now. */
+/* Starts the read of the ids noted; 0 started (or nothing to do), -1 not
+ * possible now. */
 static int riders_fetch(drv_state *ds)
 {
+    store st = api_store(ds->s);
     drv_fetch *f;
-    size_t len = 3;
-    char *arr, *p;
-    db_txn *t;
 
     if (ds->fetch_busy || ds->n_fetch == 0)
         return 0;
-    if (!db_ready(ds->s->db))
+    if (!api_store_ready(ds->s))
         return -1;
-    for (int i = 0; i < ds->n_fetch; i++)
-        len += 2 * strlen(ds->fetch_ids[i]) + 3;
     f = malloc(sizeof(*f) + (size_t)ds->n_fetch * sizeof(char *));
-    arr = malloc(len);
-    if (f == NULL || arr == NULL) {
-        free(f);
-        free(arr);
+    if (f == NULL)
         return -1;
-    }
-    /* a text[] literal: {"id","id"} with " and \ escaped */
-    p = arr;
-    *p++ = '{';
-    for (int i = 0; i < ds->n_fetch; i++) {
-        if (i > 0)
-            *p++ = ',';
-        *p++ = '"';
-        for (const char *q = ds->fetch_ids[i]; *q; q++) {
-            if (*q == '"' || *q == '\\')
-                *p++ = '\\';
-            *p++ = *q;
-        }
-        *p++ = '"';
-    }
-    *p++ = '}';
-    *p = '\0';
     f->ds = ds;
     f->n = ds->n_fetch;
     memcpy(f->ids, ds->fetch_ids, (size_t)ds->n_fetch * sizeof(char *));
     ds->n_fetch = 0;
-    t = db_txn_new(ds->s->db);
-    if (t == NULL || db_txn_add(t,
-                                "SELECT id, name, name_kana, phone, mobility, notes FROM riders "
-                                "WHERE id = ANY($1::text[])",
-                                1, (const char *const[]){arr}) < 0) {
-        if (t != NULL)
-            db_txn_free(t);
-        for (int i = 0; i < f->n; i++)
-            free(f->ids[i]);
-        free(f);
-        free(arr);
-        return -1;
-    }
-    free(arr);
-    db_txn_set_readonly(t);
     ds->fetch_busy = 1;
     ds->inflight++;
-    db_txn_submit(t, riders_got, f);
+    st.ops->riders_get(st.ctx, (const char *const *)f->ids, f->n, riders_got, f);
     return 0;
 }
 
@@ -661,7 +620,7 @@ static const char *place_stop_name(const api_svc *s, const dsp_place *p)
  * malloc'd).  Returns 0, 1 when a rider's details are not cached (noted
  * for fetching; nothing built unless allow_missing), -1 on no memory.
  */
-static int build_route(drv_state *ds, api_day *d, int v, int allow_missing, drv_route *out)
+static int build_route(drv_state *ds, svc_day *d, int v, int allow_missing, drv_route *out)
 {
     api_svc *s = ds->s;
     Noriai__Driver__ServerMessage m = NORIAI__DRIVER__SERVER_MESSAGE__INIT;
@@ -687,7 +646,7 @@ static int build_route(drv_state *ds, api_day *d, int v, int allow_missing, drv_
     }
     for (int k = 0; k < n; k++) {
         const dsp_plan_stop *p = &stops[k];
-        const api_bk *b = p->booking < d->cap_idx ? d->by_idx[p->booking] : NULL;
+        const svc_bk *b = p->booking < d->cap_idx ? d->by_idx[p->booking] : NULL;
         stop_buf *sb = &bufs[n_vis];
         dsp_booking_info bi;
 
@@ -720,7 +679,7 @@ static int build_route(drv_state *ds, api_day *d, int v, int allow_missing, drv_
         if (b != NULL && !bi.is_break) {
             const drv_rider *r = &no_rider;
             if (b->rider_id[0]) {
-                const drv_rider *c = api_map_get(&ds->riders, b->rider_id);
+                const drv_rider *c = svc_map_get(&ds->riders, b->rider_id);
                 if (c != NULL) {
                     r = c;
                 } else {
@@ -739,7 +698,7 @@ static int build_route(drv_state *ds, api_day *d, int v, int allow_missing, drv_
             char both[sizeof(sb->notes)];
             snprintf(both, sizeof(both), "%s%s%.2047s", b->notes,
                      b->notes[0] && r->notes[0] ? " / " : "", r->notes);
-            api_text_copy(sb->notes, sizeof(sb->notes), both);
+            svc_text_copy(sb->notes, sizeof(sb->notes), both);
             sb->rider.notes = sb->notes;
             sb->rider.phone = (char *)r->phone;
             sb->st.rider = &sb->rider;
@@ -752,12 +711,12 @@ static int build_route(drv_state *ds, api_day *d, int v, int allow_missing, drv_
         rc = 1;
         goto out;
     }
-    ru.vehicle_id = (char *)api_vehicle_id(s, v);
+    ru.vehicle_id = (char *)svc_vehicle_id(s->core, v);
     ru.service_date = d->date;
     ru.seq = (uint64_t)(d->seq_base[v] + vi.version);
     ru.n_stops = (size_t)n_vis;
     ru.stops = ptrs;
-    ru.generated_s = api_day_now(s, d);
+    ru.generated_s = svc_day_now(s->core, d);
     m.msg_case = NORIAI__DRIVER__SERVER_MESSAGE__MSG_ROUTE;
     m.route = &ru;
     out->len = noriai__driver__server_message__get_packed_size(&m);
@@ -795,7 +754,7 @@ static void route_deliver(drv_state *ds, drv_conn *c)
  * tablets.  Skipped while the plan has changed since it was stored (the
  * next commit calls again).
  */
-static void push_route(drv_state *ds, api_day *d, int v, int allow_missing)
+static void push_route(drv_state *ds, svc_day *d, int v, int allow_missing)
 {
     drv_vehicle *x = &ds->veh[v];
     drv_route r;
@@ -814,7 +773,7 @@ static void push_route(drv_state *ds, api_day *d, int v, int allow_missing)
     rc = build_route(ds, d, v, allow_missing, &r);
     if (rc < 0) {
         api_log(API_LOG_ERROR, "driver channel: out of memory building a route",
-                "\"vehicle\":\"%s\"", api_vehicle_id(ds->s, v));
+                "\"vehicle\":\"%s\"", svc_vehicle_id(ds->s->core, v));
         return;
     }
     if (rc == 1 && r.bytes == NULL) {
@@ -857,7 +816,7 @@ static int id_ok(const char *id)
 
 typedef struct ev_ctx {
     drv_state *ds;
-    api_day *d;
+    svc_day *d;
     int v;
     int now;
     dsp_vehicle_info vi;
@@ -882,7 +841,7 @@ static int refuse(ev_ctx *e, const char *fmt, ...)
 static int resolve(ev_ctx *e, const char *id, int want_break, int64_t *idx, dsp_booking_info *bi)
 {
     api_svc *s = e->ds->s;
-    const char *vid = api_vehicle_id(s, e->v);
+    const char *vid = svc_vehicle_id(s->core, e->v);
 
     if (strncmp(id, "break-", 6) == 0) {
         char *end;
@@ -893,10 +852,10 @@ static int resolve(ev_ctx *e, const char *id, int want_break, int64_t *idx, dsp_
             return refuse(e, "no break \"%s\" today", id);
         *idx = k;
     } else {
-        api_bk *b = api_map_get(&s->bookings, id);
+        svc_bk *b = svc_map_get(&s->core->bookings, id);
         if (b == NULL)
             return refuse(e, "no booking \"%s\" in service", id);
-        if (&s->days[b->day] != e->d)
+        if (&s->core->days[b->day] != e->d)
             return refuse(e, "booking %s is not for today", id);
         if (dsp_booking_get(e->d->dsp, b->idx, bi) < 0)
             return refuse(e, "no booking \"%s\" in service", id);
@@ -917,10 +876,10 @@ static int first_is(ev_ctx *e, const char *id, int64_t idx, dsp_stop_kind kind)
     static const char *const what[] = {"pickup", "drop-off", "break"};
 
     if (e->n_plan == 0)
-        return refuse(e, "%s has no stop left in its plan", api_vehicle_id(e->ds->s, e->v));
+        return refuse(e, "%s has no stop left in its plan", svc_vehicle_id(e->ds->s->core, e->v));
     if (e->first.booking != idx || e->first.kind != kind)
         return refuse(e, "the %s of %s is not the next stop of %s", what[kind], id,
-                      api_vehicle_id(e->ds->s, e->v));
+                      svc_vehicle_id(e->ds->s->core, e->v));
     return 0;
 }
 
@@ -952,7 +911,7 @@ static int check_stop_id(ev_ctx *e, const char *stop_id, const dsp_place *p)
     api_svc *s = e->ds->s;
 
     if (stop_id[0] && p->stop >= 0 && strcmp(stop_id, place_stop_id(s, p)) != 0)
-        return refuse(e, "%s is at or bound for %s, not %s", api_vehicle_id(s, e->v),
+        return refuse(e, "%s is at or bound for %s, not %s", svc_vehicle_id(s->core, e->v),
                       place_stop_id(s, p), stop_id);
     return 0;
 }
@@ -979,7 +938,7 @@ static int apply_event(drv_conn *c, const Noriai__Driver__TabletMessage *m, ev_c
 {
     drv_state *ds = c->ds;
     api_svc *s = ds->s;
-    const char *bid = "", *vid = api_vehicle_id(s, c->v);
+    const char *bid = "", *vid = svc_vehicle_id(s->core, c->v);
     dsp_booking_info bi;
     int64_t idx = -1;
     int rc = 0;
@@ -1006,13 +965,13 @@ static int apply_event(drv_conn *c, const Noriai__Driver__TabletMessage *m, ev_c
     snprintf(booking, DRV_MAX_ID + 1, "%s", bid);
     if ((e->d = today_day(ds)) == NULL)
         return refuse(e, "no service day is open today");
-    e->now = api_day_now(s, e->d);
+    e->now = svc_day_now(s->core, e->d);
     if (dsp_vehicle_get(e->d->dsp, c->v, &e->vi) < 0)
         return refuse(e, "%s is not in today's fleet", vid);
     if (!e->vi.in_service)
         return refuse(e, "%s is out of service", vid);
     e->n_plan = dsp_plan_get(e->d->dsp, c->v, &e->first, 1);
-    snprintf(s->actor, sizeof(s->actor), "%s", c->tok_id);
+    snprintf(s->core->actor, sizeof(s->core->actor), "%s", c->tok_id);
 
     switch (m->msg_case) {
     case NORIAI__DRIVER__TABLET_MESSAGE__MSG_DEPARTED: {
@@ -1184,18 +1143,17 @@ static void unstored_add(drv_state *ds, drv_event *ev)
     ds->unstored[ds->n_unstored++] = ev;
 }
 
-static void rows_committed(void *ud, int rc, const db_result *res, const char *err)
+static void rows_committed(void *ud, int rc)
 {
     drv_batch *b = ud;
     drv_state *ds = b->ds;
 
-    (void)res;
     ds->inflight--;
     if (b->retry)
         ds->retry_busy = 0;
     /* A retried row the database refuses for good (not a lost
      * connection) is given up: the change it answered for is stored by
-     * service.c's own commits, and the tablet must not wait forever. */
+     * the service layer's own commits, and the tablet must not wait forever. */
     if (rc < 0 && b->retry && rc != DB_EUNAVAIL && rc != DB_EUNKNOWN && rc != DB_ECLOSED &&
         rc != DB_ENOMEM) {
         api_log(API_LOG_ERROR, "driver events could not be stored; answered anyway",
@@ -1211,32 +1169,29 @@ static void rows_committed(void *ud, int rc, const db_result *res, const char *e
         else
             unstored_add(ds, b->ev[i]);
     }
-    (void)err;
     free(b);
     if (ds->closing)
         maybe_free_state(ds);
 }
 
 /*
- * Stores the rows of evs with everything service.c has queued (the change
- * the events made), in one transaction; the Acks follow the commit.  A
- * retry goes alone: service.c has re-queued its part of the failed commit,
- * and a row that cannot be stored must not hold up anything else.
+ * Stores the rows of evs with everything the service layer has queued (the
+ * change the events made), in one transaction; the Acks follow the commit.
+ * A retry goes alone: the service layer has re-queued its part of the
+ * failed commit, and a row that cannot be stored must not hold up anything
+ * else.
  */
 static void store_events(drv_state *ds, drv_event **evs, int n, int retry)
 {
-    static const char *sql =
-        "INSERT INTO driver_events (vehicle_id, event_id, kind, booking_id, service_date, "
-        "unix_ms, result) VALUES ($1,$2,$3,$4,$5::date,$6::bigint,$7) "
-        "ON CONFLICT (vehicle_id, event_id) DO NOTHING";
+    store st = api_store(ds->s);
     drv_batch *b = malloc(sizeof(*b) + (size_t)n * sizeof(drv_event *));
-    db_txn *t = db_txn_new(ds->s->db);
+    store_txn *t = st.ops->txn_new(st.ctx);
     int rc = 0;
 
     if (b == NULL || t == NULL) {
         free(b);
         if (t != NULL)
-            db_txn_free(t);
+            st.ops->txn_free(t);
         for (int i = 0; i < n; i++)
             unstored_add(ds, evs[i]);
         return;
@@ -1246,15 +1201,18 @@ static void store_events(drv_state *ds, drv_event **evs, int n, int retry)
     b->n = n;
     for (int i = 0; i < n && rc == 0; i++) {
         const drv_row *r = evs[i]->row;
-        char ms[24];
-        snprintf(ms, sizeof(ms), "%lld", (long long)r->unix_ms);
-        const char *p[7] = {r->vehicle, r->event_id, r->kind, r->booking, r->date, ms,
-                            evs[i]->ok ? "ok" : evs[i]->error};
+        store_driver_event_row row = {.vehicle_id = r->vehicle,
+                                      .event_id = r->event_id,
+                                      .kind = r->kind,
+                                      .booking_id = r->booking,
+                                      .date = r->date,
+                                      .unix_ms = r->unix_ms,
+                                      .result = evs[i]->ok ? "ok" : evs[i]->error};
         b->ev[i] = evs[i];
-        rc = db_txn_add(t, sql, 7, p);
+        rc = st.ops->put_driver_event(t, &row);
     }
     if (rc < 0) {
-        db_txn_free(t);
+        st.ops->txn_free(t);
         for (int i = 0; i < n; i++)
             unstored_add(ds, evs[i]);
         free(b);
@@ -1263,10 +1221,10 @@ static void store_events(drv_state *ds, drv_event **evs, int n, int retry)
     ds->inflight++;
     if (retry) {
         ds->retry_busy = 1;
-        db_txn_submit(t, rows_committed, b);
+        st.ops->txn_submit(t, rows_committed, b);
         return;
     }
-    api_commit(ds->s, t, rows_committed, b);
+    svc_commit(ds->s->core, t, rows_committed, b);
 }
 
 /* Stored rows that failed before: again, all in one transaction. */
@@ -1275,7 +1233,7 @@ static void retry_unstored(drv_state *ds)
     int n = ds->n_unstored < DRV_MAX_RETRY_ROWS ? ds->n_unstored : DRV_MAX_RETRY_ROWS;
     drv_event **evs;
 
-    if (n == 0 || ds->retry_busy || !db_ready(ds->s->db))
+    if (n == 0 || ds->retry_busy || !api_store_ready(ds->s))
         return;
     if ((evs = malloc((size_t)n * sizeof(*evs))) == NULL)
         return;
@@ -1295,16 +1253,16 @@ static void refused_keep(drv_state *ds, int v, const char *key, drv_event *ev)
 
     x->refused_next = (x->refused_next + 1) % DRV_MAX_REFUSED_PER_VEHICLE;
     if (*slot != NULL) {
-        drv_event *old = api_map_get(&ds->events, *slot);
+        drv_event *old = svc_map_get(&ds->events, *slot);
         if (old != NULL && !old->ok && !old->pending && !old->counted) {
-            api_map_del(&ds->events, *slot);
+            svc_map_del(&ds->events, *slot);
             event_free(old);
         }
         free(*slot);
     }
     if ((*slot = strdup(key)) == NULL) {
         /* Not remembered at all: a re-send is judged again. */
-        api_map_del(&ds->events, key);
+        svc_map_del(&ds->events, key);
         event_free(ev);
     }
 }
@@ -1352,7 +1310,7 @@ static void event_handle(drv_conn *c, const Noriai__Driver__TabletMessage *m)
         return;
     }
     snprintf(key, sizeof(key), "%s\n%s", c->vehicle_id, m->event_id);
-    if ((ev = api_map_get(&ds->events, key)) != NULL) {
+    if ((ev = svc_map_get(&ds->events, key)) != NULL) {
         if (!ev->pending) {
             send_ack(c, m->event_id, ev->ok, ev->error);
         } else {
@@ -1369,7 +1327,7 @@ static void event_handle(drv_conn *c, const Noriai__Driver__TabletMessage *m)
         return;
     }
     if ((ev = calloc(1, sizeof(*ev))) == NULL || (ev->row = calloc(1, sizeof(*ev->row))) == NULL ||
-        api_map_put(&ds->events, key, ev) < 0) {
+        svc_map_put(&ds->events, key, ev) < 0) {
         if (ev != NULL)
             free(ev->row);
         free(ev);
@@ -1419,7 +1377,7 @@ static void on_hello(drv_conn *c, const Noriai__Driver__Hello *h)
 {
     drv_state *ds = c->ds;
     drv_vehicle *x = &ds->veh[c->v];
-    api_day *d;
+    svc_day *d;
 
     if (h->vehicle_id[0] && strcmp(h->vehicle_id, c->vehicle_id) != 0) {
         api_log(API_LOG_WARN, "driver Hello for another vehicle; closed",
@@ -1723,7 +1681,7 @@ void api_driver_upgrade(api_svc *s, const api_token *tok, api_http_req *req)
                     NULL);
         return;
     }
-    if ((v = api_vehicle_index(s, tok->vehicle_id)) < 0) {
+    if ((v = svc_vehicle_index(s->core, tok->vehicle_id)) < 0) {
         http_refuse(req, 403, "forbidden", "this driver token's vehicle is not in the fleet",
                     NULL);
         return;
@@ -1757,7 +1715,7 @@ void api_driver_upgrade(api_svc *s, const api_token *tok, api_http_req *req)
     c->ds = ds;
     c->id = ++ds->next_conn_id;
     c->v = v;
-    snprintf(c->vehicle_id, sizeof(c->vehicle_id), "%s", api_vehicle_id(s, v));
+    snprintf(c->vehicle_id, sizeof(c->vehicle_id), "%s", svc_vehicle_id(s->core, v));
     snprintf(c->tok_id, sizeof(c->tok_id), "%s", tok->id);
     c->opened_ms = c->last_rx_ms = c->last_ka_ms = loop_ms(ds);
     snprintf(peer, sizeof(peer), "%s", req->peer);
@@ -1802,7 +1760,7 @@ void api_driver_upgrade(api_svc *s, const api_token *tok, api_http_req *req)
 /* ------------------------------------------------------------------------ */
 /* Hooks from service.c                                                     */
 
-void api_driver_plan_stored(api_svc *s, api_day *d, int v)
+void api_driver_plan_stored(api_svc *s, svc_day *d, int v)
 {
     drv_state *ds = s->driver;
 
@@ -1823,16 +1781,16 @@ static void soon(drv_state *ds, uint64_t ms)
     uv_timer_start(&ds->soon, on_soon, ms, 0);
 }
 
-void api_driver_event_stored(api_svc *s, const api_evq *e)
+void api_driver_event_stored(api_svc *s, const svc_evq *e)
 {
     drv_state *ds = s->driver;
-    api_day *d;
-    api_bk *b;
+    svc_day *d;
+    svc_bk *b;
 
-    if (ds == NULL || ds->closing || e->day < 0 || e->day >= API_MAX_DAYS || e->vehicle < 0 ||
+    if (ds == NULL || ds->closing || e->day < 0 || e->day >= SVC_MAX_DAYS || e->vehicle < 0 ||
         e->vehicle >= ds->n_veh)
         return;
-    d = &s->days[e->day];
+    d = &s->core->days[e->day];
     if (!d->used || d != today_day(ds))
         return;
     if (e->to == DSP_CANCELLED && e->from != DSP_CANCELLED && e->from != DSP_OFFERED) {
@@ -1883,13 +1841,12 @@ int api_driver_position(api_svc *s, int v, double *lat, double *lon, int64_t *un
 /* ------------------------------------------------------------------------ */
 /* Timers, start and stop                                                   */
 
-static void events_loaded(void *ud, int rc, const db_result *res, const char *err)
+static void events_loaded(void *ud, int rc, const store_driver_event_row *rows, int n_rows)
 {
     drv_state *ds = ud;
     uint64_t now;
     int n = 0;
 
-    (void)err;
     ds->inflight--;
     ds->load_busy = 0;
     if (ds->closing) {
@@ -1901,9 +1858,9 @@ static void events_loaded(void *ud, int rc, const db_result *res, const char *er
         return;
     }
     now = loop_ms(ds);
-    for (int i = 0; i < db_result_rows(res, 0); i++) {
-        const char *veh = db_result_value(res, 0, i, 0), *id = db_result_value(res, 0, i, 1);
-        const char *result = db_result_value(res, 0, i, 2);
+    for (int i = 0; i < n_rows; i++) {
+        const char *veh = rows[i].vehicle_id, *id = rows[i].event_id;
+        const char *result = rows[i].result;
         char key[sizeof(((drv_conn *)0)->vehicle_id) + DRV_MAX_ID + 2];
         drv_event *ev;
 
@@ -1911,14 +1868,14 @@ static void events_loaded(void *ud, int rc, const db_result *res, const char *er
             strlen(id) > DRV_MAX_ID)
             continue;
         snprintf(key, sizeof(key), "%s\n%s", veh, id);
-        if (api_map_get(&ds->events, key) != NULL || (ev = calloc(1, sizeof(*ev))) == NULL)
+        if (svc_map_get(&ds->events, key) != NULL || (ev = calloc(1, sizeof(*ev))) == NULL)
             continue;
         ev->ok = strcmp(result, "ok") == 0;
         ev->seen_ms = now;
-        ev->veh = api_vehicle_index(ds->s, veh);
+        ev->veh = svc_vehicle_index(ds->s->core, veh);
         if (!ev->ok && (ev->error = strdup(result)) == NULL)
             ev->error = (char *)refused_text;
-        if (api_map_put(&ds->events, key, ev) < 0) {
+        if (svc_map_put(&ds->events, key, ev) < 0) {
             event_free(ev);
             continue;
         }
@@ -1939,29 +1896,17 @@ static void events_loaded(void *ud, int rc, const db_result *res, const char *er
 
 static void load_events(drv_state *ds)
 {
-    db_txn *t;
+    store st = api_store(ds->s);
 
     if (ds->events_loaded || ds->load_busy)
         return;
-    if (!db_ready(ds->s->db)) {
+    if (!api_store_ready(ds->s)) {
         soon(ds, 100);
         return;
     }
-    t = db_txn_new(ds->s->db);
-    if (t == NULL ||
-        db_txn_add(t,
-                   "SELECT vehicle_id, event_id, result FROM driver_events "
-                   "WHERE received_at > now() - interval '48 hours'",
-                   0, NULL) < 0) {
-        if (t != NULL)
-            db_txn_free(t);
-        soon(ds, 500);
-        return;
-    }
-    db_txn_set_readonly(t);
     ds->load_busy = 1;
     ds->inflight++;
-    db_txn_submit(t, events_loaded, ds);
+    st.ops->driver_events_recent(st.ctx, (int)(DRV_EVENT_KEEP_MS / 3600000), events_loaded, ds);
 }
 
 static void on_soon(uv_timer_t *t)
@@ -1973,15 +1918,15 @@ static void on_soon(uv_timer_t *t)
         return;
     if (!ds->events_loaded)
         load_events(ds);
-    if (ds->commit_wanted && db_ready(s->db)) {
+    if (ds->commit_wanted && api_store_ready(s)) {
         int dirty = 0;
         ds->commit_wanted = 0;
-        for (int i = 0; i < API_MAX_DAYS && !dirty; i++)
-            for (int v = 0; s->days[i].used && v < ds->n_veh && !dirty; v++)
-                dirty = s->days[i].plan_dirty[v];
+        for (int i = 0; i < SVC_MAX_DAYS && !dirty; i++)
+            for (int v = 0; s->core->days[i].used && v < ds->n_veh && !dirty; v++)
+                dirty = s->core->days[i].plan_dirty[v];
         /* Someone else's commit may have taken it meanwhile. */
         if (dirty)
-            api_commit(s, NULL, NULL, NULL);
+            svc_commit(s->core, NULL, NULL, NULL);
     }
 }
 
@@ -1989,13 +1934,13 @@ static void on_soon(uv_timer_t *t)
 static void prune_events(drv_state *ds, uint64_t now)
 {
     for (size_t i = 0; i < ds->events.cap; i++) {
-        api_map_slot *sl = &ds->events.slots[i];
+        svc_map_slot *sl = &ds->events.slots[i];
         drv_event *ev = sl->val;
         if (ev == NULL || ev->pending || now - ev->seen_ms < (uint64_t)DRV_EVENT_KEEP_MS)
             continue;
         if (ev->veh >= 0 && ev->veh < ds->n_veh && ev->counted)
             *(ev->ok ? &ds->veh[ev->veh].n_events : &ds->veh[ev->veh].n_refused_stored) -= 1;
-        api_map_del(&ds->events, sl->key);
+        svc_map_del(&ds->events, sl->key);
         event_free(ev);
     }
 }
@@ -2009,15 +1954,15 @@ static void on_tick(uv_timer_t *t)
     if (ds->closing)
         return;
     /* A new service day: today's stored plans become the routes. */
-    api_today(ds->s, date);
+    svc_today(ds->s->core, date);
     if (strcmp(date, ds->today) != 0) {
-        api_day *d = api_day_get(ds->s, date, 0);
+        svc_day *d = svc_day_get(ds->s->core, date, 0);
         snprintf(ds->today, sizeof(ds->today), "%s", date);
         /* Riders' details are read again each day (edits, and no growth). */
         if (!ds->fetch_busy) {
             for (size_t i = 0; i < ds->riders.cap; i++)
                 free(ds->riders.slots[i].val);
-            api_map_cleanup(&ds->riders);
+            svc_map_cleanup(&ds->riders);
         }
         for (int v = 0; d != NULL && v < ds->n_veh; v++)
             push_route(ds, d, v, 0);
@@ -2042,7 +1987,7 @@ static void on_tick(uv_timer_t *t)
     }
     retry_unstored(ds);
     if (!ds->fetch_busy)
-        push_waiting(ds, !db_ready(ds->s->db));
+        push_waiting(ds, !api_store_ready(ds->s));
     if (now - ds->last_prune_ms >= 60000) {
         ds->last_prune_ms = now;
         prune_events(ds, now);
@@ -2062,7 +2007,7 @@ int api_driver_init(api_svc *s)
         free(ds);
         return -1;
     }
-    api_today(s, ds->today);
+    svc_today(s->core, ds->today);
     uv_timer_init(s->loop, &ds->tick);
     uv_timer_init(s->loop, &ds->soon);
     ds->tick.data = ds->soon.data = ds;
@@ -2079,11 +2024,11 @@ static void free_state(drv_state *ds)
     for (size_t i = 0; i < ds->riders.cap; i++)
         if (ds->riders.slots[i].val != NULL)
             free(ds->riders.slots[i].val);
-    api_map_cleanup(&ds->riders);
+    svc_map_cleanup(&ds->riders);
     for (size_t i = 0; i < ds->events.cap; i++)
         if (ds->events.slots[i].val != NULL)
             event_free(ds->events.slots[i].val);
-    api_map_cleanup(&ds->events);
+    svc_map_cleanup(&ds->events);
     for (int i = 0; i < ds->n_fetch; i++)
         free(ds->fetch_ids[i]);
     free(ds->fetch_ids);

@@ -127,7 +127,7 @@ char *api_metrics_text(api_svc *s, size_t *len)
     put(&b, "# TYPE noriai_cancellations_total counter\nnoriai_cancellations_total %llu\n",
         (unsigned long long)m->cancels);
     put(&b, "# TYPE noriai_offers_expired_total counter\nnoriai_offers_expired_total %llu\n",
-        (unsigned long long)m->expired);
+        (unsigned long long)s->core->m.expired);
     put(&b, "# HELP noriai_offer_duration_seconds Dispatcher time to answer one request.\n"
             "# TYPE noriai_offer_duration_seconds histogram\n");
     hist(&b, "noriai_offer_duration_seconds", "", &m->offer_latency);
@@ -137,11 +137,13 @@ char *api_metrics_text(api_svc *s, size_t *len)
             "noriai_solver_runs_total{outcome=\"improved\"} %llu\n"
             "noriai_solver_runs_total{outcome=\"stale\"} %llu\n"
             "noriai_solver_runs_total{outcome=\"failed\"} %llu\n",
-        (unsigned long long)m->replans, (unsigned long long)m->replans_adopted,
-        (unsigned long long)m->replans_stale, (unsigned long long)m->replans_failed);
+        (unsigned long long)s->core->m.replans, (unsigned long long)s->core->m.replans_adopted,
+        (unsigned long long)s->core->m.replans_stale, (unsigned long long)s->core->m.replans_failed);
     put(&b, "# TYPE noriai_solver_duration_seconds histogram\n");
     hist(&b, "noriai_solver_duration_seconds", "", &m->replan_latency);
-    db_stats_get(s->db, &ds);
+    memset(&ds, 0, sizeof(ds));
+    if (s->db != NULL)
+        db_stats_get(s->db, &ds);
     put(&b, "# HELP noriai_db_transactions_total Store transactions, by outcome.\n"
             "# TYPE noriai_db_transactions_total counter\n"
             "noriai_db_transactions_total{outcome=\"committed\"} %llu\n"
@@ -166,15 +168,29 @@ char *api_metrics_text(api_svc *s, size_t *len)
             (double)ds.latency_us_sum / 1e6);
         put(&b, "noriai_db_commit_duration_seconds_count %llu\n", (unsigned long long)ds.txns_ok);
     }
-    put(&b, "# TYPE noriai_db_up gauge\nnoriai_db_up %d\n", db_ready(s->db));
+    put(&b, "# TYPE noriai_db_up gauge\nnoriai_db_up %d\n", api_store_ready(s));
     put(&b, "# TYPE noriai_http_connections gauge\nnoriai_http_connections %d\n",
         s->http ? api_http_n_connections(s->http) : 0);
     put(&b, "# TYPE noriai_commits_failed_total counter\nnoriai_commits_failed_total %llu\n",
-        (unsigned long long)m->commits_failed);
+        (unsigned long long)s->core->m.commits_failed);
+    put(&b, "# HELP noriai_events_lost_total Booking events not queued for want of memory (their "
+            "bookings' rows were stored again).\n# TYPE noriai_events_lost_total counter\n"
+            "noriai_events_lost_total %llu\n",
+        (unsigned long long)s->core->m.events_lost);
+    put(&b, "# HELP noriai_idempotency_refused_total Idempotency records the store refused for "
+            "good (dropped, not retried).\n# TYPE noriai_idempotency_refused_total counter\n"
+            "noriai_idempotency_refused_total %llu\n",
+        (unsigned long long)s->core->m.idem_refused);
+    put(&b, "# TYPE noriai_bookings_not_restored_total counter\n"
+            "noriai_bookings_not_restored_total %llu\n",
+        (unsigned long long)s->core->m.not_restored);
+    put(&b, "# TYPE noriai_http_refused_connections_total counter\n"
+            "noriai_http_refused_connections_total %llu\n",
+        (unsigned long long)(s->http ? api_http_n_refused(s->http) : 0));
     {
         int64_t by[DSP_STATUS_COUNT] = {0};
-        for (int i = 0; i < API_MAX_DAYS; i++) {
-            const api_day *d = &s->days[i];
+        for (int i = 0; i < SVC_MAX_DAYS; i++) {
+            const svc_day *d = &s->core->days[i];
             if (!d->used)
                 continue;
             for (int64_t k = 0; k < d->cap_idx; k++) {

@@ -5,17 +5,22 @@
  *
  * Pieces (one file each, prefix api_):
  *   config.c   settings: defaults (the demo town), JSON config file, flags
- *   clock.c    the service clock: dates and seconds of the service day in
- *              the area's time zone (real time, optionally shifted)
- *   service.c  live state: days, bookings' side data, tokens, idempotency,
- *              persisting every change (events, booking rows, plans) and
- *              answering only after the commit; restore at start; timers
- *   routes.c   the /v1 API: routing, auth by role, JSON in and out
+ *   daemon.c   the process: start (area, migrations, the service layer
+ *              restored from the store, tokens), timers, hooks, shutdown
+ *   routes.c   the /v1 API: routing, auth by role, idempotency, answers;
+ *              the handlers by resource in r_bookings.c, r_riders.c,
+ *              r_fleet.c, r_admin.c
+ *   views.c    JSON of live bookings and plans
+ *   driver.c   the driver channel (WebSocket + protobuf)
+ *   web.c      the consoles' static files
  *   metrics.c  Prometheus text exposition of counters and histograms
  *   log.c      structured logs, one JSON object per line on stderr
  *
+ * The rules of the service day are not here: they are the service layer's
+ * (dispatcher/svc.h), which this daemon drives.
+ *
  * Durability rule: an HTTP 2xx for a change is sent only from the store's
- * commit callback of the transaction that holds that change.
+ * commit callback of the transaction that holds that change (svc_commit).
  */
 #ifndef NORIAI_API_SERVER_H
 #define NORIAI_API_SERVER_H
@@ -24,20 +29,13 @@
 #include <stdint.h>
 
 #include "dispatcher/dsp.h"
+#include "dispatcher/svc.h"
 
 #define API_MAX_VEHICLES 1000
-#define API_MAX_CONFIGS SLV_MAX_CONFIGS
+#define API_MAX_CONFIGS SVC_MAX_CONFIGS
 
-typedef struct api_fleet_def {
-    char id[48];
-    int n_configs;
-    int seats[API_MAX_CONFIGS], wheelchairs[API_MAX_CONFIGS];
-    int depot_stop; /* area stop index; -1: the area's depot */
-    int shift_start_s, shift_end_s;
-    int n_breaks;
-    int break_earliest_s[DSP_MAX_BREAKS], break_latest_s[DSP_MAX_BREAKS],
-        break_duration_s[DSP_MAX_BREAKS];
-} api_fleet_def;
+/* A van of the fleet (the service layer's definition). */
+typedef svc_vehicle_def api_fleet_def;
 
 typedef struct api_config {
     char listen_host[64];

@@ -1,5 +1,5 @@
 /*
- * map.c - a string-keyed hash map for the service's indexes (booking ids,
+ * svc_map.c - a string-keyed hash map for the service's indexes (booking ids,
  * token hashes, rider ids, idempotency keys, stop ids).
  *
  * Open addressing with linear probing over a power-of-two table, FNV-1a
@@ -7,7 +7,7 @@
  * is rebuilt when live entries plus tombstones pass 70 %.  Keys are copied;
  * values belong to the caller.  Lookups are O(1) expected.
  */
-#include "api/server/srv_int.h"
+#include "dispatcher/svc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +26,9 @@ static uint64_t fnv(const char *s)
     return h;
 }
 
-static int rebuild(api_map *m, size_t cap)
+static int rebuild(svc_map *m, size_t cap)
 {
-    api_map_slot *old = m->slots, *ns = calloc(cap, sizeof(*ns));
+    svc_map_slot *old = m->slots, *ns = calloc(cap, sizeof(*ns));
     size_t old_cap = m->cap;
 
     if (ns == NULL)
@@ -50,12 +50,12 @@ static int rebuild(api_map *m, size_t cap)
     return 0;
 }
 
-static api_map_slot *find(const api_map *m, const char *key)
+static svc_map_slot *find(const svc_map *m, const char *key)
 {
     if (m->cap == 0)
         return NULL;
     for (size_t j = fnv(key) & (m->cap - 1);; j = (j + 1) & (m->cap - 1)) {
-        api_map_slot *s = &m->slots[j];
+        svc_map_slot *s = &m->slots[j];
         if (s->key == NULL)
             return NULL;
         if (s->key != TOMB && strcmp(s->key, key) == 0)
@@ -63,9 +63,9 @@ static api_map_slot *find(const api_map *m, const char *key)
     }
 }
 
-int api_map_put(api_map *m, const char *key, void *val)
+int svc_map_put(svc_map *m, const char *key, void *val)
 {
-    api_map_slot *s = find(m, key);
+    svc_map_slot *s = find(m, key);
     size_t len;
 
     if (s != NULL) {
@@ -91,15 +91,15 @@ int api_map_put(api_map *m, const char *key, void *val)
     return 0;
 }
 
-void *api_map_get(const api_map *m, const char *key)
+void *svc_map_get(const svc_map *m, const char *key)
 {
-    api_map_slot *s = find(m, key);
+    svc_map_slot *s = find(m, key);
     return s != NULL ? s->val : NULL;
 }
 
-void *api_map_del(api_map *m, const char *key)
+void *svc_map_del(svc_map *m, const char *key)
 {
-    api_map_slot *s = find(m, key);
+    svc_map_slot *s = find(m, key);
     void *v;
 
     if (s == NULL)
@@ -112,11 +112,16 @@ void *api_map_del(api_map *m, const char *key)
     return v;
 }
 
-void api_map_cleanup(api_map *m)
+void svc_map_cleanup(svc_map *m)
 {
     for (size_t i = 0; i < m->cap; i++)
         if (m->slots[i].key != NULL && m->slots[i].key != TOMB)
             free(m->slots[i].key);
     free(m->slots);
     memset(m, 0, sizeof(*m));
+}
+
+int svc_map_live(const svc_map *m, size_t i)
+{
+    return i < m->cap && m->slots[i].key != NULL && m->slots[i].key != TOMB;
 }
