@@ -22,10 +22,28 @@
  * when riders are on board, or when empty just in time (planned start minus
  * the drive minus a buffer); with nothing to do it goes home at the end of
  * its shift.  Each visit becomes a row of stops.csv.
+ *
+ * The drivers report what happens as a tablet does, through the service
+ * day's tablet rules (dispatcher/svc_tablet.h), not by calling the day core
+ * themselves: arrived at the plan's first stop, departed, boarded, no_show,
+ * alighted, break_start, break_end.  So a simulated day runs the rules the
+ * live service runs.  Bookings are named by their request id (or
+ * "sim-<request>" when that id is no tablet id or not unique), breaks by
+ * "break-<n>".  What no tablet reports stays a direct call, as the office
+ * or the world would make it: the drive home (or to a place with nothing
+ * planned) and the arrival there, a van out of service.  A van that reaches
+ * a stop withdrawn while it drove there (a cancellation) has nothing to
+ * report there - its tablet shows the next stop - and its "departed" later
+ * tells the dispatcher it got there and left.
+ *
+ * A refusal is a bug of the simulator (its drivers broke the rules): it is
+ * counted, the first one kept with its reason, and the move is made
+ * directly so the day goes on as before; the run then fails naming them.
  */
 #include "simulator/sim.h"
 
 #include "dispatcher/dsp.h"
+#include "dispatcher/svc_tablet.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -66,6 +84,12 @@ typedef struct van {
     int dirty;
 } van;
 
+/* A request's public booking id, for the tablets, in name order. */
+typedef struct pub_name {
+    const char *name;
+    int req;
+} pub_name;
+
 typedef struct eng {
     const sim_scenario *s;
     const area *a;
@@ -84,6 +108,13 @@ typedef struct eng {
     int end_s;
     int buffer_s;
     const char *op; /* the dispatcher call that failed, for the message */
+    /* tablets */
+    const char **pub;  /* request -> public booking id */
+    char (*alt)[16];   /* "sim-<request>" where the request's own id will not do */
+    pub_name *by_name; /* sorted by name */
+    long tablet_events, tablet_refusals;
+    char first_refusal[SVC_TABLET_MAX_ERROR + 64];
+    char op_buf[SVC_TABLET_MAX_ERROR + 32];
 } eng;
 
 static int travel_s(const eng *e, const dsp_place *a, const dsp_place *b)
@@ -248,6 +279,129 @@ static int bk_map(eng *e, int64_t b, int req)
     return 0;
 }
 
+/* ---- the drivers' tablets ---- */
+
+static int pub_cmp(const void *a, const void *b)
+{
+    const pub_name *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c != 0 ? c : (x->req > y->req) - (x->req < y->req);
+}
+
+static void pub_sort(eng *e)
+{
+    for (int i = 0; i < e->dm->n; i++)
+        e->by_name[i] = (pub_name){.name = e->pub[i], .req = i};
+    qsort(e->by_name, (size_t)e->dm->n, sizeof(*e->by_name), pub_cmp);
+}
+
+/*
+ * Public booking ids: the request's id where a tablet could send it (a
+ * printable id, not a break's name, unique), else "sim-<request>".  Two
+ * passes of sorting: duplicates found after the first get their own names.
+ */
+static int pub_names(eng *e)
+{
+    int n = e->dm->n, dup = 0;
+
+    e->pub = malloc(((size_t)n + 1) * sizeof(*e->pub));
+    e->alt = malloc(((size_t)n + 1) * sizeof(*e->alt));
+    e->by_name = malloc(((size_t)n + 1) * sizeof(*e->by_name));
+    if (e->pub == NULL || e->alt == NULL || e->by_name == NULL)
+        return SIM_ENOMEM;
+    for (int i = 0; i < n; i++) {
+        const char *id = e->dm->req[i].id;
+        snprintf(e->alt[i], sizeof(e->alt[i]), "sim-%d", i);
+        e->pub[i] =
+            svc_tablet_id_ok(id) && strncmp(id, "break-", 6) != 0 && strncmp(id, "sim-", 4) != 0
+                ? id
+                : e->alt[i];
+    }
+    pub_sort(e);
+    for (int k = 1; k < n; k++)
+        if (strcmp(e->by_name[k].name, e->by_name[k - 1].name) == 0) {
+            e->pub[e->by_name[k].req] = e->alt[e->by_name[k].req];
+            dup = 1;
+        }
+    if (dup)
+        pub_sort(e);
+    return 0;
+}
+
+/* svc_tablet_ctx.booking_index: every booking of the run is of this day. */
+static int64_t tablet_booking(void *ud, const char *id)
+{
+    eng *e = ud;
+    int lo = 0, hi = e->dm->n - 1;
+
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2, c = strcmp(e->by_name[mid].name, id);
+        if (c == 0)
+            return e->bk_of[e->by_name[mid].req] >= 0 ? e->bk_of[e->by_name[mid].req]
+                                                      : SVC_TABLET_BK_UNKNOWN;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return SVC_TABLET_BK_UNKNOWN;
+}
+
+static const char *tablet_stop(void *ud, int stop)
+{
+    const eng *e = ud;
+    return stop >= 0 && stop < e->a->n_stops ? e->a->stops[stop].id : NULL;
+}
+
+/*
+ * Van v's driver reports kind about booking b (-1: none named) at place
+ * (NULL: no stop named).  0 applied; 1 refused - counted, and the caller
+ * makes the move itself; a negative dispatcher code when the day core
+ * failed on a checked event (e->op says what).
+ */
+static int tablet(eng *e, int now, int v, svc_tablet_kind kind, int64_t b, const dsp_place *place)
+{
+    char bid[SVC_TABLET_MAX_ID + 1] = "";
+    dsp_booking_info bi;
+    svc_tablet_result r;
+    svc_tablet_ctx c = {.day = e->day,
+                        .now = now,
+                        .vehicle = v,
+                        .vehicle_id = e->s->vehicles[v].id,
+                        .ud = e,
+                        .booking_index = tablet_booking,
+                        .stop_id = tablet_stop};
+    svc_tablet_event te = {.kind = kind, .booking_id = bid, .stop_id = ""};
+    int rc;
+
+    if (b >= 0 && dsp_booking_get(e->day, b, &bi) == 0) {
+        int req = b < e->cap_req_of_bk ? e->req_of_bk[b] : -1;
+        if (bi.is_break)
+            snprintf(bid, sizeof(bid), "break-%lld", (long long)b);
+        else if (req >= 0)
+            snprintf(bid, sizeof(bid), "%s", e->pub[req]);
+    }
+    if (place != NULL && place->stop >= 0 && place->stop < e->a->n_stops)
+        te.stop_id = e->a->stops[place->stop].id;
+    e->tablet_events++;
+    rc = svc_tablet_event_handle(&c, &te, &r);
+    if (rc == 0)
+        return 0;
+    if (rc == SVC_TABLET_EREFUSED) {
+        char clk[16];
+        if (e->tablet_refusals++ == 0) {
+            sim_format_clock(now, clk, sizeof(clk));
+            snprintf(e->first_refusal, sizeof(e->first_refusal), "%s %s \"%s\" at %s: %s",
+                     c.vehicle_id, svc_tablet_kind_name(kind), bid, clk, r.error);
+        }
+        return 1;
+    }
+    snprintf(e->op_buf, sizeof(e->op_buf), "tablet %s: %s", svc_tablet_kind_name(kind),
+             r.error[0] ? r.error : svc_tablet_strerror(rc));
+    e->op = e->op_buf;
+    return r.dsp_rc < 0 ? r.dsp_rc : DSP_EINVAL;
+}
+
 static int do_request(eng *e, int now, int i)
 {
     const sim_request *q = &e->dm->req[i];
@@ -303,8 +457,21 @@ static int van_step(eng *e, int now, int v)
         if (now < x->until)
             return wake(e, v, x->until);
         x->state = VAN_AT;
-        if ((rc = (e->op = "vehicle_arrive", dsp_vehicle_arrive(e->day, now, v))) < 0)
-            return rc;
+        n = dsp_plan_get(e->day, v, ps, 1);
+        if (n > 0 && same_place(&x->place, &ps[0].place)) {
+            /* At the plan's first stop: "arrived", naming it. */
+            rc = tablet(e, now, v, SVC_TABLET_ARRIVED, ps[0].booking, &x->place);
+            if (rc > 0)
+                rc = (e->op = "vehicle_arrive", dsp_vehicle_arrive(e->day, now, v));
+            if (rc < 0)
+                return rc;
+        } else if (n <= 0) {
+            /* Home, or a place with nothing planned: no tablet says so. */
+            if ((rc = (e->op = "vehicle_arrive", dsp_vehicle_arrive(e->day, now, v))) < 0)
+                return rc;
+        }
+        /* Else its stop was withdrawn on the way: "departed" will say it
+         * got here (the essay at the top). */
         if ((rc = rec_open(e, v, now, "stop")) < 0)
             return rc;
         break;
@@ -316,7 +483,10 @@ static int van_step(eng *e, int now, int v)
     case VAN_BREAK:
         if (now < x->until)
             return wake(e, v, x->until);
-        if ((rc = (e->op = "break_end", dsp_break_end(e->day, now, v, x->break_bk))) < 0)
+        rc = tablet(e, now, v, SVC_TABLET_BREAK_END, x->break_bk, NULL);
+        if (rc > 0)
+            rc = (e->op = "break_end", dsp_break_end(e->day, now, v, x->break_bk));
+        if (rc < 0)
             return rc;
         x->state = VAN_AT;
         break;
@@ -330,6 +500,12 @@ static int van_step(eng *e, int now, int v)
     if (n <= 0) {
         /* Nothing to do: home at the end of the shift. */
         int home = travel_s(e, &x->place, &vi.depot);
+        if (vi.en_route) {
+            /* It reached a withdrawn stop and nothing else came: the
+             * dispatcher hears that it is there, as on the way home. */
+            if ((rc = (e->op = "vehicle_arrive", dsp_vehicle_arrive(e->day, now, v))) < 0)
+                return rc;
+        }
         if (same_place(&x->place, &vi.depot)) {
             if (now >= vi.shift_end_s) {
                 x->state = VAN_DONE;
@@ -369,11 +545,17 @@ static int van_step(eng *e, int now, int v)
                               e->s->service.noshow_wait_s;
                 if (now < give_up)
                     return wake(e, v, give_up);
-                if ((rc = (e->op = "rider_no_show", dsp_rider_no_show(e->day, now, v, b))) < 0)
+                rc = tablet(e, now, v, SVC_TABLET_NO_SHOW, b, NULL);
+                if (rc > 0)
+                    rc = (e->op = "rider_no_show", dsp_rider_no_show(e->day, now, v, b));
+                if (rc < 0)
                     return rc;
                 return wake(e, v, now);
             }
-            if ((rc = (e->op = "rider_boarded", dsp_rider_boarded(e->day, now, v, b))) < 0)
+            rc = tablet(e, now, v, SVC_TABLET_BOARDED, b, NULL);
+            if (rc > 0)
+                rc = (e->op = "rider_boarded", dsp_rider_boarded(e->day, now, v, b));
+            if (rc < 0)
                 return rc;
             x->riders += bi.passengers;
             x->seats += bi.passengers - bi.wheelchairs;
@@ -387,7 +569,10 @@ static int van_step(eng *e, int now, int v)
             break;
         }
         case DSP_STOP_DROP:
-            if ((rc = (e->op = "rider_alighted", dsp_rider_alighted(e->day, now, v, b))) < 0)
+            rc = tablet(e, now, v, SVC_TABLET_ALIGHTED, b, NULL);
+            if (rc > 0)
+                rc = (e->op = "rider_alighted", dsp_rider_alighted(e->day, now, v, b));
+            if (rc < 0)
                 return rc;
             x->riders -= bi.passengers;
             x->seats -= bi.passengers - bi.wheelchairs;
@@ -400,7 +585,10 @@ static int van_step(eng *e, int now, int v)
             x->until = now + ps[0].service_s;
             break;
         case DSP_STOP_BREAK:
-            if ((rc = (e->op = "break_start", dsp_break_start(e->day, now, v, b))) < 0)
+            rc = tablet(e, now, v, SVC_TABLET_BREAK_START, b, NULL);
+            if (rc > 0)
+                rc = (e->op = "break_start", dsp_break_start(e->day, now, v, b));
+            if (rc < 0)
                 return rc;
             if (rec)
                 snprintf(rec->kind, sizeof(rec->kind), "break");
@@ -422,7 +610,16 @@ static int van_step(eng *e, int now, int v)
         int leave = ps[0].planned_s - drive - e->buffer_s;
         if (x->riders == 0 && leave > now)
             return wake(e, v, leave);
-        if ((rc = (e->op = "vehicle_depart", dsp_vehicle_depart(e->day, now, v))) < 0)
+        rc = tablet(e, now, v, SVC_TABLET_DEPARTED, -1, &x->place);
+        if (rc > 0) {
+            /* As the day core was told before: arrived here, if it was not. */
+            dsp_vehicle_get(e->day, v, &vi);
+            if (vi.en_route)
+                rc = (e->op = "vehicle_arrive", dsp_vehicle_arrive(e->day, now, v));
+            if (rc >= 0)
+                rc = (e->op = "vehicle_depart", dsp_vehicle_depart(e->day, now, v));
+        }
+        if (rc < 0)
             return rc;
     }
 drive_to_depot:
@@ -561,6 +758,8 @@ int sim_run(const sim_scenario *s, const area *a, const sim_demand *dm, const si
         rc = SIM_ENOMEM;
         goto out;
     }
+    if ((rc = pub_names(&e)) < 0)
+        goto out;
     if ((rc = dsp_day_create(a, &rules, &sink, &e.day)) < 0) {
         snprintf(err, err_len, "%s: dispatcher rejects the service rules: %s", s->path,
                  dsp_strerror(rc));
@@ -730,6 +929,16 @@ int sim_run(const sim_scenario *s, const area *a, const sim_demand *dm, const si
     out->replans = e.replans;
     out->replans_adopted = e.adopted;
     rc = 0;
+    if (e.tablet_refusals > 0) {
+        /* The day ran to its end (each refused move made directly), but its
+         * drivers broke the service day's rules: a bug to look at, not a
+         * result.  sim_result has no field for the count yet. */
+        snprintf(err, err_len,
+                 "%s: %ld of %ld tablet events refused (tablet_refusals; a simulator bug); "
+                 "first: %s",
+                 s->path, e.tablet_refusals, e.tablet_events, e.first_refusal);
+        rc = SIM_EDISPATCH;
+    }
 out:
     out->wall_s = (now_ms() - t_wall) / 1e3;
     dsp_day_destroy(e.day);
@@ -737,5 +946,8 @@ out:
     free(e.vans);
     free(e.bk_of);
     free(e.req_of_bk);
+    free(e.pub);
+    free(e.alt);
+    free(e.by_name);
     return rc;
 }

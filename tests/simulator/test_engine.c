@@ -5,6 +5,10 @@
  * Each case writes a small scenario on a synthetic town, runs it through the
  * same calls `noriai simulate` makes (load, area, resolve, demand, sim_run,
  * report), and checks the outcome its disruption should have.
+ *
+ * The simulated drivers report through the tablet rules (svc_tablet.h), and
+ * sim_run fails when any of their events was refused (a simulator bug), so
+ * every day here also asserts that no tablet event was refused.
  */
 #include <setjmp.h> /* cmocka needs these four first */
 #include <stdarg.h>
@@ -66,6 +70,7 @@ static void run_day(day *d, int seed, const char *vans, int trips, const char *d
         fail_msg("area: %s", err);
     if (sim_demand_generate(d->s, d->a, &d->dm, err, sizeof(err)) != 0)
         fail_msg("demand: %s", err);
+    /* Fails on any tablet refusal too (tablet_refusals must be 0). */
     if (sim_run(d->s, d->a, &d->dm, NULL, &d->res, err, sizeof(err)) != 0)
         fail_msg("run: %s", err);
     sim_kpis_compute(&d->res, &d->k);
@@ -232,6 +237,30 @@ static void test_cancellations(void **state)
     free_day(&d);
 }
 
+/* Riders who cancel while their van drives to them: the van reaches a stop
+ * that is no longer in its plan, where its tablet has nothing to report, and
+ * its "departed" later tells the dispatcher it got there.  Such a visit is a
+ * row of stops.csv away from the depot with nobody boarding or alighting. */
+static void test_withdrawn_stops(void **state)
+{
+    day d;
+    int withdrawn = 0;
+
+    (void)state;
+    run_day(&d, 1, VANS3, 120, "\"travel_noise\": 0, \"cancel_rate\": 0.3");
+    for (int i = 0; i < d.res.n_stops; i++) {
+        const sim_stop_rec *s = &d.res.stops[i];
+        if (strcmp(s->kind, "stop") == 0 && s->boarded == NULL && s->alighted == NULL &&
+            s->stop != d.s->vehicles[s->vehicle].depot_stop)
+            withdrawn++;
+    }
+    assert_true(withdrawn >= 1);
+    assert_true(d.k.cancelled > 0);
+    assert_true(d.k.served > 0);
+    assert_int_equal(audit(&d, 0.0, 1), 0);
+    free_day(&d);
+}
+
 /* A van breaks down at 10:00: it serves nothing after, its riders are moved
  * or reported (cancelled, reason vehicle_lost), every other rule holds. */
 static void test_breakdown(void **state)
@@ -318,9 +347,10 @@ static void test_break(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_calm_day),      cmocka_unit_test(test_no_shows),
-        cmocka_unit_test(test_cancellations), cmocka_unit_test(test_breakdown),
-        cmocka_unit_test(test_late_vans),     cmocka_unit_test(test_break),
+        cmocka_unit_test(test_calm_day),        cmocka_unit_test(test_no_shows),
+        cmocka_unit_test(test_cancellations),   cmocka_unit_test(test_breakdown),
+        cmocka_unit_test(test_late_vans),       cmocka_unit_test(test_break),
+        cmocka_unit_test(test_withdrawn_stops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
