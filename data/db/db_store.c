@@ -128,7 +128,7 @@ static double dbl_of(const char *v)
 
 /* Columns of store_booking_row, in its order (28). */
 #define DBS_BOOKING_COLS                                                                           \
-    "id, service_date::text, rider_id, created_by, status, pickup_stop, pickup_lat, pickup_lon, " \
+    "id, service_date::text, rider_id, created_by, status, pickup_stop, pickup_lat, pickup_lon, "  \
     "drop_stop, drop_lat, drop_lon, when_kind, time_s, passengers, wheelchairs, requested_s, "     \
     "expires_s, promise_from_s, promise_to_s, latest_dropoff_s, vehicle_id, planned_pickup_s, "    \
     "planned_dropoff_s, pickup_s, dropoff_s, reason, notes, attention"
@@ -409,8 +409,8 @@ static int dbs_put_event(store_txn *t, const store_event_row *r)
         "to_status, vehicle_id, detail, actor, event_key) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,"
         "$10) ON CONFLICT (event_key) DO NOTHING";
     char ts[NUM_LEN];
-    const char *p[10] = {r->booking_id,      r->date,    num(ts, r->time_s), r->kind,
-                         r->from_status,     r->to_status, r->vehicle_id,    or_empty(r->detail),
+    const char *p[10] = {r->booking_id,      r->date,      num(ts, r->time_s), r->kind,
+                         r->from_status,     r->to_status, r->vehicle_id,      or_empty(r->detail),
                          or_empty(r->actor), r->event_key};
 
     return txn_add(t, sql, 10, p);
@@ -434,9 +434,9 @@ static int dbs_put_idem(store_txn *t, const store_idem_row *r)
                              "request_sha256, status, response) VALUES ($1,$2,$3,$4,$5,$6,$7) "
                              "ON CONFLICT (token_id, key) DO NOTHING";
     char st[NUM_LEN];
-    const char *p[7] = {r->token_id,       r->key,          r->method,
-                        r->path,           r->request_sha256, num(st, r->status),
-                        or_empty(r->response)};
+    const char *p[7] = {
+        r->token_id,          r->key, r->method, r->path, r->request_sha256, num(st, r->status),
+        or_empty(r->response)};
 
     return txn_add(t, sql, 7, p);
 }
@@ -448,8 +448,10 @@ static int dbs_put_driver_event(store_txn *t, const store_driver_event_row *r)
         "unix_ms, result) VALUES ($1,$2,$3,$4,$5::date,$6::bigint,$7) "
         "ON CONFLICT (vehicle_id, event_id) DO NOTHING";
     char ms[NUM_LEN];
-    const char *p[7] = {r->vehicle_id, r->event_id, r->kind, or_empty(r->booking_id),
-                        r->date,       num(ms, r->unix_ms < 0 ? 0 : r->unix_ms), r->result};
+    const char *p[7] = {r->vehicle_id, r->event_id,
+                        r->kind,       or_empty(r->booking_id),
+                        r->date,       num(ms, r->unix_ms < 0 ? 0 : r->unix_ms),
+                        r->result};
 
     return txn_add(t, sql, 7, p);
 }
@@ -525,8 +527,8 @@ static int dbs_vehicle_out(store_txn *t, const char *vehicle_id, const char *dat
  * restored, as one statement: the reason is the detail only for a
  * cancellation (as the cancel wrote it; an expiry left it alone). */
 static int dbs_end_stored_booking(store_txn *t, const char *booking_id, const char *from,
-                                  const char *to, int time_s, const char *detail,
-                                  const char *actor, const char *event_key)
+                                  const char *to, int time_s, const char *detail, const char *actor,
+                                  const char *event_key)
 {
     static const char *sql =
         "WITH u AS (UPDATE bookings SET status = $3, attention = NULL, reason = CASE WHEN $3 = "
@@ -536,7 +538,7 @@ static int dbs_end_stored_booking(store_txn *t, const char *booking_id, const ch
         "service_date, $5::int, 'status', $2, $3, NULL, $4, $6, $7 FROM u "
         "ON CONFLICT (event_key) DO NOTHING";
     char ts[NUM_LEN];
-    const char *p[7] = {booking_id,       from,      to, or_empty(detail), num(ts, time_s),
+    const char *p[7] = {booking_id,      from,     to, or_empty(detail), num(ts, time_s),
                         or_empty(actor), event_key};
 
     return txn_add(t, sql, 7, p);
@@ -557,8 +559,7 @@ static int dbs_mark_attention(store_txn *t, const char *booking_id, const char *
         "$4::int, 'attention', $2, $2, NULL, $3, $5, $6 FROM u "
         "ON CONFLICT (event_key) DO NOTHING";
     char ts[NUM_LEN];
-    const char *p[6] = {booking_id, status, attention, num(ts, time_s), or_empty(actor),
-                        event_key};
+    const char *p[6] = {booking_id, status, attention, num(ts, time_s), or_empty(actor), event_key};
 
     return txn_add(t, sql, 6, p);
 }
@@ -678,7 +679,9 @@ static void dbs_bookings(void *ctx, const store_booking_filter *f, store_booking
                         f->status,
                         f->after_id,
                         f->limit > 0 ? num(lim, f->limit) : NULL,
-                        f->attention < 0 ? NULL : f->attention ? "true" : "false"};
+                        f->attention < 0 ? NULL
+                        : f->attention   ? "true"
+                                         : "false"};
 
     read_submit(ctx, READ_BOOKINGS, sql, 6, p, (dbs_fn)cb, ud);
 }
@@ -687,8 +690,8 @@ static void dbs_booking_get(void *ctx, const char *id, store_bookings_cb cb, voi
 {
     const char *p[1] = {id};
 
-    read_submit(ctx, READ_BOOKINGS, "SELECT " DBS_BOOKING_COLS " FROM bookings WHERE id = $1", 1,
-                p, (dbs_fn)cb, ud);
+    read_submit(ctx, READ_BOOKINGS, "SELECT " DBS_BOOKING_COLS " FROM bookings WHERE id = $1", 1, p,
+                (dbs_fn)cb, ud);
 }
 
 /* LIKE wildcards of the input taken literally; out has 2 * strlen + 1. */
@@ -729,8 +732,7 @@ static void dbs_riders_search(void *ctx, const char *digits, const char *text, i
     free(pat);
 }
 
-static void dbs_riders_get(void *ctx, const char *const *ids, int n, store_riders_cb cb,
-                           void *ud)
+static void dbs_riders_get(void *ctx, const char *const *ids, int n, store_riders_cb cb, void *ud)
 {
     size_t len = 3;
     char *arr, *q;
@@ -816,8 +818,7 @@ static int json_str(char *buf, size_t cap, size_t *len, const char *s)
     return 0;
 }
 
-static int dbs_upsert_fleet(void *ctx, const store_vehicle_row *v, int n, char *err,
-                            size_t err_len)
+static int dbs_upsert_fleet(void *ctx, const store_vehicle_row *v, int n, char *err, size_t err_len)
 {
     db_store *s = ctx;
     size_t cap = 16, len = 0;
@@ -840,8 +841,7 @@ static int dbs_upsert_fleet(void *ctx, const store_vehicle_row *v, int n, char *
         len += (size_t)snprintf(js + len, cap - len,
                                 ",\"configs\":%s,\"depot_lat\":%.7f,\"depot_lon\":%.7f,"
                                 "\"depot_stop\":",
-                                v[i].configs ? v[i].configs : "[]", v[i].depot_lat,
-                                v[i].depot_lon);
+                                v[i].configs ? v[i].configs : "[]", v[i].depot_lat, v[i].depot_lon);
         json_str(js, cap, &len, v[i].depot_stop);
         len += (size_t)snprintf(js + len, cap - len, "}");
     }
@@ -927,8 +927,8 @@ static int dbs_load_tokens(void *ctx, void (*row)(void *ud, const store_token_ro
                 0, NULL, &c, err, err_len);
 }
 
-static int dbs_load_rider_ids(void *ctx, void (*row)(void *ud, const char *id), void *ud,
-                              char *err, size_t err_len)
+static int dbs_load_rider_ids(void *ctx, void (*row)(void *ud, const char *id), void *ud, char *err,
+                              size_t err_len)
 {
     load_ctx c = {1, dec_id, (dbs_fn)row, ud};
 

@@ -54,17 +54,17 @@ static const size_t booking_strs[] = {
     OFF(store_booking_row, vehicle_id), OFF(store_booking_row, reason),
     OFF(store_booking_row, notes),      OFF(store_booking_row, attention)};
 static const size_t event_strs[] = {
-    OFF(store_event_row, booking_id),  OFF(store_event_row, date),
-    OFF(store_event_row, kind),        OFF(store_event_row, from_status),
-    OFF(store_event_row, to_status),   OFF(store_event_row, vehicle_id),
-    OFF(store_event_row, detail),      OFF(store_event_row, actor),
+    OFF(store_event_row, booking_id), OFF(store_event_row, date),
+    OFF(store_event_row, kind),       OFF(store_event_row, from_status),
+    OFF(store_event_row, to_status),  OFF(store_event_row, vehicle_id),
+    OFF(store_event_row, detail),     OFF(store_event_row, actor),
     OFF(store_event_row, event_key)};
 static const size_t plan_strs[] = {OFF(store_plan_row, vehicle_id), OFF(store_plan_row, date),
                                    OFF(store_plan_row, stops)};
-static const size_t idem_strs[] = {OFF(store_idem_row, token_id), OFF(store_idem_row, key),
-                                   OFF(store_idem_row, method),   OFF(store_idem_row, path),
-                                   OFF(store_idem_row, request_sha256),
-                                   OFF(store_idem_row, response)};
+static const size_t idem_strs[] = {
+    OFF(store_idem_row, token_id),       OFF(store_idem_row, key),
+    OFF(store_idem_row, method),         OFF(store_idem_row, path),
+    OFF(store_idem_row, request_sha256), OFF(store_idem_row, response)};
 static const size_t drv_strs[] = {
     OFF(store_driver_event_row, vehicle_id), OFF(store_driver_event_row, event_id),
     OFF(store_driver_event_row, kind),       OFF(store_driver_event_row, booking_id),
@@ -75,9 +75,10 @@ static const size_t rider_strs[] = {
     OFF(store_rider_row, phone_digits), OFF(store_rider_row, home_address),
     OFF(store_rider_row, home_stop_id), OFF(store_rider_row, mobility),
     OFF(store_rider_row, notes),        OFF(store_rider_row, created)};
-static const size_t token_strs[] = {OFF(store_token_row, id),       OFF(store_token_row, token_sha256),
-                                    OFF(store_token_row, role),     OFF(store_token_row, rider_id),
-                                    OFF(store_token_row, vehicle_id), OFF(store_token_row, label)};
+static const size_t token_strs[] = {
+    OFF(store_token_row, id),         OFF(store_token_row, token_sha256),
+    OFF(store_token_row, role),       OFF(store_token_row, rider_id),
+    OFF(store_token_row, vehicle_id), OFF(store_token_row, label)};
 static const size_t vehicle_strs[] = {OFF(store_vehicle_row, id), OFF(store_vehicle_row, configs),
                                       OFF(store_vehicle_row, depot_stop)};
 
@@ -239,10 +240,10 @@ struct mem_item {
     int rc; /* decided at submission: 0, or the failure to report */
     mem_fn cb;
     void *ud;
-    store_txn *t;                 /* ITEM_TXN */
-    store_booking_filter f;       /* ITEM_BOOKINGS (strings owned) */
-    char *s1, *s2;                /* booking id; digits, text */
-    char **ids;                   /* ITEM_RIDERS_GET */
+    store_txn *t;           /* ITEM_TXN */
+    store_booking_filter f; /* ITEM_BOOKINGS (strings owned) */
+    char *s1, *s2;          /* booking id; digits, text */
+    char **ids;             /* ITEM_RIDERS_GET */
     int n_ids;
     int num; /* limit, hours */
 };
@@ -251,8 +252,8 @@ struct store_txn {
     store_mem *m;
     mem_op *ops;
     int n, cap;
-    int broken;  /* DB_ENOMEM: a put_* could not be copied */
-    int refused; /* DB_EQUERY: a record the SQL would refuse (NOT NULL, CHECK) */
+    int broken;    /* DB_ENOMEM: a put_* could not be copied */
+    int refused;   /* DB_EQUERY: a record the SQL would refuse (NOT NULL, CHECK) */
     mem_item item; /* its place in the queue once submitted */
 };
 
@@ -399,7 +400,7 @@ static int mem_put_idem(store_txn *t, const store_idem_row *r)
 
 static int mem_put_driver_event(store_txn *t, const store_driver_event_row *r)
 {
-    static const char *const kinds[] = {"arrived",  "departed", "boarded",   "alighted",
+    static const char *const kinds[] = {"arrived", "departed",    "boarded",  "alighted",
                                         "no_show", "break_start", "break_end"};
     store_driver_event_row c = *r;
     mem_op *o = op_new(t, OP_DRIVER_EVENT);
@@ -470,9 +471,8 @@ static int mem_put_token(store_txn *t, const store_token_row *r)
     if (rec_copy(&o->t, &c, sizeof(c), token_strs, NSTRS(token_strs)) < 0)
         return op_fail(t);
     refuse_if(t, !c.id || !c.token_sha256 ||
-                     !(same(c.role, "admin") || same(c.role, "operator") ||
-                       same(c.role, "rider") || same(c.role, "driver") ||
-                       same(c.role, "planner")) ||
+                     !(same(c.role, "admin") || same(c.role, "operator") || same(c.role, "rider") ||
+                       same(c.role, "driver") || same(c.role, "planner")) ||
                      (same(c.role, "rider") && !c.rider_id) ||
                      (same(c.role, "driver") && !c.vehicle_id));
     return 0;
@@ -519,8 +519,8 @@ static int derived_event(store_txn *t, const char *id, int time_s, const char *k
 }
 
 static int mem_end_stored_booking(store_txn *t, const char *booking_id, const char *from,
-                                  const char *to, int time_s, const char *detail,
-                                  const char *actor, const char *event_key)
+                                  const char *to, int time_s, const char *detail, const char *actor,
+                                  const char *event_key)
 {
     int rc = args_op(t, OP_END, booking_id, from, to, or_empty(detail));
 
@@ -584,7 +584,8 @@ static int rider_known(const store_mem *m, const store_txn *t, int upto, const c
 static int token_clash(const store_mem *m, const store_txn *t, int upto, const store_token_row *r)
 {
     for (int i = 0; i < m->tokens.n; i++)
-        if (same(m->tokens.v[i].r.id, r->id) || same(m->tokens.v[i].r.token_sha256, r->token_sha256))
+        if (same(m->tokens.v[i].r.id, r->id) ||
+            same(m->tokens.v[i].r.token_sha256, r->token_sha256))
             return 1;
     for (int k = 0; k < upto; k++)
         if (t->ops[k].kind == OP_TOKEN &&
@@ -1155,8 +1156,7 @@ static int down(const store_mem *m, char *err, size_t err_len)
     return 0;
 }
 
-static int mem_upsert_fleet(void *ctx, const store_vehicle_row *v, int n, char *err,
-                            size_t err_len)
+static int mem_upsert_fleet(void *ctx, const store_vehicle_row *v, int n, char *err, size_t err_len)
 {
     store_mem *m = ctx;
     int rc = down(m, err, err_len), added = 0;
@@ -1172,8 +1172,8 @@ static int mem_upsert_fleet(void *ctx, const store_vehicle_row *v, int n, char *
         store_vehicle_row c = v[i];
         if (c.configs == NULL)
             c.configs = "[]";
-        if (c.id == NULL || rec_copy(&copies[i], &c, sizeof(c), vehicle_strs,
-                                     NSTRS(vehicle_strs)) < 0) {
+        if (c.id == NULL ||
+            rec_copy(&copies[i], &c, sizeof(c), vehicle_strs, NSTRS(vehicle_strs)) < 0) {
             rc = c.id == NULL ? slv_errf(err, err_len, DB_EQUERY, "vehicle %d has no id", i + 1)
                               : slv_errf(err, err_len, DB_ENOMEM, "out of memory");
             for (int k = 0; k < i; k++)
@@ -1216,8 +1216,8 @@ static int mem_load_tokens(void *ctx, void (*row)(void *ud, const store_token_ro
     return rc;
 }
 
-static int mem_load_rider_ids(void *ctx, void (*row)(void *ud, const char *id), void *ud,
-                              char *err, size_t err_len)
+static int mem_load_rider_ids(void *ctx, void (*row)(void *ud, const char *id), void *ud, char *err,
+                              size_t err_len)
 {
     store_mem *m = ctx;
     int rc = down(m, err, err_len);
@@ -1280,8 +1280,8 @@ static int cmp_open(const void *a, const void *b)
     if (c == 0)
         c = status_rank(x->status) - status_rank(y->status);
     if (c == 0 && x->promise_from_s != y->promise_from_s)
-        c = x->promise_from_s < 0   ? 1
-            : y->promise_from_s < 0 ? -1
+        c = x->promise_from_s < 0                   ? 1
+            : y->promise_from_s < 0                 ? -1
             : x->promise_from_s < y->promise_from_s ? -1
                                                     : 1;
     return c != 0 ? c : strcmp(x->id, y->id);
@@ -1419,8 +1419,9 @@ void store_mem_set_unavailable(store_mem *m, int unavailable)
 
 int store_mem_count(const store_mem *m, const char *table)
 {
-    static const char *const names[] = {"bookings", "booking_events",   "plans",  "idempotency_keys",
-                                        "driver_events", "riders", "tokens", "vehicles"};
+    static const char *const names[] = {"bookings",         "booking_events", "plans",
+                                        "idempotency_keys", "driver_events",  "riders",
+                                        "tokens",           "vehicles"};
     const int counts[] = {m->bookings.n, m->events.n, m->plans.n,  m->idem.n,
                           m->drv.n,      m->riders.n, m->tokens.n, m->vehicles.n};
 

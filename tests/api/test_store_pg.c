@@ -263,9 +263,8 @@ static void t_unavailable(void **state)
     chk_bks got;
     store_booking_filter flt = {NULL, NULL, NULL, NULL, -1, 0};
 
-    assert_int_equal(db_create(&f->loop, "host=/nonexistent port=1 dbname=x connect_timeout=1",
-                               NULL, &dead),
-                     0);
+    assert_int_equal(
+        db_create(&f->loop, "host=/nonexistent port=1 dbname=x connect_timeout=1", NULL, &dead), 0);
     assert_int_equal(db_store_create(dead, NULL, &s), 0);
     st = db_store_get(s);
     chk_env e = {st, pg_settle, pg_count, f};
@@ -320,8 +319,8 @@ static void t_blocking_txn(void **state)
     assert_int_equal(db_exec_blocking_txn(g_conn, nul, 1, err, sizeof(err)), DB_EINVAL);
     assert_int_equal(db_exec_blocking_txn(NULL, ok, 2, err, sizeof(err)), DB_EINVAL);
     assert_int_equal(db_exec_blocking_txn(g_conn, NULL, 0, err, sizeof(err)), 0);
-    assert_int_equal(db_exec_blocking_txn("host=/nonexistent port=1 dbname=x connect_timeout=1",
-                                          ok, 2, err, sizeof(err)),
+    assert_int_equal(db_exec_blocking_txn("host=/nonexistent port=1 dbname=x connect_timeout=1", ok,
+                                          2, err, sizeof(err)),
                      DB_EUNAVAIL);
 }
 

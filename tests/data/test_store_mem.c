@@ -127,9 +127,9 @@ static void t_fail_next(void **state)
     store_mem_fail_next(f->m, 1, DB_EUNKNOWN);
     {
         char err[200];
-        assert_int_equal(e->st.ops->exec_txn_blocking(e->st.ctx, event_txn(e, "ev_5"), err,
-                                                      sizeof(err)),
-                         DB_EUNKNOWN);
+        assert_int_equal(
+            e->st.ops->exec_txn_blocking(e->st.ctx, event_txn(e, "ev_5"), err, sizeof(err)),
+            DB_EUNKNOWN);
         assert_true(err[0] != '\0');
     }
     assert_int_equal(store_mem_count(f->m, "booking_events"), 4);
