@@ -107,7 +107,7 @@ typedef struct store_booking_filter {
     const char *rider_id, *date, *status; /* NULL: any */
     const char *after_id;                 /* cursor: ids greater than this */
     int attention;                        /* -1 any, 0 without, 1 with */
-    int limit;
+    int limit;                            /* <= 0: no limit */
 } store_booking_filter;
 
 /* ---- callbacks ---- */
@@ -147,7 +147,8 @@ typedef struct store_ops {
     /* Reads (asynchronous; rows valid inside the callback). */
     void (*bookings)(void *ctx, const store_booking_filter *f, store_bookings_cb cb, void *ud);
     void (*booking_get)(void *ctx, const char *id, store_bookings_cb cb, void *ud);
-    /* by phone digits (contained), or by name/kana (contained, any case) */
+    /* by phone digits (contained), or by name/kana (contained, any case);
+     * both given: both must match; limit <= 0 means 50 */
     void (*riders_search)(void *ctx, const char *digits, const char *text, int limit,
                           store_riders_cb cb, void *ud);
     void (*riders_get)(void *ctx, const char *const *ids, int n, store_riders_cb cb, void *ud);
@@ -174,7 +175,8 @@ typedef struct store_ops {
     int (*load_open_bookings)(void *ctx, const char *from_date,
                               void (*row)(void *ud, const store_booking_row *r), void *ud,
                               char *err, size_t err_len);
-    /* Blocking writes at the start (restore, demo data), committed at once. */
+    /* Blocking writes at the start (restore, demo data), committed at once,
+     * in one transaction; takes t (also on failure), as txn_submit does. */
     int (*exec_txn_blocking)(void *ctx, store_txn *t, char *err, size_t err_len);
     /* The service's own start-time mark of a booking it could not restore:
      * attention set (if not yet) with one event; 0 or DB_E*. */
