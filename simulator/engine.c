@@ -113,7 +113,7 @@ typedef struct eng {
     char (*alt)[16];   /* "sim-<request>" where the request's own id will not do */
     pub_name *by_name; /* sorted by name */
     long tablet_events, tablet_refusals;
-    char first_refusal[SVC_TABLET_MAX_ERROR + 64];
+    char first_refusal[SVC_TABLET_MAX_ERROR + SVC_TABLET_MAX_ID + 128];
     char op_buf[SVC_TABLET_MAX_ERROR + 32];
 } eng;
 
@@ -391,12 +391,12 @@ static int tablet(eng *e, int now, int v, svc_tablet_kind kind, int64_t b, const
         char clk[16];
         if (e->tablet_refusals++ == 0) {
             sim_format_clock(now, clk, sizeof(clk));
-            snprintf(e->first_refusal, sizeof(e->first_refusal), "%s %s \"%s\" at %s: %s",
+            snprintf(e->first_refusal, sizeof(e->first_refusal), "%.40s %.12s \"%s\" at %s: %s",
                      c.vehicle_id, svc_tablet_kind_name(kind), bid, clk, r.error);
         }
         return 1;
     }
-    snprintf(e->op_buf, sizeof(e->op_buf), "tablet %s: %s", svc_tablet_kind_name(kind),
+    snprintf(e->op_buf, sizeof(e->op_buf), "tablet %.12s: %s", svc_tablet_kind_name(kind),
              r.error[0] ? r.error : svc_tablet_strerror(rc));
     e->op = e->op_buf;
     return r.dsp_rc < 0 ? r.dsp_rc : DSP_EINVAL;
