@@ -36,7 +36,7 @@ CLI_SRC    := $(sort $(wildcard api/cli/*.c))
 LIB_SRC    := $(SOLVER_SRC) $(DATA_SRC) $(DSP_SRC) $(SIM_SRC) $(API_SRC)
 TEST_DIRS  := solver data dispatcher simulator api cli
 TEST_SRC   := $(sort $(foreach d,$(TEST_DIRS),$(wildcard tests/$(d)/test_*.c)))
-SAN_TEST_SRC := $(sort $(wildcard tests/solver/test_*.c tests/data/test_*.c tests/dispatcher/test_*.c tests/simulator/test_*.c tests/api/test_http*.c tests/api/test_api.c tests/api/test_driver.c tests/api/test_tablets.c))
+SAN_TEST_SRC := $(sort $(wildcard tests/solver/test_*.c tests/data/test_*.c tests/dispatcher/test_*.c tests/simulator/test_*.c tests/api/test_http*.c tests/api/test_web.c tests/api/test_api.c tests/api/test_driver.c tests/api/test_tablets.c tests/api/test_attacks.c tests/api/test_store_pg.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_C:$(GEN)/%.c=$(BUILD)/obj/gen/%.o) $(BUILD)/obj/gen/sql_migrations.o $(BUILD)/obj/gen/api_doc.o
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)

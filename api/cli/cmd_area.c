@@ -22,6 +22,7 @@
  * damaged input, 1 when no route exists or the bundle cannot be written.
  */
 #include "api/cli/cli.h"
+#include "solver/rng.h"
 #include "data/area/area.h"
 #include "data/geo/geo.h"
 
@@ -621,16 +622,6 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* splitmix64: a few random node ids, reproducible from --seed. */
-static uint64_t next_rand(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 static int area_bench_cmd(int argc, char **argv)
 {
     const char *dir = NULL, *osm = NULL, *v;
@@ -716,7 +707,7 @@ static int area_bench_cmd(int argc, char **argv)
         uint64_t s = (uint64_t)seed;
         for (long k = 0; k < n; k++)
             nodes[k] =
-                use_stops ? a->stops[k].node : (int32_t)(next_rand(&s) % (uint64_t)g->n_nodes);
+                use_stops ? a->stops[k].node : (int32_t)(slv_rng_splitmix64(&s) % (uint64_t)g->n_nodes);
     }
     for (long r = 0; r < repeat; r++) {
         t0 = now_s();
