@@ -108,7 +108,7 @@ int dsp_eval(dsp_day *d, const dsp_veh *v, const dsp_stop *stops, int n, const d
         const dsp_booking *b = &d->bk[v->onboard[i]];
         for (int dim = 0; dim < DSP_DIMS; dim++)
             load[dim] += b->load[dim];
-        riders++;
+        riders += !b->is_break; /* a break under way has no drop-off stop */
     }
     w->place[0] = v->pos;
     w->open[0] = dsp_ready_s(d, v);
