@@ -928,11 +928,13 @@ int sim_run(const sim_scenario *s, const area *a, const sim_demand *dm, const si
     }
     out->replans = e.replans;
     out->replans_adopted = e.adopted;
+    out->tablet_events = e.tablet_events;
+    out->tablet_refusals = e.tablet_refusals;
     rc = 0;
     if (e.tablet_refusals > 0) {
         /* The day ran to its end (each refused move made directly), but its
          * drivers broke the service day's rules: a bug to look at, not a
-         * result.  sim_result has no field for the count yet. */
+         * result. */
         snprintf(err, err_len,
                  "%s: %ld of %ld tablet events refused (tablet_refusals; a simulator bug); "
                  "first: %s",

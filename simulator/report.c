@@ -83,6 +83,7 @@ static const kpi_def kpi_table[] = {
     KD(empty_km_share, "share of km driven with nobody on board"),
     KD(offer_ms_p50, "median time to answer a request, ms"),
     KD(offer_ms_p99, "99th percentile of the time to answer, ms"),
+    KI(tablet_events, "driver reports checked by the service day's tablet rules"),
     KD(wall_s, "wall-clock time of the run, s"),
 };
 
@@ -275,6 +276,7 @@ void sim_kpis_compute(const sim_result *r, sim_kpis *k)
         k->dropoff_kept_share = (double)drop_kept / n_drop;
     if (k->requests > 0)
         k->service_rate = (double)k->served / k->requests;
+    k->tablet_events = (int)r->tablet_events;
     for (int v = 0; v < r->n_vehicles; v++)
         k->vehicles_used += used[v];
 

@@ -270,6 +270,9 @@ typedef struct sim_result {
     int *veh_first_s, *veh_last_s; /* service start/end per vehicle (-1 unused) */
     double wall_s;
     long replans, replans_adopted;
+    /* the drivers' reports, through the service day's tablet rules
+     * (dispatcher/svc_tablet.h); a refusal makes sim_run fail */
+    long tablet_events, tablet_refusals;
 } sim_result;
 
 void sim_result_cleanup(sim_result *r);
@@ -288,6 +291,7 @@ typedef struct sim_kpis {
     double wait_p50_s, wait_max_s, ride_time_p95_s;
     double dropoff_kept_share; /* served trips dropped off by their latest drop-off */
     double service_rate;       /* served / requests */
+    int tablet_events;         /* driver reports through the tablet rules */
 } sim_kpis;
 
 /*
