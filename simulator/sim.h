@@ -1,6 +1,8 @@
 /*
  * sim.h - the planners' simulator: a whole service day run offline against
- * the dispatcher core, in simulated time.
+ * the dispatcher core, in simulated time.  Its drivers report what happens
+ * through the service day's tablet rules (dispatcher/svc_tablet.h), like a
+ * real tablet does.
  *
  * Pieces (one file each):
  *   scenario.c  reads and validates a scenario JSON (docs/scenario-format.md)
@@ -9,8 +11,12 @@
  *   engine.c    the event loop in simulated time: requests arrive, riders
  *               confirm or cancel, vans drive their plans with noisy travel
  *               times, the dispatcher hears only what a real one would
- *   report.c    outputs: trips.csv, stops.csv, kpis.json, report.html
- *   sweep.c     the same scenario over a list of parameter values
+ *   report.c    outputs: trips.csv, stops.csv, kpis.json, report.html, and
+ *               a fleet sweep's sweep.csv (the CLI runs one day per size)
+ *   rng.c       the simulator's random numbers (solver/rng.h underneath)
+ *   httpc.c, wsc.c, loadgen.c, tablets.c  the load tools: HTTP and
+ *               WebSocket clients, the booking load generator, simulated
+ *               driver tablets
  *
  * Times are whole seconds from midnight of the service day.  Everything is
  * deterministic for a given scenario and seed (own PRNG, no clock reads in

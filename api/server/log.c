@@ -6,7 +6,7 @@
  *
  * The message is escaped here; the fields come preformatted from the caller
  * (keys and values it controls; strings from outside must go through
- * api_json_escape first).  One fprintf per line keeps lines whole.
+ * api_log_esc first).  One fprintf per line keeps lines whole.
  */
 #include "api/server/server.h"
 

@@ -1,6 +1,8 @@
 /*
- * srv_int.h - private to api/server/: the live service state shared by
- * service.c (state, store, timers) and routes.c (the HTTP API).
+ * srv_int.h - private to api/server/: the daemon's state (api_svc: the
+ * loop, the HTTP server, the store's connection, tokens, metrics, and the
+ * service layer it drives) shared by daemon.c, the routes (routes.c,
+ * r_*.c), views.c, the driver channel and metrics.c.
  */
 #ifndef NORIAI_SRV_INT_H
 #define NORIAI_SRV_INT_H
