@@ -95,11 +95,25 @@ static void add_rider(store_mem *mem, svc *s)
     svc_rider_add(s, "r_test");
 }
 
-static void fx_init(fx *f, int n_vans, int max_lead_days)
+/* A service layer over f->mem with f->vans (n of them). */
+static void fx_open(fx *f, int n_vans, int max_lead_days)
 {
     svc_config cfg;
     svc_hooks hooks = {.ud = f, .unix_now = test_clock};
 
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.vehicles = f->vans;
+    cfg.n_vehicles = n_vans;
+    dsp_rules_default(&cfg.rules);
+    cfg.rules.service_start_s = 7 * 3600;
+    cfg.rules.service_end_s = 23 * 3600 + 30 * 60;
+    cfg.max_lead_days = max_lead_days;
+    cfg.rules.max_lead_s = (max_lead_days + 1) * 86400;
+    assert_int_equal(svc_create(&cfg, g_area, store_mem_store(f->mem), &hooks, &f->s), 0);
+}
+
+static void fx_init(fx *f, int n_vans, int max_lead_days)
+{
     memset(f, 0, sizeof(*f));
     assert_int_equal(store_mem_create(&f->mem), 0);
     for (int v = 0; v < n_vans; v++) {
@@ -110,15 +124,7 @@ static void fx_init(fx *f, int n_vans, int max_lead_days)
         f->vans[v].shift_start_s = 7 * 3600;
         f->vans[v].shift_end_s = 23 * 3600 + 59 * 60;
     }
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.vehicles = f->vans;
-    cfg.n_vehicles = n_vans;
-    dsp_rules_default(&cfg.rules);
-    cfg.rules.service_start_s = 7 * 3600;
-    cfg.rules.service_end_s = 23 * 3600 + 30 * 60;
-    cfg.max_lead_days = max_lead_days;
-    cfg.rules.max_lead_s = (max_lead_days + 1) * 86400;
-    assert_int_equal(svc_create(&cfg, g_area, store_mem_store(f->mem), &hooks, &f->s), 0);
+    fx_open(f, n_vans, max_lead_days);
     add_rider(f->mem, f->s);
 }
 
@@ -414,23 +420,11 @@ static void test_restore(void **state)
 
     /* A new service layer over the same store, restored at 14:00. */
     store_mem *mem = f.mem;
-    f.mem = NULL;
     svc_destroy(f.s);
     memset(&g, 0, sizeof(g));
     g.mem = mem;
-    {
-        svc_config cfg = {0};
-        svc_hooks hooks = {.ud = &g, .unix_now = test_clock};
-        memcpy(g.vans, f.vans, sizeof(g.vans));
-        cfg.vehicles = g.vans;
-        cfg.n_vehicles = 2;
-        dsp_rules_default(&cfg.rules);
-        cfg.rules.service_start_s = 7 * 3600;
-        cfg.rules.service_end_s = 23 * 3600 + 30 * 60;
-        cfg.max_lead_days = 1;
-        cfg.rules.max_lead_s = 2 * 86400;
-        assert_int_equal(svc_create(&cfg, g_area, store_mem_store(mem), &hooks, &g.s), 0);
-    }
+    memcpy(g.vans, f.vans, sizeof(g.vans));
+    fx_open(&g, 2, 1);
     int events_before = store_mem_count(mem, "booking_events");
     assert_int_equal(svc_restore(g.s, err, sizeof(err)), 0);
     /* The offer expired at the restore's tick; the first commit stores it. */
@@ -450,19 +444,7 @@ static void test_restore(void **state)
     svc_destroy(g.s);
 
     /* Again: nothing more happens to them. */
-    memset(&g.s, 0, sizeof(g.s));
-    {
-        svc_config cfg = {0};
-        svc_hooks hooks = {.ud = &g, .unix_now = test_clock};
-        cfg.vehicles = g.vans;
-        cfg.n_vehicles = 2;
-        dsp_rules_default(&cfg.rules);
-        cfg.rules.service_start_s = 7 * 3600;
-        cfg.rules.service_end_s = 23 * 3600 + 30 * 60;
-        cfg.max_lead_days = 1;
-        cfg.rules.max_lead_s = 2 * 86400;
-        assert_int_equal(svc_create(&cfg, g_area, store_mem_store(mem), &hooks, &g.s), 0);
-    }
+    fx_open(&g, 2, 1);
     assert_int_equal(svc_restore(g.s, err, sizeof(err)), 0);
     assert_int_equal(commit_now(&g), 0);
     assert_int_equal(store_mem_count(mem, "booking_events"), events_after);
