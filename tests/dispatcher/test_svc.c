@@ -22,6 +22,9 @@
  *   rollover        yesterday is kept while a commit holding its rows is in
  *                   flight and that commit fails; dropped once stored
  *   moved_rows      a booking moved to another van is queued again
+ *   random_no_fds   ids from the kernel's randomness also with every file
+ *                   descriptor in use (the old fallback made tokens from the
+ *                   clock then); 2,000 ids, all distinct and all hex
  *   restore         offers that cannot be restored expire (row + event); a
  *                   confirmed trip whose window passed is marked for the
  *                   operators once; an open one comes back into a plan
@@ -38,6 +41,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "data/db/db.h"
 #include "dispatcher/svc.h"
@@ -453,6 +459,36 @@ static void test_restore(void **state)
     store_mem_destroy(mem);
 }
 
+static void test_random_no_fds(void **state)
+{
+    struct rlimit old, low;
+    int fds[64], n_fds = 0;
+    char ids[2000][40];
+
+    (void)state;
+    /* Exhaust descriptors: a low limit, then open until it refuses. */
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 48;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int fd;
+    while (n_fds < 64 && (fd = open("/dev/null", O_RDONLY)) >= 0)
+        fds[n_fds++] = fd;
+    assert_true(open("/dev/null", O_RDONLY) < 0); /* none left */
+    for (int i = 0; i < 2000; i++) {
+        assert_int_equal(svc_random_id("tk_", ids[i], sizeof(ids[i])), 0);
+        assert_int_equal(strlen(ids[i]), 3 + 32);
+        for (const char *p = ids[i] + 3; *p; p++)
+            assert_non_null(strchr("0123456789abcdef", *p));
+    }
+    for (int i = 0; i < n_fds; i++)
+        close(fds[i]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    qsort(ids, 2000, sizeof(ids[0]), (int (*)(const void *, const void *))strcmp);
+    for (int i = 1; i < 2000; i++)
+        assert_string_not_equal(ids[i - 1], ids[i]);
+}
+
 int main(void)
 {
     char err[256];
@@ -461,7 +497,7 @@ int main(void)
         cmocka_unit_test(test_unknown),    cmocka_unit_test(test_half_built),
         cmocka_unit_test(test_resweep),    cmocka_unit_test(test_idem_refused),
         cmocka_unit_test(test_rollover),   cmocka_unit_test(test_moved_rows),
-        cmocka_unit_test(test_restore),
+        cmocka_unit_test(test_restore),   cmocka_unit_test(test_random_no_fds),
     };
     int rc;
 
