@@ -62,9 +62,9 @@ typedef struct tev_row {
 } tev_row;
 
 struct svc_tev_event {
-    int veh;         /* vehicle index, -1 for one no longer in the fleet */
-    int counted;     /* in its vehicle's n_events or n_refused_stored */
-    int pending;     /* reserved or judged, its row not yet stored */
+    int veh;     /* vehicle index, -1 for one no longer in the fleet */
+    int counted; /* in its vehicle's n_events or n_refused_stored */
+    int pending; /* reserved or judged, its row not yet stored */
     int ok;
     char *error;     /* the refusal (NULL when ok) */
     int64_t seen_ms; /* caller's time, for pruning */
@@ -163,8 +163,8 @@ static int callback_end(svc_tev *t)
     return 1;
 }
 
-int svc_tev_create(svc *core, const svc_tev_limits *lim, const svc_tev_hooks *hooks,
-                   int64_t now_ms, svc_tev **out)
+int svc_tev_create(svc *core, const svc_tev_limits *lim, const svc_tev_hooks *hooks, int64_t now_ms,
+                   svc_tev **out)
 {
     svc_tev *t;
 

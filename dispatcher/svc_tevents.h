@@ -78,8 +78,8 @@ typedef struct svc_tev svc_tev;
 typedef struct svc_tev_event svc_tev_event;
 
 /* 0, or DSP_ENOMEM / DSP_EINVAL (lim NULL for the defaults). */
-int svc_tev_create(svc *core, const svc_tev_limits *lim, const svc_tev_hooks *hooks,
-                   int64_t now_ms, svc_tev **out);
+int svc_tev_create(svc *core, const svc_tev_limits *lim, const svc_tev_hooks *hooks, int64_t now_ms,
+                   svc_tev **out);
 /*
  * Frees t, or, while store callbacks of its are still to come, marks it to
  * be freed by the last of them (no hook is called any more).  NULL is ok.
@@ -103,7 +103,7 @@ typedef enum svc_tev_state {
     SVC_TEV_WAITING,  /* its row is committing: waiter gets the answer with the others */
     SVC_TEV_FULL,     /* v has max_events accepted events: refuse without judging */
     SVC_TEV_NOMEM,
-    SVC_TEV_INVALID   /* event_id no id (svc_tablet_id_ok), v no vehicle, or not loaded */
+    SVC_TEV_INVALID /* event_id no id (svc_tablet_id_ok), v no vehicle, or not loaded */
 } svc_tev_state;
 
 svc_tev_state svc_tev_begin(svc_tev *t, int v, const char *event_id, uint64_t waiter,

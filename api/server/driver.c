@@ -377,8 +377,8 @@ static void event_handle(drv_conn *c, const Noriai__Driver__TabletMessage *m)
         /* Checked, then refused by the day core: a bug of ours, told to the
          * driver as the day core's refusal (some moves may have happened). */
         api_log(API_LOG_ERROR, "driver event: the day core refused a checked event",
-                "\"vehicle\":\"%s\",\"moves_done\":%d,\"error\":\"%s\"", c->vehicle_id,
-                r.n_applied, dsp_strerror(r.dsp_rc));
+                "\"vehicle\":\"%s\",\"moves_done\":%d,\"error\":\"%s\"", c->vehicle_id, r.n_applied,
+                dsp_strerror(r.dsp_rc));
         snprintf(r.error, sizeof(r.error), "%s refused it: %s", c->vehicle_id,
                  dsp_strerror(r.dsp_rc));
     }
@@ -574,9 +574,8 @@ static void ws_on_fault(void *ud, api_ws_fault fault)
     drv_conn *c = ud;
 
     api_log(API_LOG_WARN,
-            fault == API_WS_NOT_READING
-                ? "driver tablet not reading; connection dropped"
-                : "driver tablet broke the WebSocket protocol; closed 1002",
+            fault == API_WS_NOT_READING ? "driver tablet not reading; connection dropped"
+                                        : "driver tablet broke the WebSocket protocol; closed 1002",
             "\"vehicle\":\"%s\",\"conn\":%llu", c->vehicle_id, (unsigned long long)c->id);
 }
 

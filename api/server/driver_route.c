@@ -111,8 +111,8 @@ static void riders_got(void *ud, int rc, const store_rider_row *rows, int n)
     ds->fetch_busy = 0;
     if (rc == 0) {
         for (int i = 0; i < n; i++) {
-            const char *vals[5] = {rows[i].name, rows[i].name_kana, rows[i].phone,
-                                   rows[i].mobility, rows[i].notes};
+            const char *vals[5] = {rows[i].name, rows[i].name_kana, rows[i].phone, rows[i].mobility,
+                                   rows[i].notes};
             rider_put(ds, rows[i].id, vals);
         }
         /* Not in the table: remembered as unknown, not asked again. */

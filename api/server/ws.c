@@ -35,11 +35,11 @@
  */
 #include "api/server/ws.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <openssl/evp.h>
 #include <wslay/wslay.h>
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -119,8 +119,8 @@ void api_ws_refuse(api_http_req *req, int status, const char *code, const char *
                    const char *extra_headers)
 {
     char body[512];
-    int n = snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code,
-                     msg);
+    int n =
+        snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, msg);
 
     api_http_respond(req, status, "application/json", body, (size_t)n, extra_headers);
 }
@@ -128,8 +128,8 @@ void api_ws_refuse(api_http_req *req, int status, const char *code, const char *
 int api_ws_check_method(api_http_req *req)
 {
     if (strcmp(req->method, "GET") != 0) {
-        api_ws_refuse(req, 400, "bad_upgrade", "the driver channel is a WebSocket: GET with Upgrade",
-                      NULL);
+        api_ws_refuse(req, 400, "bad_upgrade",
+                      "the driver channel is a WebSocket: GET with Upgrade", NULL);
         return -1;
     }
     return 0;
@@ -149,8 +149,8 @@ int api_ws_check_upgrade(api_http_req *req)
         return -1;
     }
     if (ver == NULL || strcmp(ver, "13") != 0) {
-        api_ws_refuse(req, 426, "unsupported_websocket_version",
-                      "Sec-WebSocket-Version must be 13", "Sec-WebSocket-Version: 13\r\n");
+        api_ws_refuse(req, 426, "unsupported_websocket_version", "Sec-WebSocket-Version must be 13",
+                      "Sec-WebSocket-Version: 13\r\n");
         return -1;
     }
     if (key == NULL || !key_valid(key)) {
@@ -356,8 +356,8 @@ static void raw_on_close(void *ud)
 
 api_ws *api_ws_accept(api_http_req *req, const api_ws_opts *o, const api_ws_cbs *cbs, void *ud)
 {
-    static const struct wslay_event_callbacks wcbs = {ws_recv, ws_send, NULL, NULL, NULL, NULL,
-                                                      ws_msg};
+    static const struct wslay_event_callbacks wcbs = {ws_recv, ws_send, NULL,  NULL,
+                                                      NULL,    NULL,    ws_msg};
     static const api_http_raw_cbs raw_cbs = {raw_on_data, raw_on_close};
     const char *key = api_http_header_get(req, "Sec-WebSocket-Key");
     const char *proto = api_http_header_get(req, "Sec-WebSocket-Protocol");

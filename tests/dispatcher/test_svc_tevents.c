@@ -150,7 +150,7 @@ static int teardown(void **state)
 
 /* Begins (v, id) for waiter and, when new, finishes it as judged. */
 static svc_tev_state tev_send(fx *f, int v, const char *id, uint64_t waiter, int ok,
-                          const char *error)
+                              const char *error)
 {
     svc_tev_event *ev;
     const char *err;
