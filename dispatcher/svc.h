@@ -20,7 +20,9 @@
  *   - the re-plan decision: what to solve and whether to adopt (svc_replan.c;
  *     the solving itself runs where the caller puts it, uv_queue_work in
  *     the daemon);
- *   - the rules for tablet events (svc_tablet.c).
+ *   - the rules for tablet events (svc_tablet.h: what a driver may report
+ *     when, checked before anything moves) and their once-only store
+ *     (svc_tevents.h: each (van, event id) answered once, bounds per van).
  *
  * Time.  Service-day seconds come from svc_unix_now (the real clock shifted
  * by clock_shift_s, or the caller's clock) in the local zone of the process

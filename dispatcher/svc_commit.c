@@ -35,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/db/db.h" /* DB_E codes */
+#include "data/db/db_err.h" /* DB_E codes */
 
 #define EVQ_SPARE 64
 

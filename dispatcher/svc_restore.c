@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/db/db.h" /* DB_E codes */
+#include "data/db/db_err.h" /* DB_E codes */
 
 typedef struct load_ctx {
     svc *s;

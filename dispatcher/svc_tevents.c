@@ -47,7 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/db/db.h" /* DB_E codes */
+#include "data/db/db_err.h" /* DB_E codes */
 #include "dispatcher/svc_int.h"
 
 /* The event key's size: vehicle id, "\n", event_id, NUL. */

@@ -39,23 +39,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define DB_ERRNO_MAP(X)                                                                            \
-    X(NOMEM, -1, "out of memory")                                                                  \
-    X(INVAL, -2, "invalid argument")                                                               \
-    X(UNAVAIL, -3, "database unavailable")                                                         \
-    X(UNKNOWN, -4, "database connection lost during commit; outcome unknown")                      \
-    X(QUERY, -5, "statement failed")                                                               \
-    X(CONFLICT, -6, "unique constraint violated")                                                  \
-    X(MIGRATE, -7, "migration failed")                                                             \
-    X(CLOSED, -8, "store is closing")
-
-enum {
-#define DB_ERR_ENUM(name, code, msg) DB_E##name = (code),
-    DB_ERRNO_MAP(DB_ERR_ENUM)
-#undef DB_ERR_ENUM
-};
-
-const char *db_strerror(int err);
+#include "data/db/db_err.h"
 
 typedef struct db db;
 typedef struct db_txn db_txn;

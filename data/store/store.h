@@ -12,7 +12,7 @@
  *
  * Writes.  A store_txn collects records (put_*) and is submitted with a
  * callback that runs once it is committed (rc 0) or has failed (rc < 0, a
- * DB_E* code of data/db/db.h: DB_EUNAVAIL not committed, DB_EUNKNOWN outcome
+ * DB_E* code of data/db/db_err.h: DB_EUNAVAIL not committed, DB_EUNKNOWN outcome
  * unknown, DB_EQUERY/DB_ECONFLICT refused for good, DB_ENOMEM).  Only after
  * rc 0 may a change be acknowledged to anyone.  Submission always takes the
  * transaction (the callback comes later, also on failure, never from inside

@@ -31,7 +31,7 @@
  * Cost: look-ups are linear scans (a test or a simulated day holds
  * thousands of rows, not millions); reads sort their answer.
  */
-#include "data/db/db.h"
+#include "data/db/db_err.h"
 #include "data/store/store.h"
 #include "solver/errf.h"
 
