@@ -342,6 +342,15 @@ int zip_read_entry(const char *path, const char *name, size_t max_len, char **da
                       path, name, (unsigned long)hit.usize, max_len);
         goto out;
     }
+    /* Deflate never makes more than 1,032 bytes of one: a member claiming
+     * more is damaged or hostile, and its claim must not size the buffer
+     * (found by tests/data/test_zip_fuzz.c: 34 bytes asking for 512 MiB). */
+    if (hit.method == 8 && (uint64_t)hit.usize > (uint64_t)hit.csize * 1032) {
+        rc = slv_errf(err, err_len, ZIP_EFORMAT,
+                      "%s: %s claims %lu bytes from %lu compressed, more than deflate can give",
+                      path, name, (unsigned long)hit.usize, (unsigned long)hit.csize);
+        goto out;
+    }
     if (hit.method == 0 && hit.csize != hit.usize) {
         rc = slv_errf(err, err_len, ZIP_EFORMAT,
                       "%s: %s is stored but its two sizes differ (%lu, %lu)", path, name,
