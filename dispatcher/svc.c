@@ -390,9 +390,12 @@ void svc_tick(svc *s)
         dsp_tick(d->dsp, svc_day_now(s, d));
     }
     s->ticks++;
+    /* Rows a re-plan or new bookings moved to another van or time: a few
+     * each second, so the store's listings follow the live plans without
+     * one commit of every row. */
+    svc_refresh_moved_rows(s, SVC_REFRESH_PER_TICK);
     if (s->ticks % 30 == 0) {
-        /* Rows a re-plan moved, and plans whose times alone moved. */
-        svc_refresh_moved_rows(s);
+        /* Plans whose times alone moved. */
         for (int i = 0; i < SVC_MAX_DAYS; i++) {
             svc_day *d = &s->days[i];
             dsp_vehicle_info vi;

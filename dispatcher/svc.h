@@ -194,6 +194,8 @@ struct svc {
     svc_commit_ctx *inflight; /* commits in flight */
     int n_inflight;
     svc_counters m;
+    int refresh_day;     /* where svc_refresh_moved_rows goes on */
+    int64_t refresh_idx;
     char actor[40];  /* who is behind the change being made (events' actor) */
     char run_id[24]; /* random per run: event key prefix */
     uint64_t event_counter;
@@ -261,9 +263,12 @@ typedef void (*svc_commit_cb)(void *ud, int rc);
  */
 void svc_commit(svc *s, store_txn *own, svc_commit_cb done, void *ud);
 int svc_has_pending(const svc *s);
-/* Booking rows whose van or planned pickup moved since they were stored are
- * queued again. */
-void svc_refresh_moved_rows(svc *s);
+/* Booking rows whose van or planned pickup (by a minute or more) moved since
+ * they were stored are queued again - at most budget of them, going on
+ * from where the last call stopped, so a busy day's re-timing is spread
+ * over ticks instead of one huge commit.  Returns how many were queued. */
+int svc_refresh_moved_rows(svc *s, int budget);
+#define SVC_REFRESH_PER_TICK 64
 /* The dispatcher's sink of day d (its events and plan changes queue here). */
 dsp_sink svc_day_sink(svc_day *d);
 

@@ -329,26 +329,40 @@ int svc_has_pending(const svc *s)
     return 0;
 }
 
-void svc_refresh_moved_rows(svc *s)
+int svc_refresh_moved_rows(svc *s, int budget)
 {
-    for (int day = 0; day < SVC_MAX_DAYS; day++) {
-        svc_day *d = &s->days[day];
-        for (int64_t i = 0; d->used && i < d->cap_idx; i++) {
-            svc_bk *b = d->by_idx[i];
-            dsp_booking_info bi;
-            if (b == NULL || b->dirty || b->stored_vehicle == -2 ||
-                dsp_booking_get(d->dsp, b->idx, &bi) < 0)
-                continue;
-            if (bi.status != DSP_OFFERED && bi.status != DSP_CONFIRMED &&
-                bi.status != DSP_ASSIGNED && bi.status != DSP_PICKED_UP)
-                continue;
-            int pickup = bi.vehicle >= 0 ? bi.planned_pickup_s : -1;
-            int moved = pickup - b->stored_pickup_s;
-            if (bi.vehicle != b->stored_vehicle || (pickup >= 0) != (b->stored_pickup_s >= 0) ||
-                moved >= 60 || moved <= -60)
-                mark_pending(s, b);
+    int marked = 0;
+    int64_t total = 0;
+
+    for (int day = 0; day < SVC_MAX_DAYS; day++)
+        total += s->days[day].used ? s->days[day].cap_idx : 0;
+    /* One pass at most, from where the last call stopped, so every booking
+     * gets its turn however small the budget. */
+    for (int64_t seen = 0; seen < total && marked < budget; seen++) {
+        /* the next slot of a day that is open (total > 0: one exists) */
+        while (s->refresh_day >= SVC_MAX_DAYS || !s->days[s->refresh_day].used ||
+               s->refresh_idx >= s->days[s->refresh_day].cap_idx) {
+            s->refresh_day = s->refresh_day >= SVC_MAX_DAYS - 1 ? 0 : s->refresh_day + 1;
+            s->refresh_idx = 0;
+        }
+        svc_day *d = &s->days[s->refresh_day];
+        svc_bk *b = d->by_idx[s->refresh_idx++];
+        dsp_booking_info bi;
+        if (b == NULL || b->dirty || b->stored_vehicle == -2 ||
+            dsp_booking_get(d->dsp, b->idx, &bi) < 0)
+            continue;
+        if (bi.status != DSP_OFFERED && bi.status != DSP_CONFIRMED &&
+            bi.status != DSP_ASSIGNED && bi.status != DSP_PICKED_UP)
+            continue;
+        int pickup = bi.vehicle >= 0 ? bi.planned_pickup_s : -1;
+        int moved = pickup - b->stored_pickup_s;
+        if (bi.vehicle != b->stored_vehicle || (pickup >= 0) != (b->stored_pickup_s >= 0) ||
+            moved >= 60 || moved <= -60) {
+            mark_pending(s, b);
+            marked++;
         }
     }
+    return marked;
 }
 
 /* A store error that a retry of the same records cannot cure (as opposed

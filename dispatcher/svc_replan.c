@@ -63,7 +63,7 @@ int svc_replan_finish(svc *s, svc_replan_job *j, int ran, int *improved)
         rc = dsp_replan_adopt(d->dsp, svc_day_now(s, d), j->rp, improved);
         if (rc == 0) {
             s->m.replans_adopted += *improved != 0;
-            svc_refresh_moved_rows(s);
+            svc_refresh_moved_rows(s, SVC_REFRESH_PER_TICK);
             if (svc_has_pending(s) && s->st.ops->ready(s->st.ctx))
                 svc_commit(s, NULL, NULL, NULL);
         }

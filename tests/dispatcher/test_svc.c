@@ -391,12 +391,12 @@ static void test_moved_rows(void **state)
     assert_int_equal(commit_now(&f), 0);
     /* As if a re-plan had put it on another van. */
     b->stored_vehicle = b->stored_vehicle == 0 ? 1 : 0;
-    svc_refresh_moved_rows(f.s);
+    assert_int_equal(svc_refresh_moved_rows(f.s, 10), 1);
     assert_true(svc_bk_unstored(f.s, b));
     assert_int_equal(commit_now(&f), 0);
     assert_false(svc_bk_unstored(f.s, b));
     /* Nothing moved: nothing queued. */
-    svc_refresh_moved_rows(f.s);
+    assert_int_equal(svc_refresh_moved_rows(f.s, 10), 0);
     assert_false(svc_bk_unstored(f.s, b));
     fx_done(&f);
 }
