@@ -37,6 +37,7 @@ void api_config_default(api_config *c)
     c->replan_iterations = 300;
     c->replan_time_limit_s = 2.0;
     c->max_body_bytes = 64 * 1024;
+    c->max_connections_per_addr = 64;
     snprintf(c->web_dir, sizeof(c->web_dir), "api/web/dist");
     c->n_vehicles = 5;
     for (int i = 0; i < c->n_vehicles; i++) {
@@ -291,7 +292,7 @@ int api_config_load(api_config *cfg, const char *path, char *err, size_t err_len
 {
     static const char *const keys[] = {"listen",  "database", "area",   "timezone", "log_level",
                                        "service", "fleet",    "replan", "comment",  "web_dir",
-                                       NULL};
+                                       "max_connections_per_addr", NULL};
     static const char *const akeys[] = {"bundle", "synthetic", NULL};
     static const char *const skeys[] = {"seed", "size", NULL};
     static const char *const rkeys[] = {"interval_s", "iterations", "time_limit_s", NULL};
@@ -314,6 +315,12 @@ int api_config_load(api_config *cfg, const char *path, char *err, size_t err_len
         get_str(&c, root, "timezone", "config", cfg->timezone, sizeof(cfg->timezone)) < 0 ||
         get_str(&c, root, "web_dir", "config", cfg->web_dir, sizeof(cfg->web_dir)) < 0)
         goto out;
+    {
+        double per_addr = cfg->max_connections_per_addr;
+        if (get_num(&c, root, "max_connections_per_addr", "config", 0, 100000, &per_addr) < 0)
+            goto out;
+        cfg->max_connections_per_addr = (int)per_addr;
+    }
     if (get_str(&c, root, "log_level", "config", buf, sizeof(buf)) == 1) {
         static const char *const lv[] = {"error", "warn", "info", "debug"};
         int found = -1;

@@ -522,6 +522,7 @@ int api_serve(const api_config *cfg)
     api_http_limits lim;
     api_http_limits_default(&lim);
     lim.max_body_bytes = (size_t)cfg->max_body_bytes;
+    lim.max_connections_per_addr = cfg->max_connections_per_addr;
     if ((rc = api_http_server_create(&loop, &lim, api_routes_handle, s, &s->http)) < 0 ||
         (rc = api_http_listen(s->http, cfg->listen_host, cfg->listen_port, &s->port)) < 0) {
         api_log(API_LOG_ERROR, "cannot listen", "\"host\":\"%s\",\"port\":%d,\"error\":\"%s\"",

@@ -57,6 +57,7 @@ typedef struct api_config {
     double replan_time_limit_s;
     char demo_tokens[512];  /* write demo tokens here ("" = none) */
     int max_body_bytes;
+    int max_connections_per_addr; /* HTTP connections from one client address (0: no limit) */
     char web_dir[512];      /* the consoles' built files (api/web/dist) */
 } api_config;
 
