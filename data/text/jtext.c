@@ -131,14 +131,13 @@ static const uint16_t halfwidth_kana[] = {
     0x30B3, 0x30B5, 0x30B7, 0x30B9, 0x30BB, 0x30BD, 0x30BF, 0x30C1, 0x30C4, 0x30C6, /* ｺｻｼｽｾｿﾀﾁﾂﾃ */
     0x30C8, 0x30CA, 0x30CB, 0x30CC, 0x30CD, 0x30CE, 0x30CF, 0x30D2, 0x30D5, 0x30D8, /* ﾄﾅﾆﾇﾈﾉﾊﾋﾌﾍ */
     0x30DB, 0x30DE, 0x30DF, 0x30E0, 0x30E1, 0x30E2, 0x30E4, 0x30E6, 0x30E8, 0x30E9, /* ﾎﾏﾐﾑﾒﾓﾔﾕﾖﾗ */
-    0x30EA, 0x30EB, 0x30EC, 0x30ED, 0x30EF, 0x30F3,                                 /* ﾘﾙﾚﾛﾜﾝ */
+    0x30EA, 0x30EB, 0x30EC, 0x30ED, 0x30EF, 0x30F3, /* ﾘﾙﾚﾛﾜﾝ */
 };
 
 /* One code point, before voicing: its folded form, or 0 to drop it. */
 static uint32_t fold_cp(uint32_t c)
 {
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' ||
-        c == 0x3000)
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' || c == 0x3000)
         return 0;
     if (c == 0x30FB || c == 0xFF65 || c == 0x00B7) /* middle dots */
         return 0;

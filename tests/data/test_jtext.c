@@ -95,8 +95,8 @@ static void test_names_width_space(void **state)
 static void test_names_match(void **state)
 {
     /* the examples: each query folds to a substring of the stored fold */
-    static const char *const queries[] = {"ヤマダ", "やまだ", "ﾔﾏﾀﾞ", "やまだはな", "やまだ はな",
-                                          "ﾔﾏﾀﾞ ﾊﾅ", "ハナコ", "山田"};
+    static const char *const queries[] = {"ヤマダ",      "やまだ",  "ﾔﾏﾀﾞ",   "やまだはな",
+                                          "やまだ はな", "ﾔﾏﾀﾞ ﾊﾅ", "ハナコ", "山田"};
     char stored[128], q[128];
 
     (void)state;
@@ -173,10 +173,22 @@ static void test_names_buffer(void **state)
 static void test_phone_forms(void **state)
 {
     static const char *const same[] = {
-        "090-1234-5678",    "09012345678",      "090 1234 5678",    "(090) 1234-5678",
-        "０９０－１２３４－５６７８", "０９０ー１２３４ー５６７８", "+81 90-1234-5678", "+819012345678",
-        "+81 (0)90-1234-5678", "81 90 1234 5678",  "８１９０１２３４５６７８", "＋８１　９０　１２３４　５６７８",
-        "090.1234.5678",    "090‐1234‐5678",    "090−1234−5678",    "（090）1234–5678",
+        "090-1234-5678",
+        "09012345678",
+        "090 1234 5678",
+        "(090) 1234-5678",
+        "０９０－１２３４－５６７８",
+        "０９０ー１２３４ー５６７８",
+        "+81 90-1234-5678",
+        "+819012345678",
+        "+81 (0)90-1234-5678",
+        "81 90 1234 5678",
+        "８１９０１２３４５６７８",
+        "＋８１　９０　１２３４　５６７８",
+        "090.1234.5678",
+        "090‐1234‐5678",
+        "090−1234−5678",
+        "（090）1234–5678",
     };
 
     (void)state;
@@ -198,8 +210,8 @@ static void test_phone_forms(void **state)
 
 static void test_phone_refused(void **state)
 {
-    static const char *const bad[] = {"090-1234-5678 自宅", "abc", "090+1234", "++81 90",
-                                      "+1 555 0100",         "+",   "tel:0901234"};
+    static const char *const bad[] = {"090-1234-5678 自宅", "abc", "090+1234",   "++81 90",
+                                      "+1 555 0100",        "+",   "tel:0901234"};
     char out[32];
 
     (void)state;
@@ -227,8 +239,9 @@ static void test_random_bytes(void **state)
             x ^= x >> 7;
             x ^= x << 17;
             /* bias toward the kana blocks' lead and continuation bytes */
-            in[i] = (unsigned char)((x & 3) == 0 ? 0xEF : (x & 3) == 1 ? 0xBD + (x >> 8) % 3
-                                                                        : x >> 16);
+            in[i] = (unsigned char)((x & 3) == 0   ? 0xEF
+                                    : (x & 3) == 1 ? 0xBD + (x >> 8) % 3
+                                                   : x >> 16);
             if (in[i] == 0)
                 in[i] = 'a';
         }
