@@ -16,7 +16,12 @@
  *   plans             upsert only when the stored seq is older
  *   idempotency_keys  ON CONFLICT (token_id, key) DO NOTHING
  *   driver_events     ON CONFLICT (vehicle_id, event_id) DO NOTHING
- *   riders, tokens    plain inserts (a second one is a conflict)
+ *   riders, tokens    plain inserts (a second one is a conflict); a rider's
+ *                     name_fold and phone_digits folded here (data/text)
+ *                     when the caller leaves them NULL
+ *   update_rider      UPDATE by id (an unknown id changes nothing)
+ *   merge_rider       one guarded statement: the bookings move and the
+ *                     rider is marked only if the guard holds
  *   end_stored_booking, mark_attention
  *                     "WITH u AS (UPDATE ... RETURNING) INSERT INTO
  *                     booking_events ... FROM u": the event exists only if
@@ -47,6 +52,7 @@
  */
 #include "data/db/db.h"
 #include "data/store/store.h"
+#include "data/text/jtext.h"
 #include "solver/errf.h"
 
 #include <math.h>
@@ -167,12 +173,13 @@ static void decode_booking(const char *const *v, store_booking_row *r)
     r->attention = v[27];
 }
 
-/* Columns of store_rider_row (13); created as ISO 8601 UTC. */
+/* Columns of store_rider_row (15); created as ISO 8601 UTC. */
 #define DBS_RIDER_COLS                                                                             \
     "id, name, name_kana, phone, phone_digits, home_address, home_stop, home_lat, home_lon, "      \
     "wheelchair, mobility, notes, "                                                                \
-    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-#define DBS_RIDER_NCOLS 13
+    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), name_fold, "      \
+    "merged_into"
+#define DBS_RIDER_NCOLS 15
 
 static void decode_rider(const char *const *v, store_rider_row *r)
 {
@@ -190,6 +197,8 @@ static void decode_rider(const char *const *v, store_rider_row *r)
     r->mobility = v[10];
     r->notes = v[11];
     r->created = v[12];
+    r->name_fold = v[13];
+    r->merged_into = v[14];
 }
 
 #define DBS_DRIVER_EVENT_COLS                                                                      \
@@ -456,29 +465,39 @@ static int dbs_put_driver_event(store_txn *t, const store_driver_event_row *r)
     return txn_add(t, sql, 7, p);
 }
 
-/* The digits of a phone number (what a search by phone compares). */
+/* The digits a search by phone compares: jt_fold_phone (+81 -> 0), or the
+ * digits alone when the text is not a phone number. */
 static void phone_digits(const char *phone, char *out, size_t len)
 {
     size_t k = 0;
 
+    if (jt_fold_phone(phone, out, len) == 0)
+        return;
     for (const char *q = phone ? phone : ""; *q && k + 1 < len; q++)
         if (*q >= '0' && *q <= '9')
             out[k++] = *q;
     out[k] = '\0';
 }
 
-static int dbs_put_rider(store_txn *t, const store_rider_row *r)
+/* The parameters $1..$13 of a rider (insert and update share them): id,
+ * name, kana, phone, digits, address, stop, lat, lon, wheelchair,
+ * mobility, notes, name_fold.  *fold is allocated when r has no
+ * name_fold (the caller frees it); -1 when out of memory. */
+static int rider_params(const store_rider_row *r, const char **p, char lat[NUM_LEN],
+                        char lon[NUM_LEN], char digits[64], char **fold)
 {
-    static const char *sql =
-        "INSERT INTO riders (id, name, name_kana, phone, phone_digits, home_address, "
-        "home_stop, home_lat, home_lon, wheelchair, mobility, notes) VALUES ($1,$2,$3,"
-        "$4,$5,$6,$7,$8::float8,$9::float8,$10::boolean,$11,$12)";
-    char lat[NUM_LEN], lon[NUM_LEN], digits[64];
     int has_home = !isnan(r->home_lat) && !isnan(r->home_lon);
-    const char *p[12];
 
+    *fold = NULL;
     if (r->phone_digits == NULL)
-        phone_digits(r->phone, digits, sizeof(digits));
+        phone_digits(r->phone, digits, 64);
+    if (r->name_fold == NULL) {
+        size_t cap = strlen(r->name ? r->name : "") + strlen(or_empty(r->name_kana)) + 2;
+        if ((*fold = malloc(cap)) == NULL)
+            return -1;
+        if (jt_fold_rider(r->name, r->name_kana, *fold, cap) < 0)
+            (*fold)[0] = '\0';
+    }
     p[0] = r->id;
     p[1] = r->name;
     p[2] = or_empty(r->name_kana);
@@ -491,7 +510,61 @@ static int dbs_put_rider(store_txn *t, const store_rider_row *r)
     p[9] = r->wheelchair ? "true" : "false";
     p[10] = or_empty(r->mobility);
     p[11] = or_empty(r->notes);
-    return txn_add(t, sql, 12, p);
+    p[12] = r->name_fold != NULL ? r->name_fold : *fold;
+    return 0;
+}
+
+static int dbs_put_rider(store_txn *t, const store_rider_row *r)
+{
+    static const char *sql =
+        "INSERT INTO riders (id, name, name_kana, phone, phone_digits, home_address, "
+        "home_stop, home_lat, home_lon, wheelchair, mobility, notes, name_fold) VALUES ($1,$2,$3,"
+        "$4,$5,$6,$7,$8::float8,$9::float8,$10::boolean,$11,$12,$13)";
+    char lat[NUM_LEN], lon[NUM_LEN], digits[64], *fold;
+    const char *p[13];
+    int rc;
+
+    if (rider_params(r, p, lat, lon, digits, &fold) < 0)
+        return t->build_rc = DB_ENOMEM;
+    rc = txn_add(t, sql, 13, p);
+    free(fold);
+    return rc;
+}
+
+static int dbs_update_rider(store_txn *t, const store_rider_row *r)
+{
+    static const char *sql =
+        "UPDATE riders SET name = $2, name_kana = $3, phone = $4, phone_digits = $5, "
+        "home_address = $6, home_stop = $7, home_lat = $8::float8, home_lon = $9::float8, "
+        "wheelchair = $10::boolean, mobility = $11, notes = $12, name_fold = $13, "
+        "updated_at = now() WHERE id = $1";
+    char lat[NUM_LEN], lon[NUM_LEN], digits[64], *fold;
+    const char *p[13];
+    int rc;
+
+    if (rider_params(r, p, lat, lon, digits, &fold) < 0)
+        return t->build_rc = DB_ENOMEM;
+    rc = txn_add(t, sql, 13, p);
+    free(fold);
+    return rc;
+}
+
+/* The guard (store.h): both exist, differ, neither merged, from has no
+ * trip in progress; from is locked so that a concurrent merge of it waits
+ * and then finds it merged.  The bookings' CTE runs whether or not the
+ * outer statement reads it, and only for a guard that held. */
+static int dbs_merge_rider(store_txn *t, const char *from_id, const char *into_id)
+{
+    static const char *sql =
+        "WITH ok AS (SELECT f.id FROM riders f JOIN riders i ON i.id = $2 WHERE f.id = $1 "
+        "AND f.id <> i.id AND f.merged_into IS NULL AND i.merged_into IS NULL AND NOT EXISTS "
+        "(SELECT 1 FROM bookings b WHERE b.rider_id = $1 AND b.status = 'picked_up') "
+        "FOR UPDATE OF f), mv AS (UPDATE bookings SET rider_id = $2, updated_at = now() "
+        "WHERE rider_id IN (SELECT id FROM ok) RETURNING id) UPDATE riders SET merged_into = $2, "
+        "merged_at = now(), updated_at = now() WHERE id IN (SELECT id FROM ok)";
+    const char *p[2] = {from_id, into_id};
+
+    return txn_add(t, sql, 2, p);
 }
 
 static int dbs_put_token(store_txn *t, const store_token_row *r)
@@ -711,25 +784,47 @@ static void dbs_riders_search(void *ctx, const char *digits, const char *text, i
                               store_riders_cb cb, void *ud)
 {
     static const char *sql =
-        "SELECT " DBS_RIDER_COLS " FROM riders WHERE ($1::text IS NULL OR phone_digits "
-        "LIKE '%' || $1 || '%') AND ($2::text IS NULL OR name ILIKE '%' || $2 || '%' "
-        "OR name_kana LIKE '%' || $2 || '%') ORDER BY name_kana, name, id LIMIT $3::int";
-    char lim[NUM_LEN], dig[64], *pat = NULL;
+        "SELECT " DBS_RIDER_COLS " FROM riders WHERE merged_into IS NULL AND ($1::text IS NULL "
+        "OR phone_digits LIKE '%' || $1 || '%') AND ($2::text IS NULL OR name_fold LIKE '%' || "
+        "$2 || '%') ORDER BY name_kana, name, id LIMIT $3::int";
+    char lim[NUM_LEN], dig[64], *pat = NULL, *folded = NULL;
     const char *p[3];
 
-    /* The digits are searched as digits: anything else in them is dropped. */
+    /* Both sides folded alike (name_fold was stored by jt_fold_rider);
+     * text that is not UTF-8 folds to "" and so matches every rider, as
+     * before (the API refuses it first). */
     phone_digits(digits, dig, sizeof(dig));
-    if (text != NULL && text[0] != '\0' && (pat = malloc(2 * strlen(text) + 1)) == NULL) {
+    if (text != NULL && text[0] != '\0' &&
+        ((folded = malloc(strlen(text) + 1)) == NULL ||
+         (pat = malloc(2 * strlen(text) + 1)) == NULL)) {
+        free(folded);
         read_submit(ctx, READ_RIDERS, NULL, 0, NULL, (dbs_fn)cb, ud);
         return;
     }
-    if (pat != NULL)
-        like_escape(text, pat);
+    if (pat != NULL) {
+        if (jt_fold_name(text, folded, strlen(text) + 1) < 0)
+            folded[0] = '\0';
+        like_escape(folded, pat);
+    }
+    free(folded);
     p[0] = dig[0] ? dig : NULL;
     p[1] = pat;
     p[2] = num(lim, limit > 0 ? limit : 50);
     read_submit(ctx, READ_RIDERS, sql, 3, p, (dbs_fn)cb, ud);
     free(pat);
+}
+
+static void dbs_riders_by_phone(void *ctx, const char *phone, store_riders_cb cb, void *ud)
+{
+    char dig[64];
+    const char *p[1];
+
+    phone_digits(phone, dig, sizeof(dig));
+    p[0] = dig;
+    read_submit(ctx, READ_RIDERS,
+                "SELECT " DBS_RIDER_COLS " FROM riders WHERE phone_digits = $1 AND $1 <> '' AND "
+                "merged_into IS NULL ORDER BY id",
+                1, p, (dbs_fn)cb, ud);
 }
 
 static void dbs_riders_get(void *ctx, const char *const *ids, int n, store_riders_cb cb, void *ud)
@@ -1053,6 +1148,9 @@ static const store_ops dbs_ops = {
     .load_open_bookings = dbs_load_open_bookings,
     .exec_txn_blocking = dbs_exec_txn_blocking,
     .mark_attention = dbs_mark_attention,
+    .update_rider = dbs_update_rider,
+    .merge_rider = dbs_merge_rider,
+    .riders_by_phone = dbs_riders_by_phone,
 };
 
 int db_store_create(struct db *d, const char *conninfo, db_store **out)

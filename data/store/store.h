@@ -90,6 +90,10 @@ typedef struct store_rider_row {
     int wheelchair;            /* 0/1 */
     const char *mobility, *notes;
     const char *created; /* ISO time, reads only */
+    /* What a search by name compares (data/text/jtext.h jt_fold_rider of
+     * name and kana); NULL in a put: the store folds it. */
+    const char *name_fold;
+    const char *merged_into; /* reads only: the rider this one was merged into, or NULL */
 } store_rider_row;
 
 typedef struct store_token_row {
@@ -133,7 +137,7 @@ typedef struct store_ops {
     int (*put_plan)(store_txn *t, const store_plan_row *r);        /* upsert if seq is newer */
     int (*put_idem)(store_txn *t, const store_idem_row *r);        /* insert, once per (token, key) */
     int (*put_driver_event)(store_txn *t, const store_driver_event_row *r); /* once per (vehicle, event_id) */
-    int (*put_rider)(store_txn *t, const store_rider_row *r);      /* insert */
+    int (*put_rider)(store_txn *t, const store_rider_row *r);      /* insert (see update_rider) */
     int (*put_token)(store_txn *t, const store_token_row *r);      /* insert */
     int (*revoke_token)(store_txn *t, const char *token_id);
     int (*vehicle_out)(store_txn *t, const char *vehicle_id, const char *date);
@@ -148,7 +152,9 @@ typedef struct store_ops {
     void (*bookings)(void *ctx, const store_booking_filter *f, store_bookings_cb cb, void *ud);
     void (*booking_get)(void *ctx, const char *id, store_bookings_cb cb, void *ud);
     /* by phone digits (contained), or by name/kana (contained, any case);
-     * both given: both must match; limit <= 0 means 50 */
+     * both given: both must match; limit <= 0 means 50.  The store folds
+     * both (jt_fold_phone, jt_fold_name) and compares them with the
+     * stored phone_digits and name_fold; merged riders are never found. */
     void (*riders_search)(void *ctx, const char *digits, const char *text, int limit,
                           store_riders_cb cb, void *ud);
     void (*riders_get)(void *ctx, const char *const *ids, int n, store_riders_cb cb, void *ud);
@@ -183,6 +189,25 @@ typedef struct store_ops {
     int (*mark_attention)(store_txn *t, const char *booking_id, const char *status,
                           const char *attention, int time_s, const char *actor,
                           const char *event_key);
+
+    /* ---- riders: edit, find duplicates, merge (issue 12) ---- */
+
+    /* Sets the editable fields of rider r->id (name, name_kana, phone,
+     * home_address, home_stop_id, home_lat/lon, wheelchair, mobility,
+     * notes) and, when r gives them NULL, phone_digits and name_fold
+     * folded from them (as put_rider does).  An unknown id changes
+     * nothing; setting the same values again is harmless.  0 or DB_ENOMEM. */
+    int (*update_rider)(store_txn *t, const store_rider_row *r);
+    /* Rider from_id merged into into_id: every booking of from_id moves to
+     * into_id and from_id is marked merged_into (kept, never found by a
+     * search again).  Happens only while both exist, neither is merged,
+     * they differ and from_id has no booking picked_up; otherwise the
+     * statement changes nothing (the caller checks first and reads back).
+     * 0 or DB_ENOMEM. */
+    int (*merge_rider)(store_txn *t, const char *from_id, const char *into_id);
+    /* Riders not merged whose phone_digits equal jt_fold_phone(phone)
+     * exactly (none for a phone that folds to ""), by id. */
+    void (*riders_by_phone)(void *ctx, const char *phone, store_riders_cb cb, void *ud);
 } store_ops;
 
 /* A store: its functions and their context. */

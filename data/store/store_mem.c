@@ -33,6 +33,7 @@
  */
 #include "data/db/db_err.h"
 #include "data/store/store.h"
+#include "data/text/jtext.h"
 #include "solver/errf.h"
 
 #include <math.h>
@@ -74,7 +75,8 @@ static const size_t rider_strs[] = {
     OFF(store_rider_row, name_kana),    OFF(store_rider_row, phone),
     OFF(store_rider_row, phone_digits), OFF(store_rider_row, home_address),
     OFF(store_rider_row, home_stop_id), OFF(store_rider_row, mobility),
-    OFF(store_rider_row, notes),        OFF(store_rider_row, created)};
+    OFF(store_rider_row, notes),        OFF(store_rider_row, created),
+    OFF(store_rider_row, name_fold),    OFF(store_rider_row, merged_into)};
 static const size_t token_strs[] = {
     OFF(store_token_row, id),         OFF(store_token_row, token_sha256),
     OFF(store_token_row, role),       OFF(store_token_row, rider_id),
@@ -201,7 +203,9 @@ enum {
     OP_REVOKE,
     OP_VEHICLE_OUT,
     OP_END,
-    OP_MARK
+    OP_MARK,
+    OP_RIDER_UPDATE, /* r: the new values of rider r.id */
+    OP_RIDER_MERGE   /* a[0] from, a[1] into; copies: into's id for each booking that moves */
 };
 
 typedef struct mem_op {
@@ -215,6 +219,8 @@ typedef struct mem_op {
     store_token_row t;
     const char *a[4]; /* OP_REVOKE id; OP_VEHICLE_OUT id, date; OP_END id, from, to, detail;
                          OP_MARK id, status, attention */
+    char **copies;    /* OP_RIDER_MERGE, made at prepare so that applying cannot fail */
+    int n_copies;
 } mem_op;
 
 static const size_t op_args[] = {OFF(mem_op, a[0]), OFF(mem_op, a[1]), OFF(mem_op, a[2]),
@@ -230,9 +236,22 @@ static void op_free(mem_op *o)
     rec_free(&o->r, rider_strs, NSTRS(rider_strs));
     rec_free(&o->t, token_strs, NSTRS(token_strs));
     rec_free(o, op_args, NSTRS(op_args));
+    for (int i = 0; i < o->n_copies; i++)
+        free(o->copies[i]);
+    free(o->copies);
+    o->copies = NULL;
+    o->n_copies = 0;
 }
 
-enum { ITEM_TXN, ITEM_BOOKINGS, ITEM_BOOKING_GET, ITEM_RIDERS_SEARCH, ITEM_RIDERS_GET, ITEM_DRV };
+enum {
+    ITEM_TXN,
+    ITEM_BOOKINGS,
+    ITEM_BOOKING_GET,
+    ITEM_RIDERS_SEARCH,
+    ITEM_RIDERS_GET,
+    ITEM_DRV,
+    ITEM_RIDERS_PHONE
+};
 
 struct mem_item {
     mem_item *next;
@@ -429,32 +448,88 @@ static void digits_of(const char *phone, char *out, size_t len)
     out[k] = '\0';
 }
 
+/* The folded search columns of c (name_fold, phone_digits) where c gives
+ * them NULL, as db_store.c computes them: jt_fold_rider and jt_fold_phone
+ * (the digits alone when the phone does not fold).  fold has
+ * strlen(name) + strlen(kana) + 2 bytes; -1 when it could not be made. */
+static int rider_folds(store_rider_row *c, char *digits, size_t dlen, char **fold)
+{
+    size_t cap = strlen(c->name ? c->name : "") + strlen(c->name_kana ? c->name_kana : "") + 2;
+
+    *fold = NULL;
+    if (c->phone_digits == NULL) {
+        if (jt_fold_phone(c->phone, digits, dlen) < 0)
+            digits_of(c->phone, digits, dlen);
+        c->phone_digits = digits;
+    }
+    if (c->name_fold == NULL) {
+        if ((*fold = malloc(cap)) == NULL)
+            return -1;
+        if (jt_fold_rider(c->name, c->name_kana, *fold, cap) < 0)
+            (*fold)[0] = '\0';
+        c->name_fold = *fold;
+    }
+    return 0;
+}
+
 static int mem_put_rider(store_txn *t, const store_rider_row *r)
 {
     store_rider_row c = *r;
     mem_op *o = op_new(t, OP_RIDER);
-    char digits[64], created[32];
+    char digits[64], created[32], *fold;
     time_t now = time(NULL);
     struct tm tm;
 
     if (o == NULL)
         return DB_ENOMEM;
-    digits_of(r->phone, digits, sizeof(digits));
     gmtime_r(&now, &tm);
     strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
     c.name_kana = or_empty(r->name_kana);
     c.phone = or_empty(r->phone);
-    c.phone_digits = r->phone_digits != NULL ? r->phone_digits : digits;
     c.home_address = or_empty(r->home_address);
     c.mobility = or_empty(r->mobility);
     c.notes = or_empty(r->notes);
     c.wheelchair = r->wheelchair != 0;
     c.created = created;
+    c.merged_into = NULL;
     if (isnan(c.home_lat) || isnan(c.home_lon))
         c.home_lat = c.home_lon = NAN;
-    if (rec_copy(&o->r, &c, sizeof(c), rider_strs, NSTRS(rider_strs)) < 0)
+    if (rider_folds(&c, digits, sizeof(digits), &fold) < 0)
         return op_fail(t);
+    if (rec_copy(&o->r, &c, sizeof(c), rider_strs, NSTRS(rider_strs)) < 0) {
+        free(fold);
+        return op_fail(t);
+    }
+    free(fold);
     refuse_if(t, !c.id || !c.name);
+    return 0;
+}
+
+static int mem_update_rider(store_txn *t, const store_rider_row *r)
+{
+    store_rider_row c = *r;
+    mem_op *o = op_new(t, OP_RIDER_UPDATE);
+    char digits[64], *fold;
+
+    if (o == NULL)
+        return DB_ENOMEM;
+    c.name_kana = or_empty(r->name_kana);
+    c.phone = or_empty(r->phone);
+    c.home_address = or_empty(r->home_address);
+    c.mobility = or_empty(r->mobility);
+    c.notes = or_empty(r->notes);
+    c.wheelchair = r->wheelchair != 0;
+    c.created = c.merged_into = NULL;
+    if (isnan(c.home_lat) || isnan(c.home_lon))
+        c.home_lat = c.home_lon = NAN;
+    if (rider_folds(&c, digits, sizeof(digits), &fold) < 0)
+        return op_fail(t);
+    if (rec_copy(&o->r, &c, sizeof(c), rider_strs, NSTRS(rider_strs)) < 0) {
+        free(fold);
+        return op_fail(t);
+    }
+    free(fold);
+    refuse_if(t, !c.id || !c.name); /* name is NOT NULL */
     return 0;
 }
 
@@ -527,6 +602,14 @@ static int mem_end_stored_booking(store_txn *t, const char *booking_id, const ch
     if (rc == 0)
         rc = derived_event(t, booking_id, time_s, "status", from, to, detail, actor, event_key);
     refuse_if(t, rc == 0 && (booking_id == NULL || to == NULL));
+    return rc;
+}
+
+static int mem_merge_rider(store_txn *t, const char *from_id, const char *into_id)
+{
+    int rc = args_op(t, OP_RIDER_MERGE, from_id, into_id, NULL, NULL);
+
+    refuse_if(t, rc == 0 && (from_id == NULL || into_id == NULL));
     return rc;
 }
 
@@ -654,6 +737,23 @@ static int commit_prepare(store_mem *m, store_txn *t)
                 return DB_EQUERY;
             need[6]++;
             break;
+        case OP_RIDER_MERGE: {
+            /* a copy of into's id for every booking that may move (the
+             * table's and those this transaction inserts before it) */
+            int n = 0;
+            for (int i = 0; i < m->bookings.n; i++)
+                n += same(m->bookings.v[i].rider_id, o->a[0]);
+            for (int i = 0; i < k; i++)
+                n += t->ops[i].kind == OP_BOOKING && same(t->ops[i].b.rider_id, o->a[0]);
+            if (o->copies == NULL && n > 0) {
+                if ((o->copies = calloc((size_t)n, sizeof(char *))) == NULL)
+                    return DB_ENOMEM;
+                for (; o->n_copies < n; o->n_copies++)
+                    if ((o->copies[o->n_copies] = strdup(o->a[1])) == NULL)
+                        return DB_ENOMEM;
+            }
+            break;
+        }
         case OP_END:
         case OP_MARK: {
             const char *d = date_before(m, t, k, o->a[0]);
@@ -715,6 +815,60 @@ static void apply_booking(store_mem *m, mem_op *o)
     b->attention = NULL;
 }
 
+static store_rider_row *find_rider(store_mem *m, const char *id)
+{
+    for (int i = 0; i < m->riders.n; i++)
+        if (same(m->riders.v[i].id, id))
+            return &m->riders.v[i];
+    return NULL;
+}
+
+/* The SQL's UPDATE riders SET (editable columns) WHERE id = ... */
+static void apply_rider_update(store_mem *m, store_rider_row *n)
+{
+    store_rider_row *r = find_rider(m, n->id);
+
+    if (r == NULL)
+        return;
+    take(&r->name, &n->name);
+    take(&r->name_kana, &n->name_kana);
+    take(&r->phone, &n->phone);
+    take(&r->phone_digits, &n->phone_digits);
+    take(&r->home_address, &n->home_address);
+    take(&r->home_stop_id, &n->home_stop_id);
+    take(&r->mobility, &n->mobility);
+    take(&r->notes, &n->notes);
+    take(&r->name_fold, &n->name_fold);
+    r->home_lat = n->home_lat;
+    r->home_lon = n->home_lon;
+    r->wheelchair = n->wheelchair;
+}
+
+/* The merge's guarded statement: nothing unless both riders exist, differ,
+ * are not merged and from has no trip in progress. */
+static void apply_rider_merge(store_mem *m, mem_op *o)
+{
+    store_rider_row *from = find_rider(m, o->a[0]), *into = find_rider(m, o->a[1]);
+    int used = 0;
+
+    if (from == NULL || into == NULL || from == into || from->merged_into != NULL ||
+        into->merged_into != NULL)
+        return;
+    for (int i = 0; i < m->bookings.n; i++)
+        if (same(m->bookings.v[i].rider_id, from->id) &&
+            same(m->bookings.v[i].status, "picked_up"))
+            return;
+    for (int i = 0; i < m->bookings.n && used < o->n_copies; i++) {
+        store_booking_row *b = &m->bookings.v[i];
+        if (same(b->rider_id, from->id)) {
+            free((char *)b->rider_id);
+            b->rider_id = o->copies[used];
+            o->copies[used++] = NULL;
+        }
+    }
+    take(&from->merged_into, &o->a[1]);
+}
+
 static void apply_op(store_mem *m, mem_op *o, int64_t now)
 {
     switch (o->kind) {
@@ -759,6 +913,12 @@ static void apply_op(store_mem *m, mem_op *o, int64_t now)
     case OP_RIDER:
         m->riders.v[m->riders.n++] = o->r;
         memset(&o->r, 0, sizeof(o->r));
+        break;
+    case OP_RIDER_UPDATE:
+        apply_rider_update(m, &o->r);
+        break;
+    case OP_RIDER_MERGE:
+        apply_rider_merge(m, o);
         break;
     case OP_TOKEN:
         m->tokens.v[m->tokens.n].r = o->t;
@@ -959,6 +1119,14 @@ static void mem_booking_get(void *ctx, const char *id, store_bookings_cb cb, voi
     read_enqueue(ctx, it, ok, ITEM_BOOKING_GET, (mem_fn)cb, ud);
 }
 
+/* The query's phone digits as db_store.c makes them: jt_fold_phone, or
+ * the digits alone when it does not fold. */
+static void query_digits(const char *phone, char *out, size_t len)
+{
+    if (jt_fold_phone(phone, out, len) < 0)
+        digits_of(phone, out, len);
+}
+
 static void mem_riders_search(void *ctx, const char *digits, const char *text, int limit,
                               store_riders_cb cb, void *ud)
 {
@@ -966,13 +1134,29 @@ static void mem_riders_search(void *ctx, const char *digits, const char *text, i
     char dig[64];
     int ok = it != NULL;
 
-    digits_of(digits, dig, sizeof(dig));
+    query_digits(digits, dig, sizeof(dig));
     if (ok) {
         it->num = limit > 0 ? limit : 50;
         ok = (!dig[0] || (it->s1 = strdup(dig)) != NULL) &&
-             (text == NULL || !text[0] || (it->s2 = strdup(text)) != NULL);
+             (text == NULL || !text[0] || (it->s2 = malloc(strlen(text) + 1)) != NULL);
+        /* text that is not UTF-8 folds to "": it matches every rider, as
+         * an empty pattern does in SQL (the API refuses it before) */
+        if (ok && it->s2 != NULL && jt_fold_name(text, it->s2, strlen(text) + 1) < 0)
+            it->s2[0] = '\0';
     }
     read_enqueue(ctx, it, ok, ITEM_RIDERS_SEARCH, (mem_fn)cb, ud);
+}
+
+static void mem_riders_by_phone(void *ctx, const char *phone, store_riders_cb cb, void *ud)
+{
+    mem_item *it = item_new(ctx, ITEM_RIDERS_PHONE, (mem_fn)cb, ud);
+    char dig[64];
+    int ok = it != NULL;
+
+    query_digits(phone, dig, sizeof(dig));
+    if (ok)
+        ok = (it->s1 = strdup(dig)) != NULL;
+    read_enqueue(ctx, it, ok, ITEM_RIDERS_PHONE, (mem_fn)cb, ud);
 }
 
 static void mem_riders_get(void *ctx, const char *const *ids, int n, store_riders_cb cb, void *ud)
@@ -1023,30 +1207,6 @@ static int cmp_rider_id(const void *a, const void *b)
     return cmp_str(((const store_rider_row *)a)->id, ((const store_rider_row *)b)->id);
 }
 
-/* strstr with ASCII letters of any case (PostgreSQL's ILIKE also folds
- * other scripts; the riders' names that matter here are Japanese). */
-static int contains_nocase(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-
-    for (const char *h = hay; *h; h++) {
-        size_t i = 0;
-        while (i < n && h[i]) {
-            unsigned char a = (unsigned char)h[i], b = (unsigned char)needle[i];
-            if (a >= 'A' && a <= 'Z')
-                a = (unsigned char)(a - 'A' + 'a');
-            if (b >= 'A' && b <= 'Z')
-                b = (unsigned char)(b - 'A' + 'a');
-            if (a != b)
-                break;
-            i++;
-        }
-        if (i == n)
-            return 1;
-    }
-    return n == 0;
-}
-
 static int booking_matches(const store_booking_row *b, const store_booking_filter *f)
 {
     return (f->rider_id == NULL || same(b->rider_id, f->rider_id)) &&
@@ -1064,9 +1224,12 @@ static int rider_matches(const store_rider_row *r, const mem_item *it)
                 return 1;
         return 0;
     }
+    if (r->merged_into != NULL)
+        return 0;
+    if (it->kind == ITEM_RIDERS_PHONE)
+        return it->s1[0] != '\0' && same(r->phone_digits, it->s1);
     return (it->s1 == NULL || strstr(r->phone_digits, it->s1) != NULL) &&
-           (it->s2 == NULL || contains_nocase(r->name, it->s2) ||
-            strstr(r->name_kana, it->s2) != NULL);
+           (it->s2 == NULL || strstr(r->name_fold ? r->name_fold : "", it->s2) != NULL);
 }
 
 /* Runs a read against the tables as they are now. */
@@ -1345,6 +1508,9 @@ static const store_ops mem_ops = {
     .load_open_bookings = mem_load_open_bookings,
     .exec_txn_blocking = mem_exec_txn_blocking,
     .mark_attention = mem_mark_attention,
+    .update_rider = mem_update_rider,
+    .merge_rider = mem_merge_rider,
+    .riders_by_phone = mem_riders_by_phone,
 };
 
 /* ---- the store's life ---- */
