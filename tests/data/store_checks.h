@@ -109,6 +109,7 @@ static void chk_on_bookings(void *ud, int rc, const store_booking_row *rows, int
 
 typedef struct chk_rider {
     char id[40], name[64], kana[64], phone[32], digits[32], stop[40], mobility[40], created[40];
+    char fold[128], merged[40];
     double lat, lon;
     int wheelchair;
 } chk_rider;
@@ -135,6 +136,8 @@ static void chk_on_riders(void *ud, int rc, const store_rider_row *rows, int n)
         CHK_S(r->stop, rows[i].home_stop_id);
         CHK_S(r->mobility, rows[i].mobility);
         CHK_S(r->created, rows[i].created);
+        CHK_S(r->fold, rows[i].name_fold);
+        CHK_S(r->merged, rows[i].merged_into);
         r->lat = rows[i].home_lat;
         r->lon = rows[i].home_lon;
         r->wheelchair = rows[i].wheelchair;
@@ -1018,6 +1021,202 @@ static void chk_refused(chk_env *e)
     assert_int_equal(e->count(e, "booking_events"), 0);
 }
 
+static void chk_riders_get1(chk_env *e, const char *id, chk_riders *got)
+{
+    const char *ids[1] = {id};
+
+    memset(got, 0, sizeof(*got));
+    chk_pending++;
+    e->st.ops->riders_get(e->st.ctx, ids, 1, chk_on_riders, got);
+    e->settle(e);
+    assert_int_equal(got->rc, 0);
+}
+
+static void chk_by_phone(chk_env *e, const char *phone, chk_riders *got)
+{
+    memset(got, 0, sizeof(*got));
+    chk_pending++;
+    e->st.ops->riders_by_phone(e->st.ctx, phone, chk_on_riders, got);
+    e->settle(e);
+    assert_int_equal(got->called, 1);
+    assert_int_equal(got->rc, 0);
+}
+
+/* Riders folded for search (issue 12): name and kana across katakana,
+ * hiragana, half-width and spaces; phone numbers in every form; the exact
+ * look-up by phone of the duplicate check; an edit re-folds. */
+static void chk_riders_fold(chk_env *e)
+{
+    static const char *const names[] = {"ヤマダ", "やまだ", "ﾔﾏﾀﾞ", "やまだはな",
+                                         "やまだ　はな", "ハナコ", "山田"};
+    store_txn *t = chk_txn(e);
+    store_rider_row r;
+    chk_riders got;
+
+    chk_rider_put(e, t, "r_y", "山田 花子", "やまだ はなこ", "+81 90-1234-5678");
+    chk_rider_put(e, t, "r_s", "ＳＵＺＵＫＩ　Ｔａｒｏ", "ｽｽﾞｷ ﾀﾛｳ", "０３（５５５５）００００");
+    chk_rider_put(e, t, "r_n", "No Phone", "", "");
+    assert_int_equal(chk_commit(e, t), 0);
+    chk_riders_get1(e, "r_y", &got);
+    assert_int_equal(got.n, 1);
+    assert_string_equal(got.r[0].fold, "山田花子 やまだはなこ");
+    assert_string_equal(got.r[0].digits, "09012345678");
+    assert_string_equal(got.r[0].phone, "+81 90-1234-5678"); /* as given */
+    assert_string_equal(got.r[0].merged, "(null)");
+    chk_riders_get1(e, "r_s", &got);
+    assert_string_equal(got.r[0].fold, "suzukitaro すずきたろう");
+    assert_string_equal(got.r[0].digits, "0355550000");
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        chk_search(e, NULL, names[i], 10, &got);
+        if (got.n != 1 || strcmp(got.r[0].id, "r_y") != 0)
+            fail_msg("\"%s\" found %d riders", names[i], got.n);
+    }
+    chk_search(e, NULL, "すずき", 10, &got);
+    assert_int_equal(got.n, 1);
+    assert_string_equal(got.r[0].id, "r_s");
+    chk_search(e, NULL, "Suzuki Taro", 10, &got);
+    assert_int_equal(got.n, 1);
+    chk_search(e, NULL, "はなこ すずき", 10, &got); /* never across riders or fields */
+    assert_int_equal(got.n, 0);
+    chk_search(e, "090-1234-5678", NULL, 10, &got);
+    assert_int_equal(got.n, 1);
+    assert_string_equal(got.r[0].id, "r_y");
+    chk_search(e, "+81 90 1234 5678", NULL, 10, &got);
+    assert_int_equal(got.n, 1);
+    chk_search(e, "５６７８", NULL, 10, &got);
+    assert_int_equal(got.n, 1);
+
+    /* exact: the whole number in any form, never a part of it, never "" */
+    chk_by_phone(e, "０９０ー１２３４ー５６７８", &got);
+    assert_int_equal(got.n, 1);
+    assert_string_equal(got.r[0].id, "r_y");
+    chk_by_phone(e, "81 90 1234 5678", &got);
+    assert_int_equal(got.n, 1);
+    chk_by_phone(e, "1234-5678", &got);
+    assert_int_equal(got.n, 0);
+    chk_by_phone(e, "", &got);
+    assert_int_equal(got.n, 0);
+
+    /* an edit replaces the editable fields and folds them again */
+    memset(&r, 0, sizeof(r));
+    r.id = "r_y";
+    r.name = "山田 花江";
+    r.name_kana = "ヤマダ ハナエ";
+    r.phone = "03-1111-2222";
+    r.home_address = "中央1-2";
+    r.home_stop_id = "s_home";
+    r.home_lat = 35.5;
+    r.home_lon = 139.5;
+    r.wheelchair = 1;
+    r.mobility = "cane";
+    r.notes = "edited";
+    t = chk_txn(e);
+    assert_int_equal(e->st.ops->update_rider(t, &r), 0);
+    r.id = "r_none"; /* an unknown id changes nothing */
+    assert_int_equal(e->st.ops->update_rider(t, &r), 0);
+    assert_int_equal(chk_commit(e, t), 0);
+    assert_int_equal(e->count(e, "riders"), 3);
+    chk_riders_get1(e, "r_y", &got);
+    assert_int_equal(got.n, 1);
+    assert_string_equal(got.r[0].name, "山田 花江");
+    assert_string_equal(got.r[0].fold, "山田花江 やまだはなえ");
+    assert_string_equal(got.r[0].digits, "0311112222");
+    assert_string_equal(got.r[0].stop, "s_home");
+    assert_string_equal(got.r[0].mobility, "cane");
+    assert_int_equal(got.r[0].wheelchair, 1);
+    assert_true(fabs(got.r[0].lat - 35.5) < 1e-6);
+    assert_true(strlen(got.r[0].created) >= 20); /* kept */
+    chk_search(e, NULL, "はなこ", 10, &got);
+    assert_int_equal(got.n, 0);
+    chk_search(e, NULL, "ﾊﾅｴ", 10, &got);
+    assert_int_equal(got.n, 1);
+    chk_by_phone(e, "090-1234-5678", &got);
+    assert_int_equal(got.n, 0);
+}
+
+/* Merging riders: the bookings move, the rider stays but is found by no
+ * search; refused (nothing changed) with a trip in progress, into itself,
+ * into a merged rider, from or into an unknown one. */
+static void chk_riders_merge(chk_env *e)
+{
+    store_booking_row b[4] = {
+        chk_booking("bk_m1", "2030-04-01", "r_old", "confirmed"),
+        chk_booking("bk_m2", "2030-04-02", "r_old", "completed"),
+        chk_booking("bk_m3", "2030-04-01", "r_new", "confirmed"),
+        chk_booking("bk_m4", "2030-04-01", "r_busy", "picked_up"),
+    };
+    store_booking_filter f = {NULL, NULL, NULL, NULL, -1, 0};
+    store_txn *t = chk_txn(e);
+    chk_riders got;
+    chk_bks bks;
+
+    chk_fleet(e);
+    chk_rider_put(e, t, "r_old", "重複 太郎", "ちょうふく たろう", "090-0000-1111");
+    chk_rider_put(e, t, "r_new", "重複 太郎", "チョウフク タロウ", "09000001111");
+    chk_rider_put(e, t, "r_busy", "乗車中", "じょうしゃちゅう", "");
+    chk_rider_put(e, t, "r_x", "Other", "", "");
+    assert_int_equal(chk_commit(e, t), 0);
+    chk_put_bookings(e, b, 4);
+    chk_by_phone(e, "090-0000-1111", &got); /* the duplicate */
+    assert_int_equal(got.n, 2);
+    assert_string_equal(got.r[0].id, "r_new");
+    assert_string_equal(got.r[1].id, "r_old");
+
+    t = chk_txn(e);
+    assert_int_equal(e->st.ops->merge_rider(t, "r_old", "r_new"), 0);
+    assert_int_equal(chk_commit(e, t), 0);
+    f.rider_id = "r_new";
+    chk_list(e, &f, &bks);
+    assert_int_equal(bks.n, 3);
+    assert_string_equal(bks.r[0].id, "bk_m1");
+    assert_string_equal(bks.r[1].id, "bk_m2");
+    assert_string_equal(bks.r[2].id, "bk_m3");
+    f.rider_id = "r_old";
+    chk_list(e, &f, &bks);
+    assert_int_equal(bks.n, 0);
+    chk_riders_get1(e, "r_old", &got); /* kept, marked */
+    assert_int_equal(got.n, 1);
+    assert_string_equal(got.r[0].merged, "r_new");
+    chk_search(e, NULL, "ちょうふく", 10, &got);
+    assert_int_equal(got.n, 1);
+    assert_string_equal(got.r[0].id, "r_new");
+    chk_search(e, "0000-1111", NULL, 10, &got);
+    assert_int_equal(got.n, 1);
+    chk_by_phone(e, "090-0000-1111", &got);
+    assert_int_equal(got.n, 1);
+    assert_string_equal(got.r[0].id, "r_new");
+    assert_int_equal(e->count(e, "riders"), 4);
+
+    /* each refused merge changes nothing: a trip in progress, a merged
+     * rider (either side), itself, unknown riders; a merge sent twice is
+     * the first one only */
+    t = chk_txn(e);
+    assert_int_equal(e->st.ops->merge_rider(t, "r_busy", "r_x"), 0);
+    assert_int_equal(e->st.ops->merge_rider(t, "r_x", "r_old"), 0);
+    assert_int_equal(e->st.ops->merge_rider(t, "r_old", "r_x"), 0);
+    assert_int_equal(e->st.ops->merge_rider(t, "r_x", "r_x"), 0);
+    assert_int_equal(e->st.ops->merge_rider(t, "r_none", "r_x"), 0);
+    assert_int_equal(e->st.ops->merge_rider(t, "r_x", "r_none"), 0);
+    assert_int_equal(chk_commit(e, t), 0);
+    f.rider_id = "r_busy";
+    chk_list(e, &f, &bks);
+    assert_int_equal(bks.n, 1);
+    f.rider_id = "r_x";
+    chk_list(e, &f, &bks);
+    assert_int_equal(bks.n, 0);
+    f.rider_id = "r_new";
+    chk_list(e, &f, &bks);
+    assert_int_equal(bks.n, 3);
+    for (int i = 0; i < 2; i++) {
+        chk_riders_get1(e, i == 0 ? "r_busy" : "r_x", &got);
+        assert_int_equal(got.n, 1);
+        assert_string_equal(got.r[0].merged, "(null)");
+    }
+    chk_riders_get1(e, "r_old", &got);
+    assert_string_equal(got.r[0].merged, "r_new");
+}
+
 /* Every shared check: X(name) for each (no separators, so a program can
  * define a wrapper per check and list them with the same macro). */
 #define CHK_EACH(X)                                                                                \
@@ -1027,6 +1226,8 @@ static void chk_refused(chk_env *e)
     X(chk_idem_once)                                                                               \
     X(chk_driver_events_once)                                                                      \
     X(chk_riders_ops)                                                                              \
+    X(chk_riders_fold)                                                                             \
+    X(chk_riders_merge)                                                                            \
     X(chk_tokens)                                                                                  \
     X(chk_vehicle_out)                                                                             \
     X(chk_end_stored)                                                                              \
