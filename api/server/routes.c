@@ -304,6 +304,8 @@ static const route routes[] = {
     {"POST", "/v1/riders", STAFF, h_rider_create},
     {"GET", "/v1/riders", STAFF, h_riders},
     {"GET", "/v1/riders/*", STAFF | API_ROLE_RIDER, h_riders},
+    {"PATCH", "/v1/riders/*", STAFF | API_ROLE_RIDER, h_riders},
+    {"POST", "/v1/riders/*/merge", STAFF, h_rider_create},
     {"GET", "/v1/vehicles", READERS | API_ROLE_DRIVER, h_vehicles},
     {"GET", "/v1/vehicles/*", READERS | API_ROLE_DRIVER, h_vehicle},
     {"GET", "/v1/vehicles/*/plan", READERS | API_ROLE_DRIVER, h_plan},
