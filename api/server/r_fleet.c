@@ -4,6 +4,7 @@
  * where possible, kept out after a restart), shifts, stops.
  */
 #include "api/server/routes_int.h"
+#include "data/text/jtext.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -197,20 +198,6 @@ void h_shifts(rctx *c)
     rt_reply(c, 200, json_pack("{s:o}", "shifts", arr), NULL);
 }
 
-static int contains_nocase(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-
-    for (; *hay; hay++) {
-        size_t i = 0;
-        while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
-            i++;
-        if (i == n)
-            return 1;
-    }
-    return n == 0;
-}
-
 static json_t *stop_json(const area_stop *st)
 {
     return json_pack("{s:s,s:s,s:o,s:f,s:f,s:s}", "id", st->id, "name", st->name ? st->name : "",
@@ -218,11 +205,146 @@ static json_t *stop_json(const area_stop *st)
                      st->lat, "lon", st->lon, "kind", st->kind);
 }
 
+/*
+ * Stop search (GET /v1/stops?q=).  People look for a stop by what is there
+ * (びょういん, スーパー, 市役所, えき) as often as by its name, and type it
+ * in any kana or width.  The query is folded (data/text/jtext) and a stop
+ * matches when the folded query is found in:
+ *   - its id, its folded name, its English name (any case), or the
+ *     reading of its name derived from the table below;
+ *   - a point of interest whose nearest stop it is: the place's folded
+ *     name or reading, or the words for the place's kind (place_words:
+ *     the query is a prefix of a word, or contains one: 総合病院 contains
+ *     病院).  Such a stop lists those places under "places".
+ * area_stop has no reading (yomi) field: readings here come only from the
+ * common words of stop and place names below (駅, 前, 病院, 丁目, ...);
+ * district names (栄町, 緑が丘) are found by their kanji only until the area
+ * data carries readings (GTFS-JP translations / a yomi column).
+ * Cost: one pass over the stops and the places per request, a few hundred
+ * of each.
+ */
+
+/* What people call each kind of place, folded (hiragana, no spaces). */
+static const struct {
+    const char *kind;
+    const char *words[10];
+} place_words[] = {
+    {"hospital", {"病院", "びょういん", "医院", "いいん", "hospital"}},
+    {"clinic",
+     {"病院", "びょういん", "医院", "いいん", "診療所", "しんりょうじょ", "くりにっく", "clinic"}},
+    {"supermarket",
+     {"すーぱー", "すーぱーまーけっと", "買い物", "かいもの", "supermarket", "shop"}},
+    {"station", {"駅", "えき", "station"}},
+    {"city_hall",
+     {"市役所", "しやくしょ", "役場", "やくば", "役所", "やくしょ", "cityhall", "townoffice"}},
+    {"community_hall", {"公民館", "こうみんかん", "communityhall"}},
+    {"pharmacy", {"薬局", "やっきょく", "くすり", "pharmacy"}},
+    {"elderly_care", {"でいさーびす", "介護", "かいご", "daycare"}},
+    {"post_office", {"郵便局", "ゆうびんきょく", "postoffice"}},
+    {"library", {"図書館", "としょかん", "library"}},
+};
+
+/* Readings of the words stop and place names are made of, longest first
+ * where one begins another (駅前 before 駅). */
+static const char *const readings[][2] = {
+    {"駅前", "えきまえ"},
+    {"駅", "えき"},
+    {"市役所", "しやくしょ"},
+    {"町役場", "まちやくば"},
+    {"役場", "やくば"},
+    {"総合病院", "そうごうびょういん"},
+    {"病院", "びょういん"},
+    {"医院", "いいん"},
+    {"診療所", "しんりょうじょ"},
+    {"公民館", "こうみんかん"},
+    {"郵便局", "ゆうびんきょく"},
+    {"薬局", "やっきょく"},
+    {"図書館", "としょかん"},
+    {"団地", "だんち"},
+    {"丁目", "ちょうめ"},
+    {"前", "まえ"},
+    {"東", "ひがし"},
+    {"西", "にし"},
+    {"南", "みなみ"},
+    {"北", "きた"},
+    {"中央", "ちゅうおう"},
+    {"一", "いち"},
+    {"二", "に"},
+    {"三", "さん"},
+    {"四", "よん"},
+    {"五", "ご"},
+    {"六", "ろく"},
+    {"七", "なな"},
+    {"八", "はち"},
+    {"九", "きゅう"},
+    {"十", "じゅう"},
+};
+
+/* The reading of folded text: known words replaced, the rest kept; ""
+ * when it does not fit. */
+static void reading_of(const char *folded, char *out, size_t cap)
+{
+    size_t k = 0;
+    const char *p = folded;
+
+    while (*p) {
+        const char *rep = NULL;
+        size_t len = 0;
+        for (size_t i = 0; i < sizeof(readings) / sizeof(readings[0]) && rep == NULL; i++) {
+            len = strlen(readings[i][0]);
+            if (strncmp(p, readings[i][0], len) == 0)
+                rep = readings[i][1];
+        }
+        if (rep == NULL) {
+            rep = p;
+            len = 1;
+        }
+        size_t n = rep == p ? 1 : strlen(rep);
+        if (k + n + 1 > cap) {
+            out[0] = '\0';
+            return;
+        }
+        memcpy(out + k, rep, n);
+        k += n;
+        p += len;
+    }
+    out[k] = '\0';
+}
+
+/* 1 when folded query q matches text (the name itself or its reading). */
+static int text_matches(const char *text, const char *q)
+{
+    char f[512], r[1536];
+
+    if (text == NULL || jt_fold_name(text, f, sizeof(f)) < 0)
+        return 0;
+    if (strstr(f, q) != NULL)
+        return 1;
+    reading_of(f, r, sizeof(r));
+    return strstr(r, q) != NULL;
+}
+
+static int kind_matches(const char *kind, const char *q)
+{
+    size_t n = strlen(q);
+
+    for (size_t i = 0; i < sizeof(place_words) / sizeof(place_words[0]); i++) {
+        if (strcmp(place_words[i].kind, kind) != 0)
+            continue;
+        for (int w = 0; w < 10 && place_words[i].words[w] != NULL; w++)
+            if (strncmp(place_words[i].words[w], q, n) == 0 ||
+                strstr(q, place_words[i].words[w]) != NULL)
+                return 1;
+    }
+    return 0;
+}
+
 void h_stops(rctx *c)
 {
-    char q[128] = "", lim[8] = "";
+    char q[128] = "", fq[128] = "", lim[8] = "";
     int limit = 100;
-    json_t *arr;
+    const area *a = c->s->area;
+    json_t *arr, **places = NULL;
 
     if (c->n_param > 0) {
         intptr_t k = (intptr_t)svc_map_get(&c->s->core->stop_ids, c->param[0]);
@@ -230,11 +352,12 @@ void h_stops(rctx *c)
             rt_err(c, 404, "not_found", "no stop \"%s\"", c->param[0]);
             return;
         }
-        rt_reply(c, 200, stop_json(&c->s->area->stops[k - 1]), NULL);
+        rt_reply(c, 200, stop_json(&a->stops[k - 1]), NULL);
         return;
     }
     if (api_http_query_get(c->req, "q", q, sizeof(q)) == API_HTTP_EINVAL ||
-        api_http_query_get(c->req, "limit", lim, sizeof(lim)) == API_HTTP_EINVAL) {
+        api_http_query_get(c->req, "limit", lim, sizeof(lim)) == API_HTTP_EINVAL ||
+        jt_fold_name(q, fq, sizeof(fq)) < 0) {
         rt_err(c, 400, "invalid_query", "q or limit is malformed");
         return;
     }
@@ -245,13 +368,41 @@ void h_stops(rctx *c)
             return;
         }
     }
-    arr = json_array();
-    for (int k = 0; k < c->s->area->n_stops && (int)json_array_size(arr) < limit; k++) {
-        const area_stop *st = &c->s->area->stops[k];
-        if (q[0] && strstr(st->id, q) == NULL && (st->name == NULL || strstr(st->name, q) == NULL) &&
-            (st->name_en == NULL || !contains_nocase(st->name_en, q)))
-            continue;
-        json_array_append_new(arr, stop_json(st));
+    /* the places that match, gathered per stop first */
+    if (fq[0] && a->n_stops > 0 && (places = calloc((size_t)a->n_stops, sizeof(*places))) == NULL) {
+        rt_err(c, 503, "unavailable", "out of memory; try again");
+        return;
     }
+    for (int i = 0; places != NULL && i < a->n_pois; i++) {
+        const area_poi *p = &a->pois[i];
+        if (p->stop < 0 || p->stop >= a->n_stops ||
+            !(kind_matches(p->kind, fq) || text_matches(p->name, fq) ||
+              (p->name_en != NULL && text_matches(p->name_en, fq))))
+            continue;
+        if (places[p->stop] == NULL)
+            places[p->stop] = json_array();
+        json_array_append_new(places[p->stop],
+                              json_pack("{s:s,s:o,s:s}", "name", p->name ? p->name : "", "name_en",
+                                        p->name_en ? json_string(p->name_en) : json_null(), "kind",
+                                        p->kind));
+    }
+    arr = json_array();
+    for (int k = 0; k < a->n_stops; k++) {
+        const area_stop *st = &a->stops[k];
+        json_t *o;
+        if (fq[0] && places[k] == NULL && (q[0] == '\0' || strstr(st->id, q) == NULL) &&
+            !text_matches(st->name, fq) && !text_matches(st->name_en, fq))
+            continue;
+        if ((int)json_array_size(arr) >= limit)
+            continue; /* still walked to free the places */
+        o = stop_json(st);
+        if (places != NULL && places[k] != NULL) {
+            json_object_set(o, "places", places[k]);
+        }
+        json_array_append_new(arr, o);
+    }
+    for (int k = 0; places != NULL && k < a->n_stops; k++)
+        json_decref(places[k]);
+    free(places);
     rt_reply(c, 200, json_pack("{s:o}", "stops", arr), NULL);
 }
