@@ -93,7 +93,7 @@ static const char *const cat_ja[SVC_FARE_N_CAT] = {
     "大人", "小児", "高齢者", "障害者手帳", "介助者", "未就学児", "定期券・1日乗車券",
 };
 static const char *const cat_en[SVC_FARE_N_CAT] = {
-    "Adult",     "Child",           "Senior",     "Disability certificate",
+    "Adult",     "Child",           "Senior",      "Disability certificate",
     "Companion", "Preschool child", "Pass holder",
 };
 
@@ -137,8 +137,7 @@ static int disc_check(const svc_fare_disc *d, const char *name, char *err, size_
         return 0;
     case SVC_FARE_DISC_PERCENT:
         if (d->percent_off < 0 || d->percent_off > 100)
-            return fail(SVC_FARE_EINVAL, err, err_len, "%s.percent_off: must be in [0, 100]",
-                        name);
+            return fail(SVC_FARE_EINVAL, err, err_len, "%s.percent_off: must be in [0, 100]", name);
         return 0;
     case SVC_FARE_DISC_FIXED:
         if (d->fare_yen < 0 || d->fare_yen > SVC_FARE_MAX_YEN)
@@ -164,12 +163,12 @@ int svc_fare_rules_check(const svc_fare_rules *r, char *err, size_t err_len)
             return fail(SVC_FARE_EINVAL, err, err_len, "zones[%d]: empty or not terminated", i);
         for (int k = 0; k < i; k++)
             if (strcmp(r->zones[k], r->zones[i]) == 0)
-                return fail(SVC_FARE_EINVAL, err, err_len, "zones[%d]: \"%s\" is named twice",
-                            i, r->zones[i]);
+                return fail(SVC_FARE_EINVAL, err, err_len, "zones[%d]: \"%s\" is named twice", i,
+                            r->zones[i]);
         for (int k = 0; k < r->n_zones; k++)
             if (r->zone_yen[i][k] < 0 || r->zone_yen[i][k] > SVC_FARE_MAX_YEN)
-                return fail(SVC_FARE_EINVAL, err, err_len,
-                            "zone_yen[%d][%d]: must be in [0, %d]", i, k, SVC_FARE_MAX_YEN);
+                return fail(SVC_FARE_EINVAL, err, err_len, "zone_yen[%d][%d]: must be in [0, %d]",
+                            i, k, SVC_FARE_MAX_YEN);
     }
     if (r->round_unit_yen < 1 || r->round_unit_yen > FARE_MAX_ROUND_UNIT_YEN)
         return fail(SVC_FARE_EINVAL, err, err_len, "round_unit_yen: must be in [1, %d]",
@@ -267,13 +266,12 @@ static int read_zones(const json_t *fares, const char *where, svc_fare_rules *r,
         const char *s;
 
         snprintf(w, sizeof(w), "%s[%zu]", wz, i);
-        if (jin_str(json_array_get(zs, i), w, 1, SVC_FARE_ZONE_CHARS, JIN_TEXT, &s, err,
-                    err_len) < 0)
+        if (jin_str(json_array_get(zs, i), w, 1, SVC_FARE_ZONE_CHARS, JIN_TEXT, &s, err, err_len) <
+            0)
             return SVC_FARE_EINVAL;
         for (size_t k = 0; k < i; k++)
             if (strcmp(names[k], s) == 0)
-                return fail(SVC_FARE_EINVAL, err, err_len, "%s: zone \"%s\" is named twice", w,
-                            s);
+                return fail(SVC_FARE_EINVAL, err, err_len, "%s: zone \"%s\" is named twice", w, s);
         names[i] = s;
         snprintf(r->zones[i], sizeof(r->zones[i]), "%s", s);
     }
@@ -378,9 +376,9 @@ static const json_t *member(const json_t *fares, const char *key, const char *wh
 static int read_rules(const json_t *v, const char *where, svc_fare_rules *r, char *err,
                       size_t err_len)
 {
-    static const char *const keys[] = {"flat_yen", "zones",      "zone_fares", "rounding",
-                                       "child",    "senior",     "disability", "preschool",
-                                       "group",    "transfer",   NULL};
+    static const char *const keys[] = {"flat_yen", "zones",    "zone_fares", "rounding",
+                                       "child",    "senior",   "disability", "preschool",
+                                       "group",    "transfer", NULL};
     static const char *const preschool_keys[] = {"free_per_adult", NULL};
     static const char *const transfer_keys[] = {"yen_off", NULL};
     const json_t *o;
@@ -403,8 +401,9 @@ static int read_rules(const json_t *v, const char *where, svc_fare_rules *r, cha
                     "%s%sthe fare is missing: give flat_yen, or zones and zone_fares", pre(where),
                     sep(where));
     if (has_zones != has_matrix)
-        return fail(SVC_FARE_EINVAL, err, err_len, "%s%s%s is missing (zones and zone_fares go "
-                    "together)", pre(where), sep(where), has_zones ? "zone_fares" : "zones");
+        return fail(SVC_FARE_EINVAL, err, err_len,
+                    "%s%s%s is missing (zones and zone_fares go together)", pre(where), sep(where),
+                    has_zones ? "zone_fares" : "zones");
     if (has_zones && read_zones(v, where, r, err, err_len) < 0)
         return SVC_FARE_EINVAL;
 
@@ -434,8 +433,7 @@ static int read_rules(const json_t *v, const char *where, svc_fare_rules *r, cha
 
         if (jin_object(o, w, transfer_keys, JIN_COMMENT, err, err_len) < 0)
             return SVC_FARE_EINVAL;
-        has = jin_opt_int(o, "yen_off", w, 0, SVC_FARE_MAX_YEN, &r->transfer_yen_off, err,
-                          err_len);
+        has = jin_opt_int(o, "yen_off", w, 0, SVC_FARE_MAX_YEN, &r->transfer_yen_off, err, err_len);
         if (has < 0)
             return SVC_FARE_EINVAL;
         if (has == 0)
@@ -633,8 +631,8 @@ static void quote_group(const svc_fare_rules *r, svc_fare_quote *q)
     if (r->group == SVC_FARE_GROUP_TOTAL) {
         label(l->ja, "団体運賃(%d名以上) %d名で%s円 = %s円", r->group_min_people, paying, total,
               amount);
-        label(l->en, "Group fare (%d or more): %d for %s yen = %s yen", r->group_min_people,
-              paying, total, amount);
+        label(l->en, "Group fare (%d or more): %d for %s yen = %s yen", r->group_min_people, paying,
+              total, amount);
     } else {
         label(l->ja, "団体割引(%d名以上) %d名 %d%%引 = %s円", r->group_min_people, paying,
               r->group_percent_off, amount);
@@ -656,8 +654,8 @@ static void quote_transfer(const svc_fare_rules *r, svc_fare_quote *q)
 
         if (p->kind == SVC_FARE_LINE_PEOPLE && p->unit_yen > 0) {
             paying += p->count;
-            off += p->count * (p->unit_yen < r->transfer_yen_off ? p->unit_yen
-                                                                 : r->transfer_yen_off);
+            off +=
+                p->count * (p->unit_yen < r->transfer_yen_off ? p->unit_yen : r->transfer_yen_off);
         }
     }
     if (off > left)
@@ -676,8 +674,7 @@ static void quote_transfer(const svc_fare_rules *r, svc_fare_quote *q)
         label(l->en, "Transfer discount %d × %s yen off = %s yen", paying, unit, amount);
     } else {
         label(l->ja, "乗継割引 %d名 (1名%s円引まで) = %s円", paying, unit, amount);
-        label(l->en, "Transfer discount %d (up to %s yen off each) = %s yen", paying, unit,
-              amount);
+        label(l->en, "Transfer discount %d (up to %s yen off each) = %s yen", paying, unit, amount);
     }
 }
 

@@ -49,25 +49,38 @@
  *     or train, yen_off per paying person, no more than that person's fare
  *     and no more than what is left of the total; one line of discount.
  *
- * The "fares" object, documented example (every key is shown; "comment"
- * keys are allowed anywhere; unknown keys are refused, naming the field):
+ * The "fares" object, documented examples.  Unknown keys are refused,
+ * naming the field; a "comment" key is allowed in every object except
+ * "zone_fares" and its rows, whose keys are zone names.  A flat fare, with
+ * every other key:
  *
  *   "fares": {
- *     "flat_yen": 300,                 (or the two zone keys below, not both)
+ *     "flat_yen": 300,
+ *     "rounding": {"unit_yen": 10, "mode": "up"},    ("up", "down", "nearest")
+ *     "child": {"percent_off": 50},                  (or "fare_yen", not both)
+ *     "senior": {"min_age": 65, "fare_yen": 200},
+ *     "disability": {"percent_off": 50, "companions_per_holder": 1},
+ *     "preschool": {"free_per_adult": 2},
+ *     "group": {"min_people": 3, "total_yen": 800},  (or "percent_off": 20)
+ *     "transfer": {"yen_off": 100},
+ *     "comment": "町営デマンドバス運賃 (2025年4月改定)"
+ *   }
+ *
+ * and a fare by zone pair instead of "flat_yen" (every zone needs a row,
+ * every row a cell for every zone; other keys as above):
+ *
+ *   "fares": {
  *     "zones": ["北部", "中央", "駅前"],
  *     "zone_fares": {
  *       "北部": {"北部": 200, "中央": 300, "駅前": 400},
  *       "中央": {"北部": 300, "中央": 200, "駅前": 300},
  *       "駅前": {"北部": 400, "中央": 300, "駅前": 200}
  *     },
- *     "rounding": {"unit_yen": 10, "mode": "up"},     ("up", "down", "nearest")
- *     "child": {"percent_off": 50},
- *     "senior": {"min_age": 65, "fare_yen": 200},
- *     "disability": {"percent_off": 50, "companions_per_holder": 1},
- *     "preschool": {"free_per_adult": 2},
- *     "group": {"min_people": 3, "total_yen": 800},  (or "percent_off")
- *     "transfer": {"yen_off": 100}
+ *     "child": {"percent_off": 50}
  *   }
+ *
+ * Defaults: rounding 10 yen up, senior min_age 65, companions_per_holder
+ * 1, free_per_adult 0, no group price, no transfer discount.
  *
  * Bounds: fares 0..SVC_FARE_MAX_YEN; up to SVC_FARE_MAX_ZONES zones of
  * 1..SVC_FARE_ZONE_CHARS characters; a party of 1..SVC_FARE_MAX_PEOPLE.

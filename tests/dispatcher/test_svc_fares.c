@@ -149,11 +149,11 @@ static int sum_lines(const svc_fare_quote *q)
     " \"comment\": \"町の条例 第12条\"}"
 
 #define ZONE_RULES                                                                                 \
-    "{\"zones\": [\"北部\", \"中央\", \"駅前\"],"                                                  \
+    "{\"zones\": [\"北部\", \"中央\", \"駅前\"],"                                            \
     " \"zone_fares\": {"                                                                           \
-    "   \"北部\": {\"北部\": 200, \"中央\": 300, \"駅前\": 400},"                                  \
-    "   \"中央\": {\"北部\": 300, \"中央\": 200, \"駅前\": 300},"                                  \
-    "   \"駅前\": {\"北部\": 450, \"中央\": 300, \"駅前\": 200}},"                                 \
+    "   \"北部\": {\"北部\": 200, \"中央\": 300, \"駅前\": 400},"                          \
+    "   \"中央\": {\"北部\": 300, \"中央\": 200, \"駅前\": 300},"                          \
+    "   \"駅前\": {\"北部\": 450, \"中央\": 300, \"駅前\": 200}},"                         \
     " \"child\": {\"percent_off\": 50}}"
 
 /* ---------------------------------------------------------------------- */
@@ -428,9 +428,10 @@ static void test_transfer(void **state)
     assert_int_equal(q.total_yen, 0);
     assert_int_equal(line_of(&q, SVC_FARE_LINE_TRANSFER)->amount_yen, -200);
     /* with zones too */
-    r = rules_of("{\"zones\": [\"A\", \"B\"],"
-                 " \"zone_fares\": {\"A\": {\"A\": 200, \"B\": 400}, \"B\": {\"A\": 400, \"B\": 200}},"
-                 " \"transfer\": {\"yen_off\": 150}}");
+    r = rules_of(
+        "{\"zones\": [\"A\", \"B\"],"
+        " \"zone_fares\": {\"A\": {\"A\": 200, \"B\": 400}, \"B\": {\"A\": 400, \"B\": 200}},"
+        " \"transfer\": {\"yen_off\": 150}}");
     q = quote(&r, party(2, 0, 0, 0, 0, 0, 0), "A", "B", 1);
     assert_int_equal(q.total_yen, 500);
 }
@@ -499,8 +500,7 @@ static void test_bad_json(void **state)
         json_t *v = json_loads("{\"flat_yen\": -1}", 0, NULL);
         svc_fare_rules r;
 
-        assert_int_equal(svc_fare_rules_from_json(v, NULL, &r, err, sizeof(err)),
-                         SVC_FARE_EINVAL);
+        assert_int_equal(svc_fare_rules_from_json(v, NULL, &r, err, sizeof(err)), SVC_FARE_EINVAL);
         assert_string_equal(err, "flat_yen: must be an integer in [0, 100000], found -1");
         json_decref(v);
     }
@@ -548,6 +548,38 @@ static void test_bad_party_and_rules(void **state)
     assert_int_equal(svc_fare_rules_check(&r, err, sizeof(err)), SVC_FARE_EINVAL);
     assert_string_equal(svc_fare_strerror(SVC_FARE_EINVAL), "invalid fare rules or party");
     assert_string_equal(svc_fare_strerror(0), "success");
+}
+
+/* The two examples of the header comment, as written there (less the
+ * notes in parentheses), read and quoted. */
+static void test_documented_examples(void **state)
+{
+    svc_fare_rules r;
+    svc_fare_quote q;
+
+    (void)state;
+    r = rules_of("{\"flat_yen\": 300,"
+                 " \"rounding\": {\"unit_yen\": 10, \"mode\": \"up\"},"
+                 " \"child\": {\"percent_off\": 50},"
+                 " \"senior\": {\"min_age\": 65, \"fare_yen\": 200},"
+                 " \"disability\": {\"percent_off\": 50, \"companions_per_holder\": 1},"
+                 " \"preschool\": {\"free_per_adult\": 2},"
+                 " \"group\": {\"min_people\": 3, \"total_yen\": 800},"
+                 " \"transfer\": {\"yen_off\": 100},"
+                 " \"comment\": \"町営デマンドバス運賃 (2025年4月改定)\"}");
+    /* a senior with a certificate holder and companion, connecting to a train */
+    q = quote(&r, party(0, 0, 1, 1, 1, 0, 0), NULL, NULL, 1);
+    /* 200 + 150 + 150 = 500 (under 800), less 3 x 100 */
+    assert_int_equal(q.total_yen, 200);
+    assert_string_equal(q.total_ja, "合計 200円");
+    r = rules_of("{\"zones\": [\"北部\", \"中央\", \"駅前\"],"
+                 " \"zone_fares\": {"
+                 "   \"北部\": {\"北部\": 200, \"中央\": 300, \"駅前\": 400},"
+                 "   \"中央\": {\"北部\": 300, \"中央\": 200, \"駅前\": 300},"
+                 "   \"駅前\": {\"北部\": 400, \"中央\": 300, \"駅前\": 200}},"
+                 " \"child\": {\"percent_off\": 50}}");
+    q = quote(&r, party(1, 1, 0, 0, 0, 0, 0), "駅前", "北部", 0);
+    assert_int_equal(q.total_yen, 600);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -619,8 +651,8 @@ static void test_property_total(void **state)
             fail_msg("iteration %d refused: %s", iter, err);
         full = people * q.adult_yen;
         if (q.total_yen != sum_lines(&q) || q.total_yen < 0 || q.total_yen > full)
-            fail_msg("iteration %d: total %d, lines %d, full %d", iter, q.total_yen,
-                     sum_lines(&q), full);
+            fail_msg("iteration %d: total %d, lines %d, full %d", iter, q.total_yen, sum_lines(&q),
+                     full);
         assert_true(q.n_lines <= SVC_FARE_MAX_LINES);
         for (int i = 0; i < q.n_lines; i++) {
             const svc_fare_line *l = &q.lines[i];
@@ -650,6 +682,7 @@ int main(void)
         cmocka_unit_test(test_transfer),
         cmocka_unit_test(test_bad_json),
         cmocka_unit_test(test_bad_party_and_rules),
+        cmocka_unit_test(test_documented_examples),
         cmocka_unit_test(test_property_total),
     };
 
