@@ -148,6 +148,7 @@ const S = {
     drv: null, // the driver's page
     stops: null,
     bookingId: '',
+    op2: null, // the operator's page at 1280x800 with a clock the test moves
     channel: 'absent',
     ws: null, // the driver page's proxied WebSocket: {page, server, dropAcks, sent: [], opened}
     wsCount: 0,
@@ -212,7 +213,8 @@ test(
         await page.fill('#rf-phone', '0120-111-222');
         await page.fill('#rf-home-q', stopName('s020'));
         await page.press('#rf-home-q', 'Enter');
-        await waitFor('the home stop', async () => (await page.locator('#rf-home').innerText()).includes('s020'));
+        // Stops are shown by name; their ids only ride in data-stop.
+        await page.locator('#rf-home[data-stop="s020"]').waitFor();
         await page.check('#rf-wheelchair');
         await page.fill('#rf-mobility', '杖');
         await page.click('#rider-form button[type=submit]');
@@ -235,9 +237,9 @@ test(
         // Pickup by name, drop-off by a click on the map.
         await page.fill('#pickup-q', stopName('s010'));
         await page.press('#pickup-q', 'Enter');
-        await waitFor('the pickup', async () => (await page.locator('#pickup-chosen').innerText()).includes('s010'));
+        await page.locator('#pickup-chosen[data-stop="s010"]').waitFor();
         await page.locator('svg#map .stopmark[data-stop="s040"]').click();
-        await waitFor('the drop-off', async () => (await page.locator('#dropoff-chosen').innerText()).includes('s040'));
+        await page.locator('#dropoff-chosen[data-stop="s040"]').waitFor();
         // Too late in the day: the van cannot do it, earlier times are offered.
         await page.check('input[name=when][value=depart_after]');
         await page.fill('#time', '18:55');
@@ -312,7 +314,8 @@ test(
         await shot(page, '04-operator-offer');
         S.confirmAt = Date.now();
         await page.click('#confirm-btn');
-        await page.locator('#global-msg.ok', { hasText: S.bookingId }).waitFor();
+        // The message names the rider and the window, never the booking's id.
+        await page.locator(`#global-msg.ok[data-booking="${S.bookingId}"]`).waitFor();
         const row = page.locator(`#bookings tr[data-booking="${S.bookingId}"]`);
         await row.waitFor();
         // The list refreshes on its own schedule: a row drawn while the
@@ -465,10 +468,10 @@ test(
         const page = S.op;
         await page.fill('#pickup-q', stopName('s030'));
         await page.press('#pickup-q', 'Enter');
-        await waitFor('the pickup', async () => (await page.locator('#pickup-chosen').innerText()).includes('s030'));
+        await page.locator('#pickup-chosen[data-stop="s030"]').waitFor();
         await page.fill('#dropoff-q', stopName('s050'));
         await page.press('#dropoff-q', 'Enter');
-        await waitFor('the drop-off', async () => (await page.locator('#dropoff-chosen').innerText()).includes('s050'));
+        await page.locator('#dropoff-chosen[data-stop="s050"]').waitFor();
         await page.check('input[name=when][value=depart_after]');
         await page.fill('#time', '10:30');
         await page.click('#offer-btn');
@@ -492,6 +495,246 @@ test(
         await shot(page, '12-operator-list');
     },
     { needs: ['operator_alternatives'] },
+);
+
+// ---------------------------------------------------------------------------
+// The operator console in Japanese: errors, the offer's hold, any day's list
+
+// Latin words of three letters or more: English on a Japanese screen.
+// (Stop, van and time texts of the demo town have none but "van1".)
+function englishWords(text) {
+    return (text.replace(/van\d+/g, '').match(/[A-Za-z]{3,}/g) || []).filter((w) => w !== 'Alt');
+}
+
+// The server's English error messages the page received.
+function watchErrorMessages(page) {
+    const seen = [];
+    page.on('response', async (r) => {
+        if (r.status() >= 400 && r.url().includes('/v1/')) {
+            try {
+                const j = await r.json();
+                if (j && j.error && j.error.message) {
+                    seen.push(j.error.message);
+                }
+            } catch {
+                /* not JSON */
+            }
+        }
+    });
+    return seen;
+}
+
+// axe-core, when it is installed with the consoles' packages: no serious
+// or critical violation.
+async function axeCheck(page, what) {
+    let src;
+    try {
+        src = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+    } catch {
+        return;
+    }
+    await page.addScriptTag({ content: src });
+    const res = await page.evaluate(async () => {
+        const r = await window.axe.run(document, { resultTypes: ['violations'] });
+        return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.nodes.length})`);
+    });
+    assert(res.length === 0, `axe on ${what}: ${res.join(', ')}`);
+}
+
+async function pickStop(page, which, id) {
+    await page.fill(`#${which}-q`, stopName(id));
+    await page.press(`#${which}-q`, 'Enter');
+    await page.locator(`#${which}-chosen[data-stop="${id}"]`).waitFor();
+}
+
+test(
+    'operator_errors_in_japanese',
+    async () => {
+        const page = S.op;
+        const msgs = watchErrorMessages(page);
+        const banner = page.locator('#global-msg');
+        // A phone number longer than the API takes: 400 invalid_field.
+        await page.click('#rider-new summary');
+        await page.fill('#rf-name', '試験 電話');
+        await page.fill('#rf-phone', '0'.repeat(40));
+        await page.click('#rider-form button[type=submit]');
+        await page.locator('#global-msg.error[data-code="invalid_field"]').waitFor();
+        let text = await banner.innerText();
+        assert(/[ぁ-んァ-ン一-龥]/.test(text), `the error is not in Japanese: ${text}`);
+        assert(englishWords(text).length === 0, `English in the Japanese error: ${text}`);
+        await shot(page, '14-operator-error-ja');
+        // The same error after the switch to English, and back.
+        await page.click('#lang');
+        text = await banner.innerText();
+        assert(/not valid/.test(text), `no English sentence on the English screen: ${text}`);
+        await page.click('#lang');
+        assert(englishWords(await banner.innerText()).length === 0, 'English stays after switching back');
+        await page.click('#rider-new summary');
+        // Codes the daemon will answer (booking rules) and one no table
+        // knows, answered here in the daemon's place.
+        await page.route('**/v1/bookings', async (route) => {
+            if (route.request().method() !== 'POST') {
+                return route.fallback();
+            }
+            const code = route.request().postDataJSON().time === '10:05' ? 'too_soon' : 'brand_new_code';
+            await route.fulfill({
+                status: 422,
+                contentType: 'application/json',
+                body: JSON.stringify({ error: { code, message: `refused for an English reason (${code})` } }),
+            });
+        });
+        await page.fill('#rider-q', 'のりあい');
+        await page.press('#rider-q', 'Enter');
+        await page.locator('#rider-card[data-rider="r_demo"]').waitFor();
+        await pickStop(page, 'pickup', 's010');
+        await pickStop(page, 'dropoff', 's040');
+        await page.check('input[name=when][value=depart_after]');
+        await page.fill('#time', '10:05');
+        await page.click('#offer-btn');
+        await page.locator('#global-msg.error[data-code="too_soon"]').waitFor();
+        text = await banner.innerText();
+        assert(text.includes('出発までの時間が短すぎます'), `too_soon: ${text}`);
+        await page.fill('#time', '10:10');
+        await page.click('#offer-btn');
+        await page.locator('#global-msg.error[data-code="brand_new_code"]').waitFor();
+        text = await banner.innerText();
+        assert(text.includes('brand_new_code') && text.includes('エラー'), `unknown code: ${text}`);
+        assert(!text.includes('English reason'), `the server's message is on the Japanese screen: ${text}`);
+        await page.unroute('**/v1/bookings');
+        // A trip no van can take (after hours): the reason in Japanese.
+        await page.fill('#time', '18:55');
+        await page.click('#offer-btn');
+        const alts = page.locator('#offer .card.alts');
+        await alts.waitFor();
+        const altText = await alts.innerText();
+        assert(englishWords(altText).length === 0, `English in the alternatives: ${altText}`);
+        await shot(page, '15-operator-alternatives-ja');
+        // Nothing the server said in English is anywhere on the page.
+        const body = await page.locator('body').innerText();
+        for (const m of msgs) {
+            assert(!body.includes(m), `the server's message is on the page: ${m}`);
+        }
+        assert(msgs.length >= 2, `expected English messages from the server, saw ${msgs.length}`);
+        assert(!/\b(bk|r|tk)_[0-9a-z]+/.test(body), 'an internal id is on the page');
+        await page.evaluate(() => {
+            document.querySelector('#offer').replaceChildren();
+        });
+    },
+    { needs: ['operator_console_loads'] },
+);
+
+// A page of its own at 1280x800 whose clock Playwright moves: the offer's
+// hold (offer_ttl_s, 120 s) runs out in the page while the test waits a
+// few seconds.
+test(
+    'operator_offer_expires',
+    async () => {
+        const ctx = await S.browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'ja-JP' });
+        await ctx.clock.install();
+        const page = await ctx.newPage();
+        page.setDefaultTimeout(15000);
+        page.on('pageerror', (e) => pageErrors.push(e.message));
+        S.op2 = page;
+        await page.goto(`${BASE}/web/operator/?token=${TOK.operator}`);
+        await waitFor('the map of stops', async () => (await page.locator('svg#map .stopmark').count()) === S.stops.length);
+        await page.fill('#rider-q', 'のりあい');
+        await page.press('#rider-q', 'Enter');
+        await page.locator('#rider-card[data-rider="r_demo"]').waitFor();
+        await pickStop(page, 'pickup', 's030');
+        await pickStop(page, 'dropoff', 's050');
+        await page.check('input[name=when][value=depart_after]');
+        await page.fill('#time', '11:30');
+        await page.click('#offer-btn');
+        const card = page.locator('#offer .card[data-booking]');
+        await card.waitFor();
+        const id = await card.getAttribute('data-booking');
+        const left = page.locator('#offer-left');
+        const secs = Number(await left.getAttribute('data-left'));
+        assert(secs > 100 && secs <= 120, `the hold starts at ${secs} s`);
+        assert(/保留 残り [12]:\d\d/.test(await left.innerText()), `countdown: ${await left.innerText()}`);
+        await page.clock.fastForward(61000);
+        await waitFor('the countdown under a minute', async () => Number(await left.getAttribute('data-left')) <= 60);
+        assert(/保留 残り 0:\d\d/.test(await left.innerText()), `countdown after a minute: ${await left.innerText()}`);
+        assert(await page.locator('#confirm-btn').isEnabled(), 'confirm is disabled while the offer holds');
+        await shot(page, '16-operator-offer-countdown');
+        await page.clock.fastForward(61000);
+        await page.locator('#offer .card[data-expired="true"]').waitFor();
+        assert(await page.locator('#confirm-btn').isDisabled(), 'confirm is enabled on an expired offer');
+        assert((await card.innerText()).includes('期限切れ'), 'the expired offer is not marked 期限切れ');
+        assert(englishWords(await page.locator('#global-msg').innerText()).length === 0, 'English in the expiry message');
+        await shot(page, '17-operator-offer-expired');
+        // Ask again: a new offer replaces it (the old seat is released).
+        await page.click('#ask-again-btn');
+        await waitFor('a new offer', async () => {
+            const c = page.locator('#offer .card[data-booking][data-expired="false"]');
+            return (await c.count()) === 1 && (await c.getAttribute('data-booking')) !== id;
+        });
+        await waitFor('the expired offer released', async () =>
+            ['cancelled', 'expired'].includes((await apiGet(`/v1/bookings/${id}`)).status));
+        assert(await page.locator('#confirm-btn').isEnabled(), 'confirm is disabled on the new offer');
+        await page.locator('#decline-btn').click();
+        await page.locator('#offer .card').waitFor({ state: 'detached' });
+    },
+    { needs: ['operator_console_loads'] },
+);
+
+test(
+    'operator_bookings_any_day',
+    async () => {
+        const page = S.op2;
+        const health = await (await fetch(`${BASE}/v1/health`)).json();
+        const tomorrow = new Date(`${health.service_date}T12:00:00Z`);
+        tomorrow.setUTCDate(tomorrow.getUTCDate() + 1);
+        const day2 = tomorrow.toISOString().slice(0, 10);
+        // A trip tomorrow, arriving by 10:00.
+        await page.click('#date-tomorrow');
+        assert((await page.locator('#date').inputValue()) === day2, 'the tomorrow button does not set tomorrow');
+        await page.check('input[name=when][value=arrive_by]');
+        await page.fill('#time', '10:00');
+        await page.click('#offer-btn');
+        const card = page.locator('#offer .card[data-booking]');
+        await card.waitFor();
+        const id = await card.getAttribute('data-booking');
+        assert((await card.innerText()).includes('明日'), 'the offer does not say it is for tomorrow');
+        await page.click('#confirm-btn');
+        await page.locator(`#global-msg.ok[data-booking="${id}"]`).waitFor();
+        // The list turns to the booked day; the row is in sight at 1280x800.
+        await waitFor('the list of tomorrow', async () => (await page.locator('#bk-date').inputValue()) === day2);
+        const row = page.locator(`#bookings tr[data-booking="${id}"]`);
+        await row.waitFor();
+        await waitFor("the rider's phone in the row", async () => (await row.innerText()).includes('0120-000-000'));
+        const box = await row.boundingBox();
+        assert(box && box.y + box.height <= 800, `the row is below the fold (${box && box.y + box.height})`);
+        const scrollH = await page.evaluate(() => document.scrollingElement.scrollHeight);
+        assert(scrollH <= 801, `the page scrolls (${scrollH} px high)`);
+        const cells = await row.locator('td').allInnerTexts();
+        const b = await apiGet(`/v1/bookings/${id}`);
+        const hm = (iso) => /T(\d\d:\d\d)/.exec(iso)[1];
+        assert(cells[0].includes(`${hm(b.pickup_from)}〜${hm(b.pickup_to)}`), `pickup window: ${cells[0]}`);
+        assert(cells[1].includes(hm(b.planned_dropoff)), `drop-off: ${cells[1]}`);
+        assert(cells[2].includes('10:00') && cells[2].includes('到着'), `target time: ${cells[2]}`);
+        assert(cells[3].includes('乗合 花子'), `rider: ${cells[3]}`);
+        assert(cells[5].includes('1名'), `party: ${cells[5]}`);
+        const listText = await page.locator('#bookings-panel').innerText();
+        assert(!/\b(bk|r|tk)_[0-9a-z]+|\bs\d{3}\b/.test(listText), 'an internal id is in the list');
+        // The rider's panel: tomorrow's trip among the upcoming ones.
+        await page.locator(`#rider-upcoming li[data-booking="${id}"]`).waitFor();
+        // ... and today's finished or cancelled ones among the past.
+        await page.locator('#rider-past li').first().waitFor();
+        await shot(page, '18-operator-tomorrow');
+        // Today one click away, and back.
+        await page.click('#bk-today');
+        await row.waitFor({ state: 'detached' });
+        await page.click('#bk-tomorrow');
+        await row.waitFor();
+        await axeCheck(page, 'the operator console');
+        await page.click('#lang');
+        await waitFor('English', async () => (await page.locator('#bookings-panel thead').innerText()).includes('Pickup window'));
+        await shot(page, '19-operator-tomorrow-en');
+        await page.click('#lang');
+        await page.context().close();
+    },
+    { needs: ['operator_offer_expires'] },
 );
 
 test('no_page_errors', async () => {
