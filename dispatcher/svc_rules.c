@@ -176,16 +176,16 @@ int svc_rules_from_json(const json_t *obj, const char *where, svc_rules *out, ch
                                &r.prior_notice_duration_max, err, err_len)) < 0 ||
         (has_last_day = jin_opt_int(obj, "prior_notice_last_day", where, 0, 365,
                                     &r.prior_notice_last_day, err, err_len)) < 0 ||
-        (has_last_time = opt_time(obj, "prior_notice_last_time", where,
-                                  &r.prior_notice_last_time_s, err, err_len)) < 0 ||
+        (has_last_time = opt_time(obj, "prior_notice_last_time", where, &r.prior_notice_last_time_s,
+                                  err, err_len)) < 0 ||
         (has_start_day = jin_opt_int(obj, "prior_notice_start_day", where, 0, 365,
                                      &r.prior_notice_start_day, err, err_len)) < 0 ||
         (has_start_time = opt_time(obj, "prior_notice_start_time", where,
                                    &r.prior_notice_start_time_s, err, err_len)) < 0 ||
         (has_sd = jin_opt_bool(obj, "prior_notice_service_days", where,
                                &r.prior_notice_service_days, err, err_len)) < 0 ||
-        jin_opt_int(obj, "max_rides_per_day", where, 0, 100, &r.max_rides_per_day, err,
-                    err_len) < 0 ||
+        jin_opt_int(obj, "max_rides_per_day", where, 0, 100, &r.max_rides_per_day, err, err_len) <
+            0 ||
         jin_opt_int(obj, "overlap_tolerance_min", where, 0, 240, &tol_min, err, err_len) < 0)
         return SVC_RULES_EINVAL;
     r.overlap_tolerance_s = tol_min * 60;
@@ -209,14 +209,13 @@ int svc_rules_from_json(const json_t *obj, const char *where, svc_rules *out, ch
                           "missing (booking_type 2 needs the last day before travel)", err,
                           err_len);
     if (r.booking_type != 2 && has_last_day)
-        return field_rule(where, "prior_notice_last_day", "only for booking_type 2", err,
-                          err_len);
+        return field_rule(where, "prior_notice_last_day", "only for booking_type 2", err, err_len);
     if (has_last_day && !has_last_time)
         return field_rule(where, "prior_notice_last_time",
                           "missing (the time on the last day, e.g. \"17:00\")", err, err_len);
     if (!has_last_day && has_last_time)
-        return field_rule(where, "prior_notice_last_time", "only with prior_notice_last_day",
-                          err, err_len);
+        return field_rule(where, "prior_notice_last_time", "only with prior_notice_last_day", err,
+                          err_len);
     if (has_start_day && r.booking_type == 0)
         return field_rule(where, "prior_notice_start_day",
                           "not for booking_type 0 (real-time bookings are for today)", err,
@@ -226,11 +225,11 @@ int svc_rules_from_json(const json_t *obj, const char *where, svc_rules *out, ch
                           "not together with prior_notice_duration_max", err, err_len);
     if (has_start_day && !has_start_time)
         return field_rule(where, "prior_notice_start_time",
-                          "missing (the time bookings open on the start day, e.g. \"00:00\")",
-                          err, err_len);
+                          "missing (the time bookings open on the start day, e.g. \"00:00\")", err,
+                          err_len);
     if (!has_start_day && has_start_time)
-        return field_rule(where, "prior_notice_start_time", "only with prior_notice_start_day",
-                          err, err_len);
+        return field_rule(where, "prior_notice_start_time", "only with prior_notice_start_day", err,
+                          err_len);
     if (has_sd && r.booking_type != 2)
         return field_rule(where, "prior_notice_service_days", "only for booking_type 2", err,
                           err_len);
@@ -382,7 +381,8 @@ static int refuse_not_running(svc_rules_verdict *v, cal_day day, cal_why why,
         break;
     case CAL_WHY_YEAR_END:
         snprintf(ja, sizeof(ja), "年末年始（12月29日〜1月3日）は運休です");
-        snprintf(en, sizeof(en), "No service over the New Year holidays (29 December to 3 January)");
+        snprintf(en, sizeof(en),
+                 "No service over the New Year holidays (29 December to 3 January)");
         break;
     case CAL_WHY_PERIOD:
         snprintf(ja, sizeof(ja), "運行期間外の日付です");
@@ -517,15 +517,15 @@ int svc_rules_check(const svc_rules *r, int64_t now_s, const svc_rules_request *
         cal_day last_day;
         int64_t last_mid;
 
-        rc = days_before(&r->calendar, r->prior_notice_service_days, day,
-                         r->prior_notice_last_day, &last_day);
+        rc = days_before(&r->calendar, r->prior_notice_service_days, day, r->prior_notice_last_day,
+                         &last_day);
         if (rc < 0)
             return refuse_unknown_calendar(out);
         if ((last_mid = local_midnight(last_day)) < 0)
             return SVC_RULES_ETIME;
         if (now_s > last_mid + r->prior_notice_last_time_s) {
-            days_phrase(r->prior_notice_last_day, r->prior_notice_service_days, dja,
-                        sizeof(dja), den, sizeof(den));
+            days_phrase(r->prior_notice_last_day, r->prior_notice_service_days, dja, sizeof(dja),
+                        den, sizeof(den));
             hm(r->prior_notice_last_time_s, t, sizeof(t));
             snprintf(ja, sizeof(ja), "%s%sまでのご予約となります", dja, t);
             snprintf(en, sizeof(en), "Bookings close at %s%s%s", t,
@@ -553,7 +553,8 @@ int svc_rules_check(const svc_rules *r, int64_t now_s, const svc_rules_request *
     }
     if (r->overlap != SVC_RULES_OVERLAP_OFF) {
         for (int i = 0; i < n_trips; i++) {
-            if ((trips[i].status == SVC_RULES_TRIP_HELD || trips[i].status == SVC_RULES_TRIP_DONE) &&
+            if ((trips[i].status == SVC_RULES_TRIP_HELD ||
+                 trips[i].status == SVC_RULES_TRIP_DONE) &&
                 overlaps(req, &trips[i], r->overlap_tolerance_s)) {
                 out->overlap_trip = i;
                 break;

@@ -87,17 +87,17 @@ typedef enum svc_rules_overlap {
 #define SVC_RULES_NONE (-1) /* an optional field that is not set */
 
 typedef struct svc_rules {
-    int booking_type;                /* 0, 1, 2 as above */
-    int prior_notice_duration_min;   /* minutes, type 1 (required there) */
-    int prior_notice_duration_max;   /* minutes, type 1, or SVC_RULES_NONE */
-    int prior_notice_last_day;       /* days, type 2 (required there) */
-    int prior_notice_last_time_s;    /* seconds of that day, type 2 */
-    int prior_notice_start_day;      /* days, types 1 and 2, or SVC_RULES_NONE */
-    int prior_notice_start_time_s;   /* seconds of that day, with start_day */
-    int prior_notice_service_days;   /* count those days on the calendar, type 2 */
-    int max_rides_per_day;           /* trips a rider may hold a day; 0: no limit */
+    int booking_type;              /* 0, 1, 2 as above */
+    int prior_notice_duration_min; /* minutes, type 1 (required there) */
+    int prior_notice_duration_max; /* minutes, type 1, or SVC_RULES_NONE */
+    int prior_notice_last_day;     /* days, type 2 (required there) */
+    int prior_notice_last_time_s;  /* seconds of that day, type 2 */
+    int prior_notice_start_day;    /* days, types 1 and 2, or SVC_RULES_NONE */
+    int prior_notice_start_time_s; /* seconds of that day, with start_day */
+    int prior_notice_service_days; /* count those days on the calendar, type 2 */
+    int max_rides_per_day;         /* trips a rider may hold a day; 0: no limit */
     svc_rules_overlap overlap;
-    int overlap_tolerance_s;         /* overlaps up to this long are not overlaps */
+    int overlap_tolerance_s; /* overlaps up to this long are not overlaps */
     cal_service calendar;
 } svc_rules;
 
@@ -153,12 +153,12 @@ typedef struct svc_rules_request {
 #define SVC_RULES_MSG_MAX 192
 
 typedef struct svc_rules_verdict {
-    svc_rules_code code;          /* SVC_RULES_OK or why it is refused */
+    svc_rules_code code;            /* SVC_RULES_OK or why it is refused */
     char msg_ja[SVC_RULES_MSG_MAX]; /* "" when OK */
     char msg_en[SVC_RULES_MSG_MAX];
     int n_warnings;
     svc_rules_code warnings[SVC_RULES_MAX_WARNINGS];
-    int overlap_trip;             /* index into trips of the first overlap, or -1 */
+    int overlap_trip; /* index into trips of the first overlap, or -1 */
 } svc_rules_verdict;
 
 /*

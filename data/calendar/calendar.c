@@ -183,8 +183,8 @@ static int load_rows(csv_reader *r, cal_holidays *h, char *err, size_t err_len)
         return CAL_EFORMAT;
     if (csv_n_cols(r) != 3 || csv_col(r, "date") != 0 || csv_col(r, "name_ja") != 1 ||
         csv_col(r, "name_en") != 2)
-        return slv_errf(err, err_len, CAL_EFORMAT,
-                        "%s:%d: the header must be date,name_ja,name_en", name, csv_line(r));
+        return slv_errf(err, err_len, CAL_EFORMAT, "%s:%d: the header must be date,name_ja,name_en",
+                        name, csv_line(r));
     while ((rc = csv_next(r, err, err_len)) > 0) {
         int line = csv_line(r);
         const char *f[3];
@@ -192,8 +192,8 @@ static int load_rows(csv_reader *r, cal_holidays *h, char *err, size_t err_len)
         cal_day day;
 
         if (csv_n_fields(r) != 3)
-            return slv_errf(err, err_len, CAL_EFORMAT, "%s:%d: %d fields, expected 3", name,
-                            line, csv_n_fields(r));
+            return slv_errf(err, err_len, CAL_EFORMAT, "%s:%d: %d fields, expected 3", name, line,
+                            csv_n_fields(r));
         for (int i = 0; i < 3; i++)
             f[i] = csv_field(r, i);
         if (cal_parse(f[0], &day) != 0)
@@ -245,8 +245,8 @@ static int load_rows(csv_reader *r, cal_holidays *h, char *err, size_t err_len)
 
         if (yi > y + 1)
             return slv_errf(err, err_len, CAL_EFORMAT,
-                            "%s: no holidays for the year %d (the file covers %d..%d)", name,
-                            y + 1, h->first_year, h->last_year);
+                            "%s: no holidays for the year %d (the file covers %d..%d)", name, y + 1,
+                            h->first_year, h->last_year);
         y = yi;
     }
     return 0;
@@ -438,8 +438,7 @@ int cal_service_runs(const cal_service *c, cal_day day, cal_why *why, const cal_
 
 static const char *const day_names[7] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
 
-static int json_days(const json_t *arr, const char *where, unsigned *out, char *err,
-                     size_t err_len)
+static int json_days(const json_t *arr, const char *where, unsigned *out, char *err, size_t err_len)
 {
     size_t i;
     json_t *v;
@@ -473,15 +472,14 @@ static int json_days(const json_t *arr, const char *where, unsigned *out, char *
     return 0;
 }
 
-static int json_date(const json_t *v, const char *where, cal_day *out, char *err,
-                     size_t err_len)
+static int json_date(const json_t *v, const char *where, cal_day *out, char *err, size_t err_len)
 {
     const char *s = json_is_string(v) ? json_string_value(v) : NULL;
 
     if (s == NULL || cal_parse(s, out) != 0)
         return slv_errf(err, err_len, CAL_EINVAL,
-                        "%s: must be a date written YYYY-MM-DD (years %d..%d)", where,
-                        CAL_YEAR_MIN, CAL_YEAR_MAX);
+                        "%s: must be a date written YYYY-MM-DD (years %d..%d)", where, CAL_YEAR_MIN,
+                        CAL_YEAR_MAX);
     return 0;
 }
 
@@ -497,8 +495,8 @@ static int json_dates(const json_t *obj, const char *key, const char *where, int
     if (arr == NULL)
         return 0;
     if (!json_is_array(arr))
-        return slv_errf(err, err_len, CAL_EINVAL, "%s: must be an array of dates, found %s",
-                        path, jin_type_name(arr));
+        return slv_errf(err, err_len, CAL_EINVAL, "%s: must be an array of dates, found %s", path,
+                        jin_type_name(arr));
     json_array_foreach(arr, i, v)
     {
         cal_day day;
@@ -523,8 +521,8 @@ static int json_dates(const json_t *obj, const char *key, const char *where, int
 int cal_service_from_json(const json_t *obj, const char *where, cal_service *out, char *err,
                           size_t err_len)
 {
-    static const char *const keys[] = {"days",       "holidays_off", "year_end_off", "start_date",
-                                       "end_date",   "added",        "removed",      NULL};
+    static const char *const keys[] = {"days",     "holidays_off", "year_end_off", "start_date",
+                                       "end_date", "added",        "removed",      NULL};
     cal_service c;
     char path[256];
     const json_t *v;

@@ -123,11 +123,11 @@ typedef struct cal_exception {
 } cal_exception;
 
 typedef struct cal_service {
-    unsigned weekdays;            /* CAL_* bits */
-    int holidays_off;             /* no service on public holidays */
-    int year_end_off;             /* no service from 12/29 to 1/3 */
-    cal_day start_day, end_day;   /* the service period, CAL_NO_DAY: open */
-    int n_exceptions;             /* sorted by day, each day once */
+    unsigned weekdays;          /* CAL_* bits */
+    int holidays_off;           /* no service on public holidays */
+    int year_end_off;           /* no service from 12/29 to 1/3 */
+    cal_day start_day, end_day; /* the service period, CAL_NO_DAY: open */
+    int n_exceptions;           /* sorted by day, each day once */
     cal_exception exceptions[CAL_MAX_EXCEPTIONS];
     const cal_holidays *holidays; /* borrowed; needed when holidays_off */
 } cal_service;
@@ -154,8 +154,7 @@ typedef enum cal_why {
  * exception wins; then the period, the weekday, the New Year break, and the
  * holidays.
  */
-int cal_service_runs(const cal_service *c, cal_day day, cal_why *why,
-                     const cal_holiday **holiday);
+int cal_service_runs(const cal_service *c, cal_day day, cal_why *why, const cal_holiday **holiday);
 
 /* Adds an exception (replacing one on the same day).  0, CAL_EINVAL when
  * the list is full. */

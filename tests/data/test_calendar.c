@@ -51,7 +51,7 @@ static cal_holidays *load_table(void)
 static void test_dates(void **state)
 {
     (void)state;
-    char buf[11], back[16];
+    char buf[11], back[48];
     cal_day d, prev = 0;
     int y, m, dd, n = 0;
 
@@ -87,9 +87,9 @@ static void test_dates(void **state)
     }
     assert_int_equal(n, D("2200-12-31") - D("1900-01-01") + 1);
 
-    static const char *const bad[] = {"2026-02-29", "2100-02-29", "2026-13-01", "2026-00-10",
-                                      "2026-04-31", "2026-4-01",  "2026/04/01", "2026-04-01 ",
-                                      " 2026-04-01", "1899-12-31", "2201-01-01", "",
+    static const char *const bad[] = {"2026-02-29",     "2100-02-29", "2026-13-01", "2026-00-10",
+                                      "2026-04-31",     "2026-4-01",  "2026/04/01", "2026-04-01 ",
+                                      " 2026-04-01",    "1899-12-31", "2201-01-01", "",
                                       "２０２６-04-01", "2026-04-0x"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (cal_parse(bad[i], &d) != CAL_EINVAL)
@@ -228,15 +228,12 @@ static void test_known_holidays(void **state)
     static const struct {
         const char *date, *ja;
     } known[] = {
-        {"2026-01-01", "元日"},         {"2026-01-12", "成人の日"},
-        {"2026-05-06", "振替休日"},     {"2026-09-22", "国民の休日"},
-        {"2026-09-23", "秋分の日"},     {"2025-11-24", "振替休日"},
-        {"2024-03-20", "春分の日"},     {"2025-03-20", "春分の日"},
-        {"2026-03-20", "春分の日"},     {"2024-09-22", "秋分の日"},
-        {"2024-09-23", "振替休日"},     {"2025-09-23", "秋分の日"},
-        {"2024-02-12", "振替休日"},     {"2025-02-24", "振替休日"},
-        {"2026-07-20", "海の日"},       {"2026-10-12", "スポーツの日"},
-        {"2027-03-22", "振替休日"},     {"2029-04-30", "振替休日"},
+        {"2026-01-01", "元日"},         {"2026-01-12", "成人の日"}, {"2026-05-06", "振替休日"},
+        {"2026-09-22", "国民の休日"},   {"2026-09-23", "秋分の日"}, {"2025-11-24", "振替休日"},
+        {"2024-03-20", "春分の日"},     {"2025-03-20", "春分の日"}, {"2026-03-20", "春分の日"},
+        {"2024-09-22", "秋分の日"},     {"2024-09-23", "振替休日"}, {"2025-09-23", "秋分の日"},
+        {"2024-02-12", "振替休日"},     {"2025-02-24", "振替休日"}, {"2026-07-20", "海の日"},
+        {"2026-10-12", "スポーツの日"}, {"2027-03-22", "振替休日"}, {"2029-04-30", "振替休日"},
     };
     static const char *const not_holidays[] = {"2026-01-02", "2026-05-07", "2026-09-24",
                                                "2025-11-25", "2026-12-31", "2026-08-10"};
@@ -309,7 +306,8 @@ static void test_loader_refusals(void **state)
     expect_refused(HDR "2026-01-01,元日,\"a\n", CAL_EFORMAT, "h.csv");
 
     /* Good: a small table, with CRLF and a byte order mark. */
-    const char *ok = "\xef\xbb\xbf" "date,name_ja,name_en\r\n2026-01-01,元日,New Year's Day\r\n"
+    const char *ok = "\xef\xbb\xbf"
+                     "date,name_ja,name_en\r\n2026-01-01,元日,New Year's Day\r\n"
                      "2027-01-01,元日,New Year's Day\r\n";
     assert_int_equal(cal_load_holidays_mem("ok.csv", ok, strlen(ok), &h, err, sizeof(err)), 0);
     assert_int_equal(h->n, 2);
@@ -562,12 +560,9 @@ static void test_json(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dates),
-        cmocka_unit_test(test_table_follows_the_law),
-        cmocka_unit_test(test_known_holidays),
-        cmocka_unit_test(test_loader_refusals),
-        cmocka_unit_test(test_loader_fuzz),
-        cmocka_unit_test(test_service),
+        cmocka_unit_test(test_dates),          cmocka_unit_test(test_table_follows_the_law),
+        cmocka_unit_test(test_known_holidays), cmocka_unit_test(test_loader_refusals),
+        cmocka_unit_test(test_loader_fuzz),    cmocka_unit_test(test_service),
         cmocka_unit_test(test_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -153,8 +153,7 @@ static void test_prior_day(void **state)
     NO(&r, "2026-01-14 00:00:30", wed, TOO_LATE_PRIOR_DAY);
     OK(&r, "2026-01-13 23:59:00", trip("2026-01-15", hms(8, 0), hms(8, 30)));
     /* An early trip (00:10) closes the day before, like any other. */
-    NO(&r, "2026-01-13 17:01:00", trip("2026-01-14", hms(0, 10), hms(0, 40)),
-       TOO_LATE_PRIOR_DAY);
+    NO(&r, "2026-01-13 17:01:00", trip("2026-01-14", hms(0, 10), hms(0, 40)), TOO_LATE_PRIOR_DAY);
 
     /* Opening: 14 days before at 00:00. */
     svc_rules_request far = trip("2026-01-28", hms(9, 0), hms(9, 30));
@@ -188,7 +187,7 @@ static void test_service_days(void **state)
 
     prior_day(&r);
     r.prior_notice_service_days = 1;
-    r.prior_notice_start_day = 10; /* ten service days: two weeks here */
+    r.prior_notice_start_day = 10;      /* ten service days: two weeks here */
     OK(&r, "2026-01-16 17:00:00", mon); /* Friday */
     expect(&r, "2026-01-17 10:00:00", mon, NULL, 0, SVC_RULES_TOO_LATE_PRIOR_DAY,
            "前の運行日の17:00までのご予約となります",
@@ -297,8 +296,7 @@ static void test_days_off(void **state)
     expect(&r, "2025-12-24 10:00:00", trip("2025-12-29", hms(9, 0), hms(9, 30)), NULL, 0,
            SVC_RULES_NOT_A_SERVICE_DAY, "年末年始（12月29日〜1月3日）は運休です", NULL);
     /* Even a day too late hears that the day is off. */
-    NO(&r, "2026-01-12 09:00:00", trip("2026-01-12", hms(10, 0), hms(10, 30)),
-       NOT_A_SERVICE_DAY);
+    NO(&r, "2026-01-12 09:00:00", trip("2026-01-12", hms(10, 0), hms(10, 30)), NOT_A_SERVICE_DAY);
 
     assert_int_equal(cal_service_except(&r.calendar, 0, 0), 0); /* 1970: harmless */
     cal_day d;
@@ -369,8 +367,7 @@ static void test_overlap(void **state)
 
     svc_rules_init(&r);
     r.overlap = SVC_RULES_OVERLAP_OFF;
-    v = expect(&r, now, trip("2026-03-02", hms(9, 30), hms(10, 0)), t, 3, SVC_RULES_OK, NULL,
-               NULL);
+    v = expect(&r, now, trip("2026-03-02", hms(9, 30), hms(10, 0)), t, 3, SVC_RULES_OK, NULL, NULL);
     assert_int_equal(v.n_warnings, 0);
     assert_int_equal(v.overlap_trip, -1);
 
@@ -412,8 +409,8 @@ static void test_overlap(void **state)
     /* The limit is judged before overlaps. */
     r.overlap = SVC_RULES_OVERLAP_REFUSE;
     r.max_rides_per_day = 2;
-    expect(&r, now, trip("2026-03-02", hms(9, 0), hms(9, 40)), t, 3,
-           SVC_RULES_RIDER_DAILY_LIMIT, NULL, NULL);
+    expect(&r, now, trip("2026-03-02", hms(9, 0), hms(9, 40)), t, 3, SVC_RULES_RIDER_DAILY_LIMIT,
+           NULL, NULL);
 }
 
 static void test_bad_arguments(void **state)
@@ -554,8 +551,8 @@ static void test_json(void **state)
                    "booking_rules.prior_notice_last_day: only for booking_type 2");
     expect_refused("{\"booking_type\": 0, \"prior_notice_last_time\": \"17:00\"}",
                    "booking_rules.prior_notice_last_time: only with prior_notice_last_day");
-    static const char *const bad_times[] = {"24:00", "7:00", "17:60", "17-00", "17:00:60",
-                                            "17:00:", "1700", "17:0a"};
+    static const char *const bad_times[] = {"24:00",    "7:00",   "17:60", "17-00",
+                                            "17:00:60", "17:00:", "1700",  "17:0a"};
     for (size_t i = 0; i < sizeof(bad_times) / sizeof(bad_times[0]); i++) {
         char text[256];
 
@@ -612,10 +609,10 @@ int main(void)
     setenv("TZ", "Asia/Tokyo", 1);
     tzset();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_prior_day),    cmocka_unit_test(test_service_days),
-        cmocka_unit_test(test_same_day),     cmocka_unit_test(test_real_time),
-        cmocka_unit_test(test_days_off),     cmocka_unit_test(test_daily_limit),
-        cmocka_unit_test(test_overlap),      cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_prior_day), cmocka_unit_test(test_service_days),
+        cmocka_unit_test(test_same_day),  cmocka_unit_test(test_real_time),
+        cmocka_unit_test(test_days_off),  cmocka_unit_test(test_daily_limit),
+        cmocka_unit_test(test_overlap),   cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_json),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
