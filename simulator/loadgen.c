@@ -649,11 +649,12 @@ static int setup(lg_run *run, sim_httpc *c, char *err, size_t err_len)
     if (run->riders == NULL)
         return SIM_LOADGEN_ENOMEM;
     for (int k = 0; k < o->n_riders; k++) {
-        char body[200], idem[120];
+        char body[320], idem[120];
         const char *id;
         snprintf(body, sizeof(body),
                  "{\"name\":\"Loadgen Rider %d\",\"name_kana\":\"ロードジェン\","
-                 "\"phone\":\"000-%04d-%04d\",\"notes\":\"noriai loadgen %s\"}",
+                 "\"phone\":\"000-%04d-%04d\",\"allow_duplicate\":true,"
+                 "\"notes\":\"noriai loadgen %s\"}",
                  k + 1, k / 10000 % 10000, k % 10000, run->run_id);
         snprintf(idem, sizeof(idem), "lg-%s-r-%d", run->run_id, k);
         rc = lg_request_json(c, "POST", "/v1/riders", run->auth, idem, body, 201, LG_ROLE_STAFF,

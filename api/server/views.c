@@ -35,7 +35,7 @@ void api_set_time(json_t *o, const svc_day *d, const char *key, int t_s)
     char iso[40], key_s[48];
 
     snprintf(key_s, sizeof(key_s), "%s_s", key);
-    if (t_s < 0 && strcmp(key, "requested") != 0) {
+    if (t_s < 0 && strcmp(key, "requested") != 0 && strcmp(key, "expires") != 0) {
         json_object_set_new(o, key, json_null());
         json_object_set_new(o, key_s, json_null());
         return;

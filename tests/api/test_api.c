@@ -299,7 +299,8 @@ static void make_rider(sim_httpc *c, const char *name, char id[40])
 {
     char k[48];
     res r = postf(c, g_tok[T_OPERATOR], "/v1/riders", new_key(k),
-                  "{\"name\":\"%s\",\"name_kana\":\"てすと\",\"phone\":\"03-1234-5678\"}", name);
+                  "{\"name\":\"%s\",\"name_kana\":\"てすと\",\"phone\":\"03-1234-5678\",\"allow_duplicate\":true}",
+                  name);
 
     expect_status(r, 201, "POST /v1/riders");
     snprintf(id, 40, "%s", jstr(r.j, "id"));

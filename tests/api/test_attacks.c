@@ -461,7 +461,7 @@ static int after_attack(const char *what)
     res_free(&r);
     normal_booking(g_c, "booking + confirm after the attack", NULL, NULL, NULL);
     r = req(g_c, g_op, "POST", "/v1/riders", new_key(k),
-            "{\"name\":\"Attack Survivor\",\"name_kana\":\"てすと\",\"phone\":\"03-0000-0000\"}");
+            "{\"name\":\"Attack Survivor\",\"name_kana\":\"てすと\",\"phone\":\"03-0000-0000\",\"allow_duplicate\":true}");
     soft_status(r, 201, "a rider after the attack");
     res_free(&r);
     r = req(g_c, g_admin, "POST", "/v1/tokens", new_key(k), "{\"role\":\"planner\"}");
