@@ -765,6 +765,8 @@ static const struct {
     {"POST", "/v1/riders", R_STAFF},
     {"GET", "/v1/riders", R_STAFF},
     {"GET", "/v1/riders/*", R_STAFF | R_RIDER},
+    {"PATCH", "/v1/riders/*", R_STAFF | R_RIDER},
+    {"POST", "/v1/riders/*/merge", R_STAFF},
     {"GET", "/v1/vehicles", R_READ | R_DRIVER},
     {"GET", "/v1/vehicles/*", R_READ | R_DRIVER},
     {"GET", "/v1/vehicles/*/plan", R_READ | R_DRIVER},
