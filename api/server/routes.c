@@ -547,7 +547,7 @@ void api_routes_handle(void *ud, api_http_req *req)
         }
         api_set_actor(s, c->tok->id);
     }
-    if (strcmp(req->method, "POST") == 0 && idem_begin(c))
+    if ((strcmp(req->method, "POST") == 0 || strcmp(req->method, "PATCH") == 0) && idem_begin(c))
         return;
     routes[found].fn(c);
 }

@@ -167,10 +167,10 @@ static void expect_not_found(const char *key, const char *value, const char *id)
 
 static void test_search_and_duplicates(void **state)
 {
-    static const char *const names[] = {"ヤマダ", "やまだ", "ﾔﾏﾀﾞ", "やまだはな", "ヤマダ　ハナ",
-                                        "山田", "ﾊﾅｺ"};
-    static const char *const phones[] = {"090-4444-5555", "+81 90 4444 5555", "０９０４４４４５５５５",
-                                         "44445555", "(090)4444-5555"};
+    static const char *const names[] = {"ヤマダ",       "やまだ", "ﾔﾏﾀﾞ", "やまだはな",
+                                        "ヤマダ　ハナ", "山田",   "ﾊﾅｺ"};
+    static const char *const phones[] = {"090-4444-5555", "+81 90 4444 5555",
+                                         "０９０４４４４５５５５", "44445555", "(090)4444-5555"};
     char id[40], id2[40], out[512], body[300], q[64];
     json_t *j;
 
@@ -246,9 +246,15 @@ static void test_patch(void **state)
 
     /* invalid fields: 400, nothing changed */
     static const char *const bad[] = {
-        "{\"name\":\"\"}",          "{\"name\":null}",        "{\"wheelchair\":\"yes\"}",
-        "{\"home_lat\":35}",        "{\"phone\":\"abc\"}",    "{\"nickname\":\"x\"}",
-        "{\"home_stop_id\":\"nope\"}", "[1]",                 "{\"notes\":3}",
+        "{\"name\":\"\"}",
+        "{\"name\":null}",
+        "{\"wheelchair\":\"yes\"}",
+        "{\"home_lat\":35}",
+        "{\"phone\":\"abc\"}",
+        "{\"nickname\":\"x\"}",
+        "{\"home_stop_id\":\"nope\"}",
+        "[1]",
+        "{\"notes\":3}",
     };
     memcpy(before, out, sizeof(out));
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -262,6 +268,27 @@ static void test_patch(void **state)
           id, out, sizeof(out));
     assert_string_equal(out, before);
 
+    /* An edit with an Idempotency-Key is answered once: the same key and
+     * body get the stored answer, another body under it is refused. */
+    {
+        int st1, st2, st3;
+        json_t *a =
+            dmn_call(g_c, g_op, "PATCH", path, "patch-key-1", "{\"notes\":\"keyed\"}", &st1);
+        json_t *b =
+            dmn_call(g_c, g_op, "PATCH", path, "patch-key-1", "{\"notes\":\"keyed\"}", &st2);
+        json_t *x =
+            dmn_call(g_c, g_op, "PATCH", path, "patch-key-1", "{\"notes\":\"other\"}", &st3);
+        assert_int_equal(st1, 200);
+        assert_int_equal(st2, 200);
+        assert_int_equal(st3, 422);
+        assert_string_equal(jstr(b, "notes"), "keyed");
+        json_decref(a);
+        json_decref(b);
+        json_decref(x);
+        query("SELECT notes FROM riders WHERE id = $1", id, out, sizeof(out));
+        assert_string_equal(out, "keyed");
+        json_decref(call(g_op, "PATCH", path, "{\"notes\":\"edited\"}", 200));
+    }
     j = call(g_op, "PATCH", "/v1/riders/r_nobody", "{\"notes\":\"x\"}", 404);
     json_decref(j);
     /* a rider token: another rider is not found, its own record is edited */
@@ -393,9 +420,9 @@ static void stops_found(const char *q, char *out, size_t len)
 static void test_stops(void **state)
 {
     static const char *const pairs[][2] = {
-        {"びょういん", "hospital"}, {"病院", "hospital"},   {"ビョウイン", "hospital"},
+        {"びょういん", "hospital"},  {"病院", "hospital"},        {"ビョウイン", "hospital"},
         {"スーパー", "supermarket"}, {"すーぱー", "supermarket"}, {"ｽｰﾊﾟｰ", "supermarket"},
-        {"市役所", "city_hall"},    {"やくば", "city_hall"},   {"えき", "station"},
+        {"市役所", "city_hall"},     {"やくば", "city_hall"},     {"えき", "station"},
         {"駅", "station"},
     };
     char out[8000], want[40];
